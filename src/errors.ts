@@ -1,0 +1,109 @@
+/**
+ * One catalogue of every error inspectd raises on purpose. Codes are stable: tests, logs,
+ * MQTT ERROR verdicts and the CLI's exit status all key on them, so never rename one.
+ */
+export type ErrorCode =
+  | 'INSPECTD_CONFIG_INVALID'
+  | 'INSPECTD_CONFIG_READ'
+  | 'INSPECTD_MODEL_SPEC_INVALID'
+  | 'INSPECTD_MODEL_LOAD'
+  | 'INSPECTD_MODEL_OUTPUT_RANGE'
+  | 'INSPECTD_FRAME_INVALID'
+  | 'INSPECTD_IMAGE_READ'
+  | 'INSPECTD_PREPROCESS'
+  | 'INSPECTD_INFER'
+  | 'INSPECTD_DECODE'
+  | 'INSPECTD_BACKEND_UNAVAILABLE'
+  | 'INSPECTD_BACKEND_CLOSED'
+  | 'INSPECTD_SOURCE'
+  | 'INSPECTD_BROKER'
+  | 'INSPECTD_STORE'
+  | 'INSPECTD_USAGE';
+
+export class InspectdError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One problem in a config file, located by its field path (`cameras[0].fps`). */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends InspectdError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], source: string) {
+    super(
+      'INSPECTD_CONFIG_INVALID',
+      `invalid config ${source}:\n` + issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'),
+    );
+    this.issues = issues;
+  }
+}
+
+export class ModelSpecError extends InspectdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INSPECTD_MODEL_SPEC_INVALID', message, options);
+  }
+}
+
+export class ModelLoadError extends InspectdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INSPECTD_MODEL_LOAD', message, options);
+  }
+}
+
+/** A model produced numbers outside the range its model.json promises (e.g. a broken INT8 export). */
+export class ModelOutputRangeError extends InspectdError {
+  constructor(message: string) {
+    super('INSPECTD_MODEL_OUTPUT_RANGE', message);
+  }
+}
+
+export class FrameError extends InspectdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INSPECTD_FRAME_INVALID', message, options);
+  }
+}
+
+export class ImageReadError extends InspectdError {
+  constructor(file: string, options?: { cause?: unknown }) {
+    super('INSPECTD_IMAGE_READ', `cannot read image ${file}`, options);
+  }
+}
+
+export class InferError extends InspectdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INSPECTD_INFER', message, options);
+  }
+}
+
+export class DecodeError extends InspectdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INSPECTD_DECODE', message, options);
+  }
+}
+
+export class UsageError extends InspectdError {
+  constructor(message: string) {
+    super('INSPECTD_USAGE', message);
+  }
+}
+
+/** The code of any error, ours or not, for logs and ERROR verdicts. */
+export function errorCode(err: unknown): string {
+  if (err instanceof InspectdError) return err.code;
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return 'INSPECTD_INTERNAL';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { ModelSpecError } from '../errors.js';
+import { formatZodIssues } from '../config/zod-issues.js';
+
+/**
+ * model.json: everything needed to run a model exactly as it was trained. It sits beside the
+ * ONNX files it names; relative paths resolve against its folder.
+ */
+const inputSchema = z
+  .object({
+    name: z.string().min(1),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** Channel order the network expects. GRAY means one channel. */
+    colorOrder: z.enum(['GRAY', 'RGB', 'BGR']),
+    layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+    /** stretch: plain resize; letterbox: keep aspect, pad with padValue (Ultralytics style, centred). */
+    resize: z.enum(['stretch', 'letterbox']).default('stretch'),
+    padValue: z.number().min(0).max(255).default(114),
+    /** x' = (x * scale - mean[c]) / std[c], applied after resize, in float32. */
+    scale: z.number().positive().default(1 / 255),
+    mean: z.array(z.number()).min(1).default([0]),
+    std: z.array(z.number().positive()).min(1).default([1]),
+  })
+  .strict();
+
+const classificationDecoder = z
+  .object({
+    type: z.literal('classification'),
+    output: z.string().min(1),
+    /** softmax over logits, sigmoid per label, or none when the graph already ends in probabilities. */
+    activation: z.enum(['softmax', 'sigmoid', 'none']),
+    goodLabel: z.string().default('good'),
+  })
+  .strict();
+
+const anomalyMapDecoder = z
+  .object({
+    type: z.literal('anomaly-map'),
+    scoreOutput: z.string().default('pred_score'),
+    mapOutput: z.string().default('anomaly_map'),
+    /**
+     * Anomalib's min-max normalisation metadata: normalised = clamp((x - threshold) / (max - min) + 0.5, 0, 1).
+     * Leave out when the model already outputs scores in [0, 1].
+     */
+    normalization: z
+      .object({
+        imageThreshold: z.number(),
+        pixelThreshold: z.number(),
+        min: z.number(),
+        max: z.number(),
+      })
+      .strict()
+      .optional(),
+    /** Map cells at or above this (normalised) value form defect regions. */
+    pixelThreshold: z.number().min(0).max(1).default(0.5),
+    defectLabel: z.string().default('defect'),
+  })
+  .strict();
+
+const yoloDecoder = z
+  .object({
+    type: z.literal('yolo'),
+    output: z.string().min(1),
+    /** v8: 1 x (4+nc) x N, cx,cy,w,h in input pixels, no NMS; end2end: 1 x N x 6 (x1,y1,x2,y2,score,class). */
+    layout: z.enum(['v8', 'end2end']),
+    iouThreshold: z.number().min(0).max(1).default(0.45),
+    maxDetections: z.number().int().positive().default(300),
+    /** Candidates below this are dropped before NMS (the verdict threshold is separate). */
+    candidateThreshold: z.number().min(0).max(1).default(0.25),
+  })
+  .strict();
+
+export const decoderSchema = z.discriminatedUnion('type', [classificationDecoder, anomalyMapDecoder, yoloDecoder]);
+
+export const modelSpecSchema = z
+  .object({
+    schema: z.literal(1),
+    name: z.string().min(1),
+    version: z.string().min(1),
+    description: z.string().optional(),
+    files: z
+      .object({
+        fp32: z.string().optional(),
+        int8: z.string().optional(),
+      })
+      .strict()
+      .refine((f) => f.fp32 !== undefined || f.int8 !== undefined, 'name at least one of fp32, int8'),
+    defaultPrecision: z.enum(['fp32', 'int8']),
+    input: inputSchema,
+    decoder: decoderSchema,
+    labels: z.array(z.string().min(1)).min(1),
+    thresholds: z
+      .object({
+        /** Defect score at or above which a part FAILs. */
+        default: z.number().min(0).max(1),
+        perClass: z.record(z.string(), z.number().min(0).max(1)).default({}),
+        rule: z.string().optional(),
+      })
+      .strict(),
+    /**
+     * The range every score the model emits must stay in. A score outside it means the export is
+     * broken (e.g. an INT8 output sharing one scale with pixel boxes) and the model is rejected.
+     */
+    scoreRange: z.tuple([z.number(), z.number()]).default([0, 1]),
+  })
+  .strict();
+
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+export type DecoderSpec = z.infer<typeof decoderSchema>;
+export type InputSpec = z.infer<typeof inputSchema>;
+export type Precision = 'fp32' | 'int8';
+
+export interface LoadedModelSpec {
+  spec: ModelSpec;
+  /** Folder of model.json; relative file names resolve against it. */
+  dir: string;
+  path: string;
+}
+
+export function parseModelSpec(raw: unknown, source: string): ModelSpec {
+  const result = modelSpecSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = formatZodIssues(result.error);
+    throw new ModelSpecError(`invalid model spec ${source}:\n` + issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'));
+  }
+  const spec = result.data;
+  const channels = spec.input.colorOrder === 'GRAY' ? 1 : 3;
+  for (const key of ['mean', 'std'] as const) {
+    const n = spec.input[key].length;
+    if (n !== 1 && n !== channels) {
+      throw new ModelSpecError(`invalid model spec ${source}:\n  input.${key}: expected 1 or ${channels} values, got ${n}`);
+    }
+  }
+  if (!spec.files[spec.defaultPrecision]) {
+    throw new ModelSpecError(`invalid model spec ${source}:\n  defaultPrecision: files.${spec.defaultPrecision} is not given`);
+  }
+  return Object.freeze(spec);
+}
+
+export function loadModelSpec(path: string): LoadedModelSpec {
+  const abs = resolve(path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(abs, 'utf8'));
+  } catch (err) {
+    throw new ModelSpecError(`cannot read model spec ${abs}: ${(err as Error).message}`, { cause: err });
+  }
+  return { spec: parseModelSpec(raw, abs), dir: dirname(abs), path: abs };
+}
+
+/** The ONNX file for a precision, or the model's default; throws if the model lacks it. */
+export function modelFile(loaded: LoadedModelSpec, precision?: Precision): { file: string; precision: Precision } {
+  const p = precision ?? loaded.spec.defaultPrecision;
+  const name = loaded.spec.files[p];
+  if (!name) throw new ModelSpecError(`model ${loaded.spec.name} has no ${p} file (files.${p} in ${loaded.path})`);
+  return { file: resolve(loaded.dir, name), precision: p };
+}
+
+export function inputChannels(input: InputSpec): 1 | 3 {
+  return input.colorOrder === 'GRAY' ? 1 : 3;
+}

@@ -1,0 +1,33 @@
+import type { Mat } from '@u4/opencv4nodejs';
+
+/** Ground truth the synthetic camera knows about the part it drew; real cameras leave it out. */
+export interface FrameTruth {
+  defective: boolean;
+  /** Defect kinds drawn on the part (empty when good). */
+  kinds: string[];
+  /** Defect boxes in frame pixels [x, y, w, h]. */
+  boxes: Array<[number, number, number, number]>;
+}
+
+/**
+ * One image from one camera. frameId is monotonic per camera for the life of the source;
+ * capturedAt is epoch ms taken as close to the sensor as the source allows, and the
+ * per-frame deadline counts from it.
+ */
+export interface Frame {
+  camera: string;
+  frameId: number;
+  capturedAt: number;
+  partId: string | null;
+  /** 8-bit image, mono (CV_8UC1) or BGR (CV_8UC3). May be empty or malformed: the pipeline turns that into ERROR. */
+  image: Mat;
+  truth?: FrameTruth;
+}
+
+/** Anything that yields frames: the synthetic line, an OpenCV capture device, a folder replay. */
+export interface FrameSource {
+  readonly camera: string;
+  start(onFrame: (frame: Frame) => void, onError: (err: Error) => void): Promise<void>;
+  /** Stop producing frames; resolves when no further onFrame call will happen. */
+  stop(): Promise<void>;
+}

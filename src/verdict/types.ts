@@ -1,0 +1,50 @@
+/**
+ * The verdict contract: the MQTT payload, the `inspectd verdicts` JSONL line and the SQLite row
+ * all carry these fields. Change it only with a new `schema` number.
+ */
+export const VERDICT_SCHEMA = 1 as const;
+
+export const VERDICTS = ['PASS', 'FAIL', 'TIMEOUT', 'ERROR'] as const;
+export type VerdictKind = (typeof VERDICTS)[number];
+
+/** A defect found on a part: box is [x, y, w, h] in frame pixels when the model localises. */
+export interface Defect {
+  label: string;
+  score: number;
+  box?: [number, number, number, number];
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  precision: string;
+  backend: string;
+}
+
+export interface VerdictMessage {
+  schema: typeof VERDICT_SCHEMA;
+  seq: number;
+  station: string;
+  camera: string;
+  frameId: number;
+  partId: string | null;
+  verdict: VerdictKind;
+  /** Defect score in [0,1], higher is more likely defective; null when no inference answered in time. */
+  score: number | null;
+  defects: Defect[];
+  capturedAt: number;
+  decidedAt: number;
+  latencyMs: number;
+  deadlineMs: number;
+  model: ModelInfo;
+  /** Present on ERROR verdicts only. */
+  error?: { code: string; message: string };
+}
+
+/** What inference concluded about a frame, before a seq is allocated. */
+export interface Decision {
+  verdict: VerdictKind;
+  score: number | null;
+  defects: Defect[];
+  error?: { code: string; message: string };
+}

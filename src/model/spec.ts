@@ -70,6 +70,8 @@ const yoloDecoder = z
     maxDetections: z.number().int().positive().default(300),
     /** Candidates below this are dropped before NMS (the verdict threshold is separate). */
     candidateThreshold: z.number().min(0).max(1).default(0.25),
+    /** v8 only: rows after the class scores (32 mask coefficients in YOLO-seg exports); skipped by the box decoder. */
+    maskCoefficients: z.number().int().min(0).default(0),
   })
   .strict();
 
@@ -105,6 +107,11 @@ export const modelSpecSchema = z
      * broken (e.g. an INT8 output sharing one scale with pixel boxes) and the model is rejected.
      */
     scoreRange: z.tuple([z.number(), z.number()]).default([0, 1]),
+    /**
+     * Sample images (relative to model.json) run once when the model opens, so an export whose
+     * scores leave scoreRange on real parts is rejected at load, not after it has judged them.
+     */
+    selfTest: z.array(z.string().min(1)).optional(),
   })
   .strict();
 

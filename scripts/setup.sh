@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Idempotent set-up, run by `npm start` and `npm test` before anything else: installs the Debian
+# packages inspectd builds against and runs (OpenCV, mosquitto, a C++ toolchain), the npm
+# dependencies (native ones built from source, nothing downloaded but npm packages), and compiles
+# the TypeScript. Each step is skipped when already done. Progress goes to stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+packages=(libopencv-dev mosquitto mosquitto-clients build-essential pkg-config python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # Debian starts a system-wide mosquitto on 127.0.0.1:1883 when it is installed; that would take the
+  # embedded broker's port. Only a broker this script just installed is stopped and disabled.
+  if [[ " ${missing[*]} " == *" mosquitto "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet mosquitto 2>/dev/null; then
+    say "disabling the distribution's mosquitto service (inspectd runs its own on 127.0.0.1)"
+    $sudo systemctl disable --now mosquitto >&2 || true
+  fi
+fi
+
+stamp=node_modules/.inspectd-deps
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  say "installing npm dependencies (builds OpenCV and SQLite bindings from source; a few minutes the first time)"
+  # OpenCV bindings link Debian's libopencv-dev (autobuild off: no OpenCV download); better-sqlite3 builds
+  # from source rather than fetching a prebuilt binary; onnxruntime-node's CPU binaries ship in the npm
+  # package and its GPU download is skipped (its install script is also denied in allowScripts).
+  OPENCV4NODEJS_DISABLE_AUTOBUILD=1 \
+  OPENCV_INCLUDE_DIR=/usr/include/opencv4 \
+  OPENCV_LIB_DIR="/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)" \
+  OPENCV_BIN_DIR=/usr/bin \
+  ONNXRUNTIME_NODE_INSTALL=skip \
+  ONNXRUNTIME_NODE_INSTALL_CUDA=skip \
+  npm_config_build_from_source=true \
+  JOBS="$(nproc)" \
+    npm ci --no-fund --no-audit --loglevel=error >&2
+  touch "$stamp"
+fi
+
+if [ ! -f dist/.built ] || [ -n "$(find src bench tools tsconfig.json package.json -newer dist/.built \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -n 1)" ]; then
+  say "compiling TypeScript"
+  npx tsc -p tsconfig.json >&2
+  touch dist/.built
+fi

@@ -1,0 +1,65 @@
+import { dirname, resolve } from 'node:path';
+import { loadConfig } from '../../config/load.js';
+import { Daemon } from '../../daemon.js';
+import { ConfigError, errorCode, errorMessage } from '../../errors.js';
+import { createLogger } from '../../log.js';
+import { packageRoot } from '../../paths.js';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+
+export interface RunOptions {
+  config?: string;
+  broker?: string;
+  db?: string;
+  station?: string;
+}
+
+/**
+ * Runs the daemon until SIGINT/SIGTERM, then stops cleanly: in-flight frames finish, every verdict
+ * is written and published, and the exit status is 0. A second signal forces exit 1.
+ */
+export async function runCommand(opts: RunOptions): Promise<number> {
+  let cfg;
+  try {
+    cfg = loadConfig(opts.config, { brokerUrl: opts.broker, dbPath: opts.db, station: opts.station });
+  } catch (e) {
+    if (e instanceof ConfigError || errorCode(e) === 'INSPECTD_CONFIG_READ') {
+      process.stderr.write(`${errorMessage(e)}\n`);
+      return EXIT_CONFIG;
+    }
+    throw e;
+  }
+  const log = createLogger(cfg.log);
+  // A relative model path belongs to the config file that names it; the built-in default to the package.
+  const baseDir = opts.config ? dirname(resolve(opts.config)) : packageRoot();
+  const daemon = new Daemon({ config: cfg, log, baseDir });
+
+  let signalled = 0;
+  const stopped = new Promise<void>((resolveStop) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      signalled++;
+      if (signalled > 1) {
+        log.error({ signal: sig }, 'second signal: exiting without a clean stop');
+        log.flush();
+        process.exit(EXIT_FAILURE);
+      }
+      log.info({ signal: sig }, 'stopping');
+      void daemon.stop().then(resolveStop);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+  try {
+    await daemon.start();
+  } catch (e) {
+    log.fatal({ code: errorCode(e), err: errorMessage(e) }, 'daemon failed to start');
+    await daemon.stop().catch(() => {});
+    log.flush();
+    process.stderr.write(`inspectd: ${errorMessage(e)}\n`);
+    return EXIT_FAILURE;
+  }
+  log.info({ station: cfg.station, broker: daemon.brokerUrl, db: resolve(cfg.storage.path) }, 'inspectd running');
+  await stopped;
+  log.flush();
+  return EXIT_OK;
+}

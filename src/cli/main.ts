@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { errorCode, errorMessage } from '../errors.js';
+import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
+
+/**
+ * The `inspectd` command. Each subcommand's module is imported only when it runs, so `synth`
+ * works on a machine without OpenCV and `--help` starts instantly.
+ */
+function int(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+function num(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+let exitCode = 0;
+const program = new Command()
+  .name('inspectd')
+  .description('Industrial quality-inspection daemon: camera frames -> defect model -> PASS/FAIL over MQTT, every verdict in SQLite')
+  .exitOverride()
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('run the daemon (no config: synthetic camera, built-in model, embedded broker on 127.0.0.1:1883)')
+  .option('-c, --config <file>', 'YAML config file')
+  .option('--broker <url>', 'use this MQTT broker (mqtt://host:port) instead of the embedded one')
+  .option('--db <file>', 'SQLite verdict database (overrides storage.path)')
+  .option('--station <name>', 'station name (overrides station)')
+  .action(async (o: { config?: string; broker?: string; db?: string; station?: string }) => {
+    const { runCommand } = await import('./commands/run.js');
+    exitCode = await runCommand(o);
+  });
+
+program
+  .command('check-config')
+  .description('validate a config file; exit 78 listing every problem by field path')
+  .argument('<file>', 'YAML config file')
+  .action(async (file: string) => {
+    const { checkConfigCommand } = await import('./commands/check-config.js');
+    exitCode = checkConfigCommand(file, process.stdout, process.stderr);
+  });
+
+program
+  .command('verdicts')
+  .description('print recorded verdicts in seq order (same fields as the MQTT payload)')
+  .option('--db <file>', 'SQLite verdict database', './var/inspectd.db')
+  .option('--after-seq <n>', 'only verdicts with seq greater than n', int('--after-seq'), 0)
+  .option('--limit <n>', 'at most n verdicts', int('--limit'))
+  .option('--station <name>', 'only this station')
+  .addOption(new Option('--format <fmt>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+  .action(async (o: { db: string; afterSeq: number; limit?: number; format: 'jsonl' | 'csv'; station?: string }) => {
+    const { verdictsCommand } = await import('./commands/verdicts.js');
+    exitCode = verdictsCommand(o, process.stdout);
+  });
+
+program
+  .command('synth')
+  .description('render synthetic line-camera images with ground-truth labels')
+  .requiredOption('--out <dir>', 'output folder')
+  .requiredOption('--count <n>', 'number of images', int('--count'))
+  .option('--defect-rate <r>', 'share of defective parts', num('--defect-rate', 0, 1), 0.3)
+  .option('--seed <s>', 'seed (same seed, same images)', int('--seed'), 1)
+  .option('--start <i>', 'index of the first image', int('--start'), 0)
+  .option('--width <px>', 'image width', int('--width'), 640)
+  .option('--height <px>', 'image height', int('--height'), 512)
+  .addOption(new Option('--channels <n>', '1 (mono) or 3 (BGR)').choices(['1', '3']).default('1'))
+  .addOption(new Option('--format <fmt>', 'image format').choices(['png', 'pgm']).default('png'))
+  .action(
+    async (o: { out: string; count: number; defectRate: number; seed: number; start: number; width: number; height: number; channels: string; format: 'png' | 'pgm' }) => {
+      const { synthCommand } = await import('./commands/synth.js');
+      await synthCommand({ ...o, channels: o.channels === '3' ? 3 : 1 });
+    },
+  );
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else {
+    process.stderr.write(`inspectd: ${errorMessage(e)} (${errorCode(e)})\n`);
+    exitCode = EXIT_FAILURE;
+  }
+}
+process.exitCode = exitCode;

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ConfigError, InspectdError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+import { formatZodIssues } from './zod-issues.js';
+
+/** Flags that override the file: `run --broker/--db/--station`. */
+export interface ConfigOverrides {
+  brokerUrl?: string;
+  dbPath?: string;
+  station?: string;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Validates raw (already parsed) config; every problem is reported at once, by field path. */
+export function parseConfig(raw: unknown, source: string, overrides: ConfigOverrides = {}): Config {
+  const input = (raw ?? {}) as Record<string, unknown>;
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new ConfigError([{ path: '(root)', message: 'expected a mapping of settings' }], source);
+  }
+  const merged: Record<string, unknown> = { ...input };
+  if (overrides.station !== undefined) merged.station = overrides.station;
+  if (overrides.dbPath !== undefined) merged.storage = { ...(input.storage as object | undefined), path: overrides.dbPath };
+  if (overrides.brokerUrl !== undefined) {
+    const mqtt = (input.mqtt as Record<string, unknown> | undefined) ?? {};
+    const embedded = (mqtt.embeddedBroker as Record<string, unknown> | undefined) ?? {};
+    merged.mqtt = { ...mqtt, url: overrides.brokerUrl, embeddedBroker: { ...embedded, enabled: false } };
+  }
+  const result = configSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(formatZodIssues(result.error), source);
+  const cfg = result.data;
+  if (!cfg.mqtt.url && !cfg.mqtt.embeddedBroker.enabled) {
+    throw new ConfigError([{ path: 'mqtt.url', message: 'required when mqtt.embeddedBroker.enabled is false' }], source);
+  }
+  return deepFreeze(cfg);
+}
+
+/** Reads and validates a YAML config file; no file means the embedded demo defaults. */
+export function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}): Config {
+  if (path === undefined) return parseConfig({}, '(defaults)', overrides);
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new InspectdError('INSPECTD_CONFIG_READ', `cannot read config ${abs}: ${(err as Error).message}`, { cause: err });
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] ?? e.message })),
+      abs,
+    );
+  }
+  return parseConfig(doc.toJS(), abs, overrides);
+}

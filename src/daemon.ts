@@ -1,0 +1,198 @@
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { CameraConfig, Config } from './config/schema.js';
+import { createDecoder } from './decode/index.js';
+import { InspectdError } from './errors.js';
+import type { InferenceBackend } from './infer/backend.js';
+import { OnnxRuntimeBackend } from './infer/onnxruntime/backend.js';
+import { loadModelSpec, modelFile, type LoadedModelSpec } from './model/spec.js';
+import { preprocess } from './preprocess/preprocess.js';
+import { EmbeddedBroker } from './publish/embedded-broker.js';
+import { VerdictPublisher } from './publish/mqtt-publisher.js';
+import { VerdictStore } from './record/store.js';
+import { Scheduler, type PipelineStages, type VerdictSink } from './schedule/scheduler.js';
+import { createSource } from './source/create.js';
+import type { Frame, FrameSource } from './source/frame.js';
+import { decide, type VerdictRules } from './verdict/rules.js';
+import type { ModelInfo } from './verdict/types.js';
+
+/** Lets tests (and, later, other runtimes) supply the inference backends. */
+export type BackendFactory = (loaded: LoadedModelSpec, cfg: Config) => Promise<InferenceBackend[]>;
+
+export interface DaemonOptions {
+  config: Config;
+  log: Logger;
+  /** Resolves the model path in config against this folder (the working directory by default). */
+  baseDir?: string;
+  createBackends?: BackendFactory;
+}
+
+/** ONNX Runtime now; `auto` will prefer TensorRT once its backend can load on the machine. */
+export const defaultBackends: BackendFactory = async (loaded, cfg) => {
+  const backend = cfg.inference.backend;
+  if (backend === 'tensorrt') {
+    throw new InspectdError('INSPECTD_BACKEND_UNAVAILABLE', 'inference.backend: tensorrt is not available in this build; use onnxruntime or auto');
+  }
+  const precision = cfg.model.precision === 'auto' ? undefined : cfg.model.precision;
+  const { file, precision: p } = modelFile(loaded, precision);
+  const backends: InferenceBackend[] = [];
+  try {
+    for (let i = 0; i < cfg.inference.workers; i++) {
+      backends.push(await OnnxRuntimeBackend.create({ file, precision: p, intraOpThreads: cfg.inference.threads }));
+    }
+  } catch (err) {
+    await Promise.all(backends.map((b) => b.close()));
+    throw err;
+  }
+  return backends;
+};
+
+export function rulesForCamera(cam: CameraConfig, loaded: LoadedModelSpec): VerdictRules {
+  const t = loaded.spec.thresholds;
+  return {
+    threshold: cam.thresholds.default ?? t.default,
+    perClass: { ...t.perClass, ...cam.thresholds.perClass },
+    minDefectAreaPx: cam.minDefectAreaPx,
+    roi: cam.roi,
+    ignore: cam.ignore,
+  };
+}
+
+/**
+ * The daemon: one place that starts the pipeline in order (store → model → broker → publisher →
+ * scheduler → cameras) and stops it in reverse, so a reader sees the whole life of the process here.
+ */
+export class Daemon {
+  private store: VerdictStore | undefined;
+  private backends: InferenceBackend[] = [];
+  private broker: EmbeddedBroker | undefined;
+  private publisher: VerdictPublisher | undefined;
+  private scheduler: Scheduler | undefined;
+  private sources: FrameSource[] = [];
+  private stopping: Promise<void> | undefined;
+  modelInfo: ModelInfo | undefined;
+  brokerUrl: string | undefined;
+
+  constructor(private readonly opts: DaemonOptions) {}
+
+  get stats() {
+    return this.scheduler?.stats;
+  }
+
+  async start(): Promise<void> {
+    const { config: cfg, log } = this.opts;
+    const station = cfg.station;
+
+    this.store = new VerdictStore({ path: cfg.storage.path, synchronous: cfg.storage.synchronous });
+    const loaded = loadModelSpec(resolve(this.opts.baseDir ?? process.cwd(), cfg.model.path));
+    const decoder = createDecoder(loaded.spec);
+    this.backends = await (this.opts.createBackends ?? defaultBackends)(loaded, cfg);
+    const first = this.backends[0]!.info;
+    const model: ModelInfo = { name: loaded.spec.name, version: loaded.spec.version, precision: first.precision, backend: first.name };
+    this.modelInfo = model;
+    log.info({ model, workers: this.backends.length }, 'model loaded');
+
+    if (cfg.mqtt.url) {
+      this.brokerUrl = cfg.mqtt.url;
+    } else {
+      const b = cfg.mqtt.embeddedBroker;
+      this.broker = new EmbeddedBroker(b.host, b.port, log.child({ component: 'broker' }), b.binary);
+      await this.broker.start();
+      this.brokerUrl = this.broker.url;
+    }
+    this.publisher = new VerdictPublisher(
+      this.store,
+      {
+        url: this.brokerUrl,
+        topicPrefix: cfg.mqtt.topicPrefix,
+        station,
+        clientId: cfg.mqtt.clientId,
+        username: cfg.mqtt.username,
+        password: cfg.mqtt.password,
+        keepaliveS: cfg.mqtt.keepaliveS,
+        reconnectMs: cfg.mqtt.reconnectMs,
+      },
+      log.child({ component: 'mqtt' }),
+    );
+    this.publisher.start();
+
+    const rules = new Map(cfg.cameras.map((c) => [c.name, rulesForCamera(c, loaded)]));
+    const input = loaded.spec.input;
+    const stages: PipelineStages = {
+      preprocess: (frame) => preprocess(frame.image, input),
+      toInputs: (p) => ({ [input.name]: { type: 'float32', dims: p.dims, data: p.tensor } }),
+      judge: (frame, outputs, p) => decide(decoder.decode(outputs, p.transform), rules.get(frame.camera)!, loaded.spec.labels),
+    };
+    const store = this.store;
+    const publisher = this.publisher;
+    const sinkLog = log.child({ component: 'record' });
+    const sink: VerdictSink = {
+      decided: (frame, decision, decidedAt, deadlineMs) => {
+        try {
+          const msg = store.record({
+            station,
+            camera: frame.camera,
+            frameId: frame.frameId,
+            partId: frame.partId,
+            decision,
+            capturedAt: frame.capturedAt,
+            decidedAt,
+            deadlineMs,
+            model,
+          });
+          publisher.notify();
+          return msg.seq;
+        } catch (err) {
+          sinkLog.error({ err: (err as Error).message, camera: frame.camera, frameId: frame.frameId }, 'verdict could not be recorded');
+          return undefined;
+        }
+      },
+      late: (seq, decision, decidedAt) => {
+        try {
+          store.recordLate(station, seq, decision, decidedAt);
+        } catch (err) {
+          sinkLog.error({ err: (err as Error).message, seq }, 'late result could not be recorded');
+        }
+      },
+    };
+    this.scheduler = new Scheduler(this.backends, stages, sink, { maxQueue: cfg.inference.maxQueue }, log.child({ component: 'scheduler' }));
+
+    const deadlines = new Map(cfg.cameras.map((c) => [c.name, c.deadlineMs ?? cfg.deadlineMs]));
+    const scheduler = this.scheduler;
+    for (const cam of cfg.cameras) {
+      const camLog = log.child({ component: 'camera', camera: cam.name });
+      const source = createSource(cam, camLog);
+      this.sources.push(source);
+      await source.start(
+        (frame: Frame) => scheduler.submit(frame, deadlines.get(frame.camera)!),
+        (err) => camLog.warn({ err: err.message }, 'camera problem'),
+      );
+      camLog.info({ source: cam.source.type, deadlineMs: deadlines.get(cam.name) }, 'camera started');
+    }
+  }
+
+  /** Clean stop: no new frames, in-flight frames finish, every verdict written and published. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const { config: cfg, log } = this.opts;
+    await Promise.all(this.sources.map((s) => s.stop().catch((err: Error) => log.warn({ err: err.message }, 'camera stop failed'))));
+    if (this.scheduler && !(await this.scheduler.settled(cfg.shutdown.drainMs))) {
+      log.warn({ pending: this.scheduler.pending }, 'stopping with inferences still running');
+    }
+    if (this.publisher) {
+      const drained = await this.publisher.drain(cfg.shutdown.drainMs);
+      if (!drained && this.store) {
+        log.warn({ unpublished: this.store.countUnpublished(cfg.station) }, 'broker did not acknowledge every verdict; they stay in the outbox and are sent at next start');
+      }
+      await this.publisher.stop();
+    }
+    await Promise.all(this.backends.map((b) => b.close()));
+    this.store?.close();
+    await this.broker?.stop();
+    log.info({ stats: this.scheduler?.stats }, 'stopped');
+  }
+}

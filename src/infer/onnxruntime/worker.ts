@@ -1,0 +1,66 @@
+/**
+ * ONNX Runtime's run() executes synchronously on the calling thread, so the session lives here,
+ * in a worker: the main thread's deadline timers, MQTT and SQLite never wait behind an inference.
+ */
+import { parentPort } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import type { TensorData, TensorMap } from '../backend.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+if (!parentPort) throw new Error('onnxruntime worker must run in a worker thread');
+const port = parentPort;
+let session: ort.InferenceSession | undefined;
+
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+port.on('message', (msg: ToWorker) => {
+  void handle(msg);
+});
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'load':
+      try {
+        session = await ort.InferenceSession.create(msg.file, {
+          intraOpNumThreads: msg.intraOpThreads,
+          interOpNumThreads: 1,
+          executionProviders: ['cpu'],
+          graphOptimizationLevel: 'all',
+        });
+        post({ type: 'loaded', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+      } catch (err) {
+        post({ type: 'load-error', message: (err as Error).message });
+      }
+      return;
+    case 'run': {
+      if (!session) {
+        post({ type: 'run-error', id: msg.id, message: 'no model loaded' });
+        return;
+      }
+      try {
+        const feeds: Record<string, ort.Tensor> = {};
+        for (const [name, t] of Object.entries(msg.inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+        const results = await session.run(feeds);
+        const outputs: TensorMap = {};
+        const transfer: ArrayBuffer[] = [];
+        for (const [name, t] of Object.entries(results)) {
+          // Copy into a fresh buffer we own: it can then be transferred, not cloned, to the main thread.
+          const data = (t.data as TensorData['data']).slice();
+          outputs[name] = { type: t.type as TensorData['type'], dims: [...t.dims], data };
+          transfer.push(data.buffer as ArrayBuffer);
+        }
+        post({ type: 'result', id: msg.id, outputs }, transfer);
+      } catch (err) {
+        post({ type: 'run-error', id: msg.id, message: (err as Error).message });
+      }
+      return;
+    }
+    case 'close':
+      await session?.release();
+      session = undefined;
+      port.close();
+      return;
+  }
+}

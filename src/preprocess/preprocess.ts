@@ -1,0 +1,144 @@
+import { FrameError, InspectdError } from '../errors.js';
+import type { InputSpec } from '../model/spec.js';
+import { opencv, type Mat } from './opencv.js';
+
+/**
+ * Maps model-input pixels back to frame pixels: frameX = (inputX - padLeft) / scaleX.
+ * Decoders use it so boxes land on the frame the camera took, not on the letterboxed tensor.
+ */
+export interface InputTransform {
+  frameWidth: number;
+  frameHeight: number;
+  scaleX: number;
+  scaleY: number;
+  padLeft: number;
+  padTop: number;
+}
+
+export interface PreparedInput {
+  /** float32, laid out as the model expects (NCHW or NHWC, batch 1). */
+  tensor: Float32Array;
+  dims: [number, number, number, number];
+  transform: InputTransform;
+}
+
+const CV_8U_DEPTH = 0;
+
+/** Rejects what the pipeline cannot use, with a message a plant engineer can act on. */
+export function checkFrameImage(image: Mat): void {
+  if (!image || image.empty || image.rows <= 0 || image.cols <= 0) {
+    throw new FrameError('frame image is empty');
+  }
+  if (image.depth !== CV_8U_DEPTH) throw new FrameError(`frame image must be 8-bit, got OpenCV depth ${image.depth}`);
+  if (image.channels !== 1 && image.channels !== 3) {
+    throw new FrameError(`frame image must have 1 (mono) or 3 (BGR) channels, got ${image.channels}`);
+  }
+}
+
+function convertColor(image: Mat, input: InputSpec): Mat {
+  const cv = opencv();
+  const mono = image.channels === 1;
+  switch (input.colorOrder) {
+    case 'GRAY':
+      return mono ? image : image.cvtColor(cv.COLOR_BGR2GRAY);
+    case 'BGR':
+      return mono ? image.cvtColor(cv.COLOR_GRAY2BGR) : image;
+    case 'RGB':
+      return image.cvtColor(mono ? cv.COLOR_GRAY2RGB : cv.COLOR_BGR2RGB);
+  }
+}
+
+/**
+ * Resize (stretch or Ultralytics-style letterbox) and convert colour: the 8-bit image the network
+ * sees before normalisation. Training tools export this exact Mat, so the model trains on what the
+ * daemon feeds it.
+ */
+export function resizeForModel(image: Mat, input: InputSpec): { mat: Mat; transform: InputTransform } {
+  checkFrameImage(image);
+  const cv = opencv();
+  const W = input.width;
+  const H = input.height;
+  const w = image.cols;
+  const h = image.rows;
+  let mat: Mat;
+  let transform: InputTransform;
+  try {
+    const colored = convertColor(image, input);
+    if (input.resize === 'stretch') {
+      // INTER_AREA is the anti-aliasing choice when shrinking; it degenerates to bilinear-like when growing.
+      const shrinking = W <= w && H <= h;
+      mat = W === w && H === h ? colored : colored.resize(H, W, 0, 0, shrinking ? cv.INTER_AREA : cv.INTER_LINEAR);
+      transform = { frameWidth: w, frameHeight: h, scaleX: W / w, scaleY: H / h, padLeft: 0, padTop: 0 };
+    } else {
+      // Same arithmetic as Ultralytics' LetterBox (centred, INTER_LINEAR, +-0.1 rounding of the pads),
+      // so models exported from it see the padding they were trained with.
+      const r = Math.min(W / w, H / h);
+      const newW = Math.round(w * r);
+      const newH = Math.round(h * r);
+      const dw = (W - newW) / 2;
+      const dh = (H - newH) / 2;
+      const top = Math.round(dh - 0.1);
+      const bottom = Math.round(dh + 0.1);
+      const left = Math.round(dw - 0.1);
+      const right = Math.round(dw + 0.1);
+      const resized = newW === w && newH === h ? colored : colored.resize(newH, newW, 0, 0, cv.INTER_LINEAR);
+      const pad = input.padValue;
+      const border = colored.channels === 1 ? pad : new cv.Vec3(pad, pad, pad);
+      mat = resized.copyMakeBorder(top, bottom, left, right, cv.BORDER_CONSTANT, border);
+      transform = { frameWidth: w, frameHeight: h, scaleX: newW / w, scaleY: newH / h, padLeft: left, padTop: top };
+    }
+  } catch (err) {
+    if (err instanceof InspectdError) throw err;
+    throw new InspectdError('INSPECTD_PREPROCESS', `preprocessing failed: ${(err as Error).message}`, { cause: err });
+  }
+  if (mat.rows !== H || mat.cols !== W) {
+    throw new InspectdError('INSPECTD_PREPROCESS', `preprocessing produced ${mat.cols}x${mat.rows}, expected ${W}x${H}`);
+  }
+  return { mat, transform };
+}
+
+/**
+ * Normalise an already-resized 8-bit Mat into the float32 tensor: x' = (x * scale - mean[c]) / std[c].
+ * Each channel is converted by OpenCV (convertTo with alpha/beta) and copied in as one block,
+ * so no per-pixel JavaScript runs.
+ */
+export function toTensor(mat: Mat, input: InputSpec): Float32Array {
+  const cv = opencv();
+  const C = mat.channels;
+  const plane = mat.rows * mat.cols;
+  const out = new Float32Array(C * plane);
+  const alpha = (c: number) => input.scale / (input.std[c] ?? input.std[0]!);
+  const beta = (c: number) => -(input.mean[c] ?? input.mean[0]!) / (input.std[c] ?? input.std[0]!);
+  const uniform = C === 1 || (input.mean.length === 1 && input.std.length === 1);
+
+  if (input.layout === 'NHWC') {
+    if (uniform) {
+      copyFloat(mat.convertTo(C === 1 ? cv.CV_32FC1 : cv.CV_32FC3, alpha(0), beta(0)), out, 0);
+    } else {
+      const planes = mat.splitChannels().map((p, c) => p.convertTo(cv.CV_32FC1, alpha(c), beta(c)));
+      copyFloat(new cv.Mat(planes), out, 0);
+    }
+    return out;
+  }
+  const planes = C === 1 ? [mat] : mat.splitChannels();
+  planes.forEach((p, c) => copyFloat(p.convertTo(cv.CV_32FC1, alpha(c), beta(c)), out, c * plane));
+  return out;
+}
+
+function copyFloat(mat: Mat, out: Float32Array, offset: number): void {
+  const bytes = mat.getData();
+  // A Float32Array view needs 4-byte alignment; copy the rare unaligned buffer first.
+  const src = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
+  const view = new Float32Array(src.buffer, src.byteOffset, src.byteLength / 4);
+  out.set(view, offset);
+}
+
+/** The whole preprocessing step: frame Mat in, model tensor out. */
+export function preprocess(image: Mat, input: InputSpec): PreparedInput {
+  const { mat, transform } = resizeForModel(image, input);
+  const tensor = toTensor(mat, input);
+  const C = mat.channels;
+  const dims: [number, number, number, number] =
+    input.layout === 'NCHW' ? [1, C, input.height, input.width] : [1, input.height, input.width, C];
+  return { tensor, dims, transform };
+}

@@ -1,0 +1,224 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { InspectdError } from '../errors.js';
+import type { Decision, Defect, ModelInfo, VerdictKind, VerdictMessage } from '../verdict/types.js';
+import { VERDICT_SCHEMA } from '../verdict/types.js';
+
+/**
+ * The verdict log and the MQTT outbox in one SQLite file. A verdict is durable (and has its seq)
+ * before anything is published; a row whose published_at is NULL is re-sent after a broker outage
+ * or a restart, so no verdict is lost between decision and PLC.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS seq_counter (
+  station TEXT PRIMARY KEY,
+  last_seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+  station       TEXT    NOT NULL,
+  seq           INTEGER NOT NULL,
+  camera        TEXT    NOT NULL,
+  frame_id      INTEGER NOT NULL,
+  part_id       TEXT,
+  verdict       TEXT    NOT NULL CHECK (verdict IN ('PASS','FAIL','TIMEOUT','ERROR')),
+  score         REAL,
+  defects       TEXT    NOT NULL,
+  captured_at   INTEGER NOT NULL,
+  decided_at    INTEGER NOT NULL,
+  latency_ms    REAL    NOT NULL,
+  deadline_ms   REAL    NOT NULL,
+  model         TEXT    NOT NULL,
+  error_code    TEXT,
+  error_message TEXT,
+  late_verdict    TEXT,
+  late_score      REAL,
+  late_defects    TEXT,
+  late_decided_at INTEGER,
+  published_at  INTEGER,
+  PRIMARY KEY (station, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS verdicts_unpublished ON verdicts (station, seq) WHERE published_at IS NULL;
+CREATE INDEX IF NOT EXISTS verdicts_frame ON verdicts (camera, frame_id);
+CREATE INDEX IF NOT EXISTS verdicts_decided ON verdicts (decided_at);
+`;
+
+/** A row as stored: the MQTT payload plus what only the log keeps. */
+export interface VerdictRow {
+  station: string;
+  seq: number;
+  camera: string;
+  frame_id: number;
+  part_id: string | null;
+  verdict: VerdictKind;
+  score: number | null;
+  defects: string;
+  captured_at: number;
+  decided_at: number;
+  latency_ms: number;
+  deadline_ms: number;
+  model: string;
+  error_code: string | null;
+  error_message: string | null;
+  late_verdict: VerdictKind | null;
+  late_score: number | null;
+  late_defects: string | null;
+  late_decided_at: number | null;
+  published_at: number | null;
+}
+
+export interface NewVerdict {
+  station: string;
+  camera: string;
+  frameId: number;
+  partId: string | null;
+  decision: Decision;
+  capturedAt: number;
+  decidedAt: number;
+  deadlineMs: number;
+  model: ModelInfo;
+}
+
+export function rowToMessage(row: VerdictRow): VerdictMessage {
+  const msg: VerdictMessage = {
+    schema: VERDICT_SCHEMA,
+    seq: row.seq,
+    station: row.station,
+    camera: row.camera,
+    frameId: row.frame_id,
+    partId: row.part_id,
+    verdict: row.verdict,
+    score: row.score,
+    defects: JSON.parse(row.defects) as Defect[],
+    capturedAt: row.captured_at,
+    decidedAt: row.decided_at,
+    latencyMs: row.latency_ms,
+    deadlineMs: row.deadline_ms,
+    model: JSON.parse(row.model) as ModelInfo,
+  };
+  if (row.error_code !== null) msg.error = { code: row.error_code, message: row.error_message ?? '' };
+  return msg;
+}
+
+export interface StoreOptions {
+  path: string;
+  synchronous?: 'FULL' | 'NORMAL';
+  readonly?: boolean;
+}
+
+export class VerdictStore {
+  private readonly db: Database.Database;
+  private readonly insertTx: (v: NewVerdict) => VerdictMessage;
+  private readonly stmts;
+
+  constructor(opts: StoreOptions) {
+    const path = resolve(opts.path);
+    try {
+      if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+      if (!opts.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+        this.db.exec(SCHEMA);
+      }
+      this.db.pragma('busy_timeout = 5000');
+    } catch (err) {
+      throw new InspectdError('INSPECTD_STORE', `cannot open verdict database ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    const db = this.db;
+    this.stmts = opts.readonly
+      ? undefined
+      : {
+          nextSeq: db.prepare<[string]>(
+            `INSERT INTO seq_counter (station, last_seq) VALUES (?, 1)
+             ON CONFLICT (station) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
+          ),
+          insert: db.prepare(
+            `INSERT INTO verdicts (station, seq, camera, frame_id, part_id, verdict, score, defects, captured_at,
+               decided_at, latency_ms, deadline_ms, model, error_code, error_message)
+             VALUES (@station, @seq, @camera, @frame_id, @part_id, @verdict, @score, @defects, @captured_at,
+               @decided_at, @latency_ms, @deadline_ms, @model, @error_code, @error_message)`,
+          ),
+          late: db.prepare(
+            `UPDATE verdicts SET late_verdict = ?, late_score = ?, late_defects = ?, late_decided_at = ?
+             WHERE station = ? AND seq = ?`,
+          ),
+          published: db.prepare(`UPDATE verdicts SET published_at = ? WHERE station = ? AND seq = ? AND published_at IS NULL`),
+        };
+    this.insertTx = db.transaction((v: NewVerdict): VerdictMessage => {
+      // The counter, not MAX(seq), allocates: seq is never reused even after retention deletes rows.
+      const { last_seq: seq } = this.stmts!.nextSeq.get(v.station) as { last_seq: number };
+      const row: Omit<VerdictRow, 'late_verdict' | 'late_score' | 'late_defects' | 'late_decided_at' | 'published_at'> = {
+        station: v.station,
+        seq,
+        camera: v.camera,
+        frame_id: v.frameId,
+        part_id: v.partId,
+        verdict: v.decision.verdict,
+        score: v.decision.score,
+        defects: JSON.stringify(v.decision.defects),
+        captured_at: v.capturedAt,
+        decided_at: v.decidedAt,
+        latency_ms: v.decidedAt - v.capturedAt,
+        deadline_ms: v.deadlineMs,
+        model: JSON.stringify(v.model),
+        error_code: v.decision.error?.code ?? null,
+        error_message: v.decision.error?.message ?? null,
+      };
+      this.stmts!.insert.run(row);
+      return rowToMessage({ ...row, late_verdict: null, late_score: null, late_defects: null, late_decided_at: null, published_at: null });
+    });
+  }
+
+  /** Allocates the next seq and writes the verdict durably, in one transaction. */
+  record(v: NewVerdict): VerdictMessage {
+    try {
+      return this.insertTx(v);
+    } catch (err) {
+      throw new InspectdError('INSPECTD_STORE', `cannot record verdict: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Keeps the result that arrived after its frame was already given TIMEOUT. */
+  recordLate(station: string, seq: number, late: Decision, decidedAt: number): void {
+    this.stmts!.late.run(late.verdict, late.score, JSON.stringify(late.defects), decidedAt, station, seq);
+  }
+
+  markPublished(station: string, seqs: readonly number[], at: number): void {
+    const stmt = this.stmts!.published;
+    this.db.transaction(() => {
+      for (const seq of seqs) stmt.run(at, station, seq);
+    })();
+  }
+
+  unpublished(station: string, afterSeq: number, limit: number): VerdictMessage[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM verdicts WHERE station = ? AND published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`)
+      .all(station, afterSeq, limit) as VerdictRow[];
+    return rows.map(rowToMessage);
+  }
+
+  countUnpublished(station: string): number {
+    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM verdicts WHERE station = ? AND published_at IS NULL`).get(station) as {
+      n: number;
+    };
+    return r.n;
+  }
+
+  /** Rows in seq order for `inspectd verdicts`; all stations unless one is named. */
+  list(opts: { afterSeq?: number; limit?: number; station?: string }): VerdictRow[] {
+    const where = ['seq > @after'];
+    if (opts.station) where.push('station = @station');
+    return this.db
+      .prepare(`SELECT * FROM verdicts WHERE ${where.join(' AND ')} ORDER BY station, seq LIMIT @limit`)
+      .all({ after: opts.afterSeq ?? 0, station: opts.station, limit: opts.limit ?? -1 }) as VerdictRow[];
+  }
+
+  deleteOlderThan(cutoffMs: number): number {
+    return this.db.prepare(`DELETE FROM verdicts WHERE decided_at < ? AND published_at IS NOT NULL`).run(cutoffMs).changes;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

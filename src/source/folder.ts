@@ -1,0 +1,73 @@
+import { readdirSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { InspectdError } from '../errors.js';
+import { opencv, type Mat } from '../preprocess/opencv.js';
+import type { Frame, FrameSource } from './frame.js';
+
+export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff']);
+
+export function listImages(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/**
+ * Replays a folder of images as a camera, at a fixed rate: for commissioning a line on recorded
+ * parts, or for regression tests. An unreadable file becomes an empty frame, hence an ERROR verdict.
+ */
+export class FolderSource implements FrameSource {
+  private timer: NodeJS.Timeout | undefined;
+  private frameId = 0;
+  private index = 0;
+  private files: string[] = [];
+  private stopped = false;
+  private inflight: Promise<void> | undefined;
+
+  constructor(
+    readonly camera: string,
+    private readonly opts: { path: string; fps: number; loop: boolean; partIds: boolean },
+  ) {}
+
+  async start(onFrame: (frame: Frame) => void, onError: (err: Error) => void): Promise<void> {
+    const dir = resolve(this.opts.path);
+    try {
+      this.files = listImages(dir);
+    } catch (err) {
+      throw new InspectdError('INSPECTD_SOURCE', `camera ${this.camera}: cannot list ${dir}: ${(err as Error).message}`, { cause: err });
+    }
+    if (this.files.length === 0) throw new InspectdError('INSPECTD_SOURCE', `camera ${this.camera}: no images in ${dir}`);
+    const cv = opencv();
+    const periodMs = 1000 / this.opts.fps;
+    const t0 = performance.now();
+    const tick = () => {
+      if (this.stopped) return;
+      if (this.index >= this.files.length) {
+        if (!this.opts.loop) return;
+        this.index = 0;
+      }
+      const file = this.files[this.index++]!;
+      const frameId = this.frameId++;
+      const capturedAt = Date.now();
+      this.inflight = cv
+        .imreadAsync(file, cv.IMREAD_ANYCOLOR)
+        .catch((): Mat => new cv.Mat())
+        .then((image) => {
+          if (this.stopped) return;
+          onFrame({ camera: this.camera, frameId, capturedAt, partId: this.opts.partIds ? `${this.camera}-${frameId}` : null, image });
+        })
+        .catch((err: Error) => onError(err));
+      // Paced against the start time, not the last tick, so the rate does not drift.
+      const next = t0 + (frameId + 1) * periodMs - performance.now();
+      this.timer = setTimeout(tick, Math.max(0, next));
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.inflight;
+  }
+}

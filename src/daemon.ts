@@ -6,14 +6,14 @@ import { InspectdError } from './errors.js';
 import type { InferenceBackend } from './infer/backend.js';
 import { OnnxRuntimeBackend } from './infer/onnxruntime/backend.js';
 import { loadModelSpec, modelFile, type LoadedModelSpec } from './model/spec.js';
-import { preprocess } from './preprocess/preprocess.js';
 import { EmbeddedBroker } from './publish/embedded-broker.js';
 import { VerdictPublisher } from './publish/mqtt-publisher.js';
 import { VerdictStore } from './record/store.js';
-import { Scheduler, type PipelineStages, type VerdictSink } from './schedule/scheduler.js';
+import { Scheduler, type VerdictSink } from './schedule/scheduler.js';
+import { createStages } from './schedule/stages.js';
 import { createSource } from './source/create.js';
 import type { Frame, FrameSource } from './source/frame.js';
-import { decide, type VerdictRules } from './verdict/rules.js';
+import type { VerdictRules } from './verdict/rules.js';
 import type { ModelInfo } from './verdict/types.js';
 
 /** Lets tests (and, later, other runtimes) supply the inference backends. */
@@ -116,13 +116,7 @@ export class Daemon {
     );
     this.publisher.start();
 
-    const rules = new Map(cfg.cameras.map((c) => [c.name, rulesForCamera(c, loaded)]));
-    const input = loaded.spec.input;
-    const stages: PipelineStages = {
-      preprocess: (frame) => preprocess(frame.image, input),
-      toInputs: (p) => ({ [input.name]: { type: 'float32', dims: p.dims, data: p.tensor } }),
-      judge: (frame, outputs, p) => decide(decoder.decode(outputs, p.transform), rules.get(frame.camera)!, loaded.spec.labels),
-    };
+    const stages = createStages(loaded, decoder, new Map(cfg.cameras.map((c) => [c.name, rulesForCamera(c, loaded)])));
     const store = this.store;
     const publisher = this.publisher;
     const sinkLog = log.child({ component: 'record' });

@@ -1,0 +1,20 @@
+import type { Decoder } from '../decode/decoder.js';
+import type { LoadedModelSpec } from '../model/spec.js';
+import { preprocess } from '../preprocess/preprocess.js';
+import { decide, type VerdictRules } from '../verdict/rules.js';
+import type { PipelineStages } from './scheduler.js';
+
+/** preprocess → (backend) → decode → verdict rules, for one model and per-camera rules. */
+export function createStages(loaded: LoadedModelSpec, decoder: Decoder, rulesByCamera: ReadonlyMap<string, VerdictRules>): PipelineStages {
+  const input = loaded.spec.input;
+  const labels = loaded.spec.labels;
+  return {
+    preprocess: (frame) => preprocess(frame.image, input),
+    toInputs: (p) => ({ [input.name]: { type: 'float32', dims: p.dims, data: p.tensor } }),
+    judge: (frame, outputs, p) => {
+      const rules = rulesByCamera.get(frame.camera);
+      if (!rules) throw new Error(`no verdict rules for camera ${frame.camera}`);
+      return decide(decoder.decode(outputs, p.transform), rules, labels);
+    },
+  };
+}

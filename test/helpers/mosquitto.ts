@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findMosquitto } from '../../src/publish/embedded-broker.js';
+
+/** A free loopback port, found by letting the kernel pick one. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`mosquitto did not listen on ${port}`);
+}
+
+/** A real mosquitto on a free loopback port, for tests; stop() kills it. */
+export class TestBroker {
+  private child: ChildProcess | undefined;
+  constructor(readonly port: number) {}
+
+  static async start(port?: number): Promise<TestBroker> {
+    const b = new TestBroker(port ?? (await freePort()));
+    await b.restart();
+    return b;
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async restart(): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'inspectd-test-broker-'));
+    const conf = join(dir, 'mosquitto.conf');
+    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`);
+    this.child = spawn(findMosquitto(), ['-c', conf], { stdio: 'ignore' });
+    await waitForPort(this.port, 5000);
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    this.child = undefined;
+    if (!c || c.exitCode !== null) return;
+    await new Promise<void>((res) => {
+      c.once('exit', () => res());
+      c.kill('SIGKILL');
+    });
+  }
+}

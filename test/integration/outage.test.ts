@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { VerdictMessage } from '../../src/verdict/types.js';
+import { freePort, TestBroker } from '../helpers/mosquitto.js';
+import { cliPath, defaultModelJson } from '../helpers/model.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function writeConfig(dir: string): string {
+  const file = join(dir, 'inspectd.yaml');
+  writeFileSync(
+    file,
+    [
+      'station: out1',
+      'deadlineMs: 250',
+      'model:',
+      `  path: ${defaultModelJson}`,
+      'mqtt:',
+      '  reconnectMs: 200',
+      'cameras:',
+      '  - name: cam1',
+      '    source: { type: synthetic, fps: 20, seed: 3 }',
+      'log: { level: warn, format: json }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+function startDaemon(cfg: string, brokerUrl: string, db: string): ChildProcess {
+  const child = spawn(process.execPath, [cliPath, 'run', '-c', cfg, '--broker', brokerUrl, '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.resume();
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
+}
+
+async function subscriber(url: string, into: Map<number, VerdictMessage>): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(url, { clientId: `outage-sub-${Math.random()}`, reconnectPeriod: 50 });
+  c.on('message', (_t, p) => {
+    const v = JSON.parse(p.toString()) as VerdictMessage;
+    into.set(v.seq, v);
+  });
+  c.on('connect', () => void c.subscribe('inspectd/out1/verdict', { qos: 1 }));
+  await c.subscribeAsync('inspectd/out1/verdict', { qos: 1 });
+  return c;
+}
+
+function dbRows(db: string): Array<{ seq: number; published_at: number | null }> {
+  const d = new Database(db, { readonly: true });
+  const rows = d.prepare('SELECT seq, published_at FROM verdicts ORDER BY seq').all() as Array<{ seq: number; published_at: number | null }>;
+  d.close();
+  return rows;
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c().catch(() => {});
+});
+
+describe('no verdict is lost', () => {
+  it('keeps verdicts through a broker outage and delivers every one after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inspectd-outage-'));
+    const db = join(dir, 'v.db');
+    const broker = await TestBroker.start();
+    cleanups.push(() => broker.stop());
+    const got = new Map<number, VerdictMessage>();
+    const sub = await subscriber(broker.url, got);
+    cleanups.push(() => sub.endAsync(true));
+    const daemon = startDaemon(writeConfig(dir), broker.url, db);
+    cleanups.push(async () => daemon.kill('SIGKILL'));
+
+    await sleep(2000);
+    await broker.stop();
+    await sleep(1500);
+    const duringOutage = dbRows(db).filter((r) => r.published_at === null).length;
+    await broker.restart();
+    await sleep(2000);
+    daemon.kill('SIGTERM');
+    expect(await exited(daemon)).toBe(0);
+    await sleep(300);
+
+    const rows = dbRows(db);
+    expect(duringOutage).toBeGreaterThan(10);
+    expect(rows.every((r) => r.published_at !== null)).toBe(true);
+    expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+    // Verdicts decided while the broker was down arrive once it is back.
+    const missing = rows.filter((r) => !got.has(r.seq)).map((r) => r.seq);
+    // Messages the broker accepted just before it was killed are gone with it; everything after is re-sent.
+    expect(missing.length).toBeLessThanOrEqual(5);
+    expect(got.size).toBeGreaterThan(rows.length - 6);
+  }, 30_000);
+
+  it('sends what was recorded but unpublished before a crash (SIGKILL) at the next start, and seq carries on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inspectd-crash-'));
+    const db = join(dir, 'v.db');
+    const port = await freePort();
+    const cfg = writeConfig(dir);
+    // First life: no broker reachable, then killed without warning.
+    const first = startDaemon(cfg, `mqtt://127.0.0.1:${port}`, db);
+    cleanups.push(async () => first.kill('SIGKILL'));
+    await sleep(2500);
+    first.kill('SIGKILL');
+    await exited(first);
+    const before = dbRows(db);
+    expect(before.length).toBeGreaterThan(10);
+    expect(before.every((r) => r.published_at === null)).toBe(true);
+
+    // Second life: broker up; the backlog goes out first, new verdicts follow.
+    const broker = await TestBroker.start(port);
+    cleanups.push(() => broker.stop());
+    const got = new Map<number, VerdictMessage>();
+    const sub = await subscriber(broker.url, got);
+    cleanups.push(() => sub.endAsync(true));
+    const second = startDaemon(cfg, broker.url, db);
+    cleanups.push(async () => second.kill('SIGKILL'));
+    await sleep(2500);
+    second.kill('SIGTERM');
+    expect(await exited(second)).toBe(0);
+    await sleep(300);
+
+    const after = dbRows(db);
+    expect(after.length).toBeGreaterThan(before.length);
+    expect(after.map((r) => r.seq)).toEqual(after.map((_, i) => i + 1));
+    expect(after.every((r) => r.published_at !== null)).toBe(true);
+    for (const r of after) expect(got.has(r.seq), `seq ${r.seq} never reached the subscriber`).toBe(true);
+  }, 30_000);
+});

@@ -1,0 +1,130 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDecoder } from '../../src/decode/index.js';
+import type { InferenceBackend, TensorMap } from '../../src/infer/backend.js';
+import { OnnxRuntimeBackend } from '../../src/infer/onnxruntime/backend.js';
+import { loadModelSpec, modelFile } from '../../src/model/spec.js';
+import { opencv } from '../../src/preprocess/opencv.js';
+import { Scheduler, type VerdictSink } from '../../src/schedule/scheduler.js';
+import { createStages } from '../../src/schedule/stages.js';
+import type { Frame } from '../../src/source/frame.js';
+import { renderPart } from '../../src/source/synthetic/render.js';
+import type { Decision } from '../../src/verdict/types.js';
+import { defaultModelJson } from '../helpers/model.js';
+
+/** The real backend, made slow: what a stalled GPU or an overloaded CPU looks like to the scheduler. */
+class SlowBackend implements InferenceBackend {
+  constructor(
+    private readonly inner: InferenceBackend,
+    private readonly delayMs: number,
+  ) {}
+  get info() {
+    return this.inner.info;
+  }
+  async run(inputs: TensorMap): Promise<TensorMap> {
+    const out = await this.inner.run(inputs);
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    return out;
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+interface Given {
+  frame: Frame;
+  decision: Decision;
+  decidedAt: number;
+  seq: number;
+}
+
+function recordingSink() {
+  const given: Given[] = [];
+  const late: Array<{ seq: number; decision: Decision }> = [];
+  const sink: VerdictSink = {
+    decided: (frame, decision, decidedAt) => {
+      given.push({ frame, decision, decidedAt, seq: given.length + 1 });
+      return given.length;
+    },
+    late: (seq, decision) => late.push({ seq, decision }),
+  };
+  return { sink, given, late };
+}
+
+function syntheticFrame(index: number): Frame {
+  const cv = opencv();
+  const part = renderPart({ width: 640, height: 512, channels: 1, defectRate: 0.5, seed: 11, index });
+  const image = new cv.Mat(Buffer.from(part.pixels), part.height, part.width, cv.CV_8UC1);
+  return { camera: 'cam1', frameId: index, capturedAt: Date.now(), partId: null, image, truth: part.truth };
+}
+
+const loaded = loadModelSpec(defaultModelJson);
+const rules = new Map([['cam1', { threshold: loaded.spec.thresholds.default, perClass: {}, minDefectAreaPx: 0, ignore: [] }]]);
+const stages = createStages(loaded, createDecoder(loaded.spec), rules);
+const log = pino({ level: 'silent' });
+let backend: InferenceBackend;
+
+beforeAll(async () => {
+  backend = await OnnxRuntimeBackend.create({ file: modelFile(loaded).file, precision: 'int8', intraOpThreads: 1 });
+});
+afterAll(async () => {
+  await backend?.close();
+});
+
+describe('deadline enforcement', () => {
+  it('publishes TIMEOUT at the deadline when inference is slow, and still records the late result', async () => {
+    const { sink, given, late } = recordingSink();
+    const scheduler = new Scheduler([new SlowBackend(backend, 150)], stages, sink, { maxQueue: 4 }, log);
+    const frame = syntheticFrame(0);
+    scheduler.submit(frame, 30);
+    expect(await scheduler.settled(2000)).toBe(true);
+    expect(given).toHaveLength(1);
+    expect(given[0]!.decision.verdict).toBe('TIMEOUT');
+    const lateness = given[0]!.decidedAt - (frame.capturedAt + 30);
+    // Verdict at the deadline: not before it, and no later than timer jitter on a loaded CI box.
+    expect(lateness).toBeGreaterThanOrEqual(0);
+    expect(lateness).toBeLessThan(25);
+    expect(late).toHaveLength(1);
+    expect(late[0]!.seq).toBe(1);
+    expect(['PASS', 'FAIL']).toContain(late[0]!.decision.verdict);
+  });
+
+  it('answers PASS/FAIL before the deadline when inference is fast enough', async () => {
+    const { sink, given, late } = recordingSink();
+    const scheduler = new Scheduler([backend], stages, sink, { maxQueue: 4 }, log);
+    const frame = syntheticFrame(1);
+    scheduler.submit(frame, 2000);
+    expect(await scheduler.settled(3000)).toBe(true);
+    expect(given.map((g) => g.decision.verdict)).toEqual([expect.stringMatching(/^(PASS|FAIL)$/)]);
+    expect(given[0]!.decidedAt).toBeLessThan(frame.capturedAt + 2000);
+    expect(late).toHaveLength(0);
+  });
+
+  it('gives a corrupt frame ERROR and goes on with the next frame', async () => {
+    const cv = opencv();
+    const { sink, given } = recordingSink();
+    const scheduler = new Scheduler([backend], stages, sink, { maxQueue: 4 }, log);
+    const corrupt: Frame = { camera: 'cam1', frameId: 0, capturedAt: Date.now(), partId: null, image: new cv.Mat() };
+    const wrongDepth: Frame = { camera: 'cam1', frameId: 1, capturedAt: Date.now(), partId: null, image: new cv.Mat(64, 64, cv.CV_32FC1) };
+    scheduler.submit(corrupt, 2000);
+    scheduler.submit(wrongDepth, 2000);
+    scheduler.submit(syntheticFrame(2), 2000);
+    expect(await scheduler.settled(3000)).toBe(true);
+    expect(given.map((g) => g.decision.verdict)).toEqual(['ERROR', 'ERROR', expect.stringMatching(/^(PASS|FAIL)$/)]);
+    expect(given[0]!.decision.error?.code).toBe('INSPECTD_FRAME_INVALID');
+    expect(given[1]!.decision.error?.message).toMatch(/8-bit/);
+  });
+
+  it('sheds frames that wait past their deadline instead of running them late, one verdict each', async () => {
+    const { sink, given } = recordingSink();
+    const scheduler = new Scheduler([new SlowBackend(backend, 100)], stages, sink, { maxQueue: 2 }, log);
+    const frames = [0, 1, 2, 3, 4, 5].map((i) => syntheticFrame(10 + i));
+    for (const f of frames) scheduler.submit(f, 50);
+    expect(await scheduler.settled(3000)).toBe(true);
+    const byFrame = new Map<number, number>();
+    for (const g of given) byFrame.set(g.frame.frameId, (byFrame.get(g.frame.frameId) ?? 0) + 1);
+    expect([...byFrame.entries()].sort((a, b) => a[0] - b[0])).toEqual(frames.map((f) => [f.frameId, 1]));
+    expect(given.filter((g) => g.decision.verdict === 'TIMEOUT').length).toBeGreaterThanOrEqual(5);
+    expect(scheduler.stats.shed).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -4,6 +4,7 @@ import type { CameraConfig, Config } from './config/schema.js';
 import { createDecoder } from './decode/index.js';
 import { InspectdError } from './errors.js';
 import type { InferenceBackend } from './infer/backend.js';
+import { checkModelIo, selfTest, wrapModel } from './infer/model.js';
 import { OnnxRuntimeBackend } from './infer/onnxruntime/backend.js';
 import { loadModelSpec, modelFile, type LoadedModelSpec } from './model/spec.js';
 import { EmbeddedBroker } from './publish/embedded-broker.js';
@@ -87,6 +88,12 @@ export class Daemon {
     const loaded = loadModelSpec(resolve(this.opts.baseDir ?? process.cwd(), cfg.model.path));
     const decoder = createDecoder(loaded.spec);
     this.backends = await (this.opts.createBackends ?? defaultBackends)(loaded, cfg);
+    // Each worker proves the model on a grey frame and its self-test images before the line starts:
+    // a broken export (scores outside scoreRange) stops the daemon here, not after a shift of nonsense.
+    for (const backend of this.backends) {
+      checkModelIo(loaded, backend, decoder);
+      await selfTest(wrapModel(loaded, backend, decoder));
+    }
     const first = this.backends[0]!.info;
     const model: ModelInfo = { name: loaded.spec.name, version: loaded.spec.version, precision: first.precision, backend: first.name };
     this.modelInfo = model;

@@ -82,6 +82,48 @@ program
     },
   );
 
+const precisionOption = () => new Option('--precision <p>', "which of the model's files runs (default: model.json's defaultPrecision)").choices(['fp32', 'int8']);
+
+program
+  .command('infer')
+  .description('judge image files with a model: one JSON line per image (file, verdict, score, defects)')
+  .requiredOption('-m, --model <model.json>', 'model description file')
+  .addOption(precisionOption())
+  .option('--recursive', 'descend into sub-folders of folders given')
+  .option('--threshold <x>', "override the model's default threshold", num('--threshold', 0, 1))
+  .option('--threads <n>', 'ONNX Runtime threads (0 = all cores)', int('--threads'), 0)
+  .argument('<images...>', 'image files or folders (.png .jpg .jpeg .bmp .tif .tiff)')
+  .action(async (images: string[], o: { model: string; precision?: 'fp32' | 'int8'; recursive?: boolean; threshold?: number; threads: number }) => {
+    const { inferCommand } = await import('./commands/infer.js');
+    exitCode = await inferCommand(images, { ...o, intraOpThreads: o.threads }, process.stdout, process.stderr);
+  });
+
+program
+  .command('eval')
+  .description('measure a model on labelled images: accuracy, confusion matrix, escapes, false rejects, AUROC')
+  .requiredOption('-m, --model <model.json>', 'model description file')
+  .requiredOption('--labels <file>', 'CSV of file,label (label "good" or a defect name; paths relative to the CSV)')
+  .addOption(precisionOption())
+  .option('--threshold <x>', "override the model's default threshold", num('--threshold', 0, 1))
+  .option('--threads <n>', 'ONNX Runtime threads (0 = all cores)', int('--threads'), 0)
+  .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'))
+  .action(async (o: { model: string; labels: string; precision?: 'fp32' | 'int8'; threshold?: number; threads: number; format: 'text' | 'json' }) => {
+    const { evalCommand } = await import('./commands/eval.js');
+    exitCode = await evalCommand({ ...o, intraOpThreads: o.threads }, process.stdout, process.stderr);
+  });
+
+program
+  .command('tensors')
+  .description("write the daemon's preprocessed model inputs for images to a .npy file (INT8 calibration, training)")
+  .requiredOption('-m, --model <model.json>', 'model description file')
+  .requiredOption('--out <file.npy>', 'output .npy (float32, N x C x H x W); FILE.files.txt lists the images in order')
+  .option('--recursive', 'descend into sub-folders of folders given')
+  .argument('<images...>', 'image files or folders')
+  .action(async (images: string[], o: { model: string; out: string; recursive?: boolean }) => {
+    const { tensorsCommand } = await import('./commands/tensors.js');
+    exitCode = await tensorsCommand(images, o, process.stdout, process.stderr);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

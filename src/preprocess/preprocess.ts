@@ -1,4 +1,4 @@
-import { FrameError, InspectdError } from '../errors.js';
+import { errorMessage, FrameError, InspectdError } from '../errors.js';
 import type { InputSpec } from '../model/spec.js';
 import { opencv, type Mat } from './opencv.js';
 
@@ -77,10 +77,11 @@ export function resizeForModel(image: Mat, input: InputSpec): { mat: Mat; transf
       const newH = Math.round(h * r);
       const dw = (W - newW) / 2;
       const dh = (H - newH) / 2;
-      const top = Math.round(dh - 0.1);
-      const bottom = Math.round(dh + 0.1);
-      const left = Math.round(dw - 0.1);
-      const right = Math.round(dw + 0.1);
+      // Math.max also turns Math.round(-0.1) = -0 into 0, which OpenCV's binding rejects as "not an int".
+      const top = Math.max(0, Math.round(dh - 0.1));
+      const bottom = Math.max(0, Math.round(dh + 0.1));
+      const left = Math.max(0, Math.round(dw - 0.1));
+      const right = Math.max(0, Math.round(dw + 0.1));
       const resized = newW === w && newH === h ? colored : colored.resize(newH, newW, 0, 0, cv.INTER_LINEAR);
       const pad = input.padValue;
       const border = colored.channels === 1 ? pad : new cv.Vec3(pad, pad, pad);
@@ -89,7 +90,8 @@ export function resizeForModel(image: Mat, input: InputSpec): { mat: Mat; transf
     }
   } catch (err) {
     if (err instanceof InspectdError) throw err;
-    throw new InspectdError('INSPECTD_PREPROCESS', `preprocessing failed: ${(err as Error).message}`, { cause: err });
+    // The OpenCV binding throws plain strings, not Errors.
+    throw new InspectdError('INSPECTD_PREPROCESS', `preprocessing failed: ${errorMessage(err)}`, { cause: err });
   }
   if (mat.rows !== H || mat.cols !== W) {
     throw new InspectdError('INSPECTD_PREPROCESS', `preprocessing produced ${mat.cols}x${mat.rows}, expected ${W}x${H}`);

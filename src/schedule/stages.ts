@@ -1,4 +1,5 @@
 import type { Decoder } from '../decode/decoder.js';
+import { toInputs } from '../infer/model.js';
 import type { LoadedModelSpec } from '../model/spec.js';
 import { preprocess } from '../preprocess/preprocess.js';
 import { decide, type VerdictRules } from '../verdict/rules.js';
@@ -10,7 +11,7 @@ export function createStages(loaded: LoadedModelSpec, decoder: Decoder, rulesByC
   const labels = loaded.spec.labels;
   return {
     preprocess: (frame) => preprocess(frame.image, input),
-    toInputs: (p) => ({ [input.name]: { type: 'float32', dims: p.dims, data: p.tensor } }),
+    toInputs: (p) => toInputs(loaded.spec, p),
     judge: (frame, outputs, p) => {
       const rules = rulesByCamera.get(frame.camera);
       if (!rules) throw new Error(`no verdict rules for camera ${frame.camera}`);

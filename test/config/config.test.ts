@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +102,13 @@ describe('config validation', () => {
     } catch (e) {
       expect((e as ConfigError).issues[0]!.path).toMatch(/^line \d+/);
     }
+  });
+
+  it('accepts every example config shipped in config/', () => {
+    const dir = join(import.meta.dirname, '../../config');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const f of files) expect(() => loadConfig(join(dir, f)), f).not.toThrow();
   });
 
   it('rejects duplicate YAML keys instead of silently taking the last', () => {

@@ -3,10 +3,12 @@ import type { Mat } from '@u4/opencv4nodejs';
 /** Ground truth the synthetic camera knows about the part it drew; real cameras leave it out. */
 export interface FrameTruth {
   defective: boolean;
-  /** Defect kinds drawn on the part (empty when good). */
+  /** Defect kinds drawn on the part (empty when good), one per defect, in the order of `boxes`. */
   kinds: string[];
   /** Defect boxes in frame pixels [x, y, w, h]. */
   boxes: Array<[number, number, number, number]>;
+  /** The source sent a deliberately broken image (test lines); the right verdict is ERROR. */
+  corrupt?: boolean;
 }
 
 /**

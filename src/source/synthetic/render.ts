@@ -95,29 +95,32 @@ function pick<T>(rng: Rng, items: readonly T[]): T {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Texture bank: expensive-ish tiles computed once per line seed, then read with per-frame
-// offsets so each part shows a different patch of the same "material".
+// Texture bank: computed once per line seed, then read at per-frame offsets so each part shows
+// a different patch of the same "material". Grain and sensor noise are baked together into
+// 8-bit fixed-point textures (TEX_ONE = one unit) so the hot loop does one integer lookup per
+// pixel instead of two float ones: float-to-byte stores were the renderer's bottleneck.
 
 const TILE = 256; // grain tile side; power of two so wrapping is a mask
 const TILE_MASK = TILE - 1;
-const BELT = 32; // belt weave tile side
-const BELT_MASK = BELT - 1;
-const NOISE_LEN = 1 << 20; // sensor noise ring, longer than one frame so offsets decorrelate
-const NOISE_MASK = NOISE_LEN - 1;
+const BELT = 32; // belt weave period
+const TEX_SHIFT = 10;
+const TEX = 1 << TEX_SHIFT; // baked texture side: larger than a default frame, so no visible repeat
+const TEX_MASK = TEX - 1;
+const TEX_ONE = 16;
 const RING_STEPS = 2; // turned-ring profile samples per pixel of radius
-const RING_LEN = 4096;
+const RING_LEN = 8192;
 
 interface TextureBank {
-  /** Brushing along x, unit variance. */
-  grainH: Float32Array;
-  /** Same tile transposed: brushing along y with identical indexing. */
-  grainV: Float32Array;
-  /** Radial profile of a turned (lathe) face, unit variance. */
+  /** Brushing along x plus sensor noise. */
+  brushedH: Int8Array;
+  /** Brushing along y plus sensor noise. */
+  brushedV: Int8Array;
+  /** Faint cross grain plus sensor noise, under a turned face's rings. */
+  turned: Int8Array;
+  /** Belt weave plus sensor noise. */
+  belt: Int8Array;
+  /** Radial profile of a turned (lathe) face, unit variance, RING_STEPS samples per px. */
   rings: Float32Array;
-  /** Woven belt pattern, roughly -1..1. */
-  belt: Float32Array;
-  /** Gaussian sensor noise, unit variance. */
-  noise: Float32Array;
 }
 
 const banks = new Map<number, TextureBank>();
@@ -140,6 +143,29 @@ function gaussian(rng: Rng): number {
   return (rng() + rng() + rng() + rng() - 2) * 1.7320508;
 }
 
+/** Tile (TILE x TILE, repeated) plus sensor noise, quantised to TEX_ONE fixed point. */
+function bake(tile: Float32Array, noise: Float32Array, noiseShift: number, noiseGain: number): Int8Array {
+  const t = new Int8Array(TEX * TEX);
+  const mask = TEX * TEX - 1;
+  for (let y = 0; y < TEX; y++) {
+    const tRow = (y & TILE_MASK) * TILE;
+    const row = y << TEX_SHIFT;
+    for (let x = 0; x < TEX; x++) {
+      const i = row | x;
+      let v = (tile[tRow + (x & TILE_MASK)]! + noiseGain * noise[(i + noiseShift) & mask]!) * TEX_ONE;
+      v = v < -127 ? -127 : v > 127 ? 127 : v;
+      t[i] = ((v + 128.5) | 0) - 128; // round half up without Math.round's call
+    }
+  }
+  return t;
+}
+
+function tileOf(f: (x: number, y: number) => number): Float32Array {
+  const t = new Float32Array(TILE * TILE);
+  for (let y = 0; y < TILE; y++) for (let x = 0; x < TILE; x++) t[y * TILE + x] = f(x, y);
+  return t;
+}
+
 function textureBank(seed: number): TextureBank {
   const key = seed >>> 0;
   const cached = banks.get(key);
@@ -150,25 +176,48 @@ function textureBank(seed: number): TextureBank {
   // tool marks. The smear is what makes it read as brushed metal rather than sand.
   const white = new Float32Array(TILE * TILE);
   for (let i = 0; i < white.length; i++) white[i] = gaussian(rng);
-  const grainH = new Float32Array(TILE * TILE);
+  const grain = new Float32Array(TILE * TILE);
   const half = 12;
   for (let y = 0; y < TILE; y++) {
     const row = y * TILE;
+    let acc = 0;
+    for (let k = -half; k <= half; k++) acc += white[row + (k & TILE_MASK)]!;
     for (let x = 0; x < TILE; x++) {
-      let acc = 0;
-      for (let k = -half; k <= half; k++) acc += white[row + ((x + k) & TILE_MASK)]!;
       // a little unsmeared noise keeps the texture from looking like a barcode
-      grainH[row + x] = acc / Math.sqrt(2 * half + 1) + 0.35 * white[row + ((x * 7 + 3) & TILE_MASK)]!;
+      grain[row + x] = acc / Math.sqrt(2 * half + 1) + 0.35 * white[row + ((x * 7 + 3) & TILE_MASK)]!;
+      acc += white[row + ((x + half + 1) & TILE_MASK)]! - white[row + ((x - half) & TILE_MASK)]!;
     }
   }
   for (let m = 0; m < 18; m++) {
     const y = Math.floor(rng() * TILE);
     const depth = uniform(rng, -2.2, 1.6);
-    for (let x = 0; x < TILE; x++) grainH[y * TILE + x] = grainH[y * TILE + x]! + depth;
+    for (let x = 0; x < TILE; x++) grain[y * TILE + x] = grain[y * TILE + x]! + depth;
   }
-  normalise(grainH);
-  const grainV = new Float32Array(TILE * TILE);
-  for (let y = 0; y < TILE; y++) for (let x = 0; x < TILE; x++) grainV[y * TILE + x] = grainH[x * TILE + y]!;
+  normalise(grain);
+
+  // Sensor noise relative to the grain: a part's grain is 4..10 grey levels, so 0.4 gives
+  // 1.6..4 levels of noise, typical of a 8-bit industrial mono sensor at moderate gain.
+  // Irwin-Hall over the four bytes of one draw: a near-Gaussian sample per PRNG call, which
+  // matters for a million samples baked at start-up.
+  const noise = new Float32Array(TEX * TEX);
+  for (let i = 0; i < noise.length; i++) {
+    const r = (rng() * 4294967296) >>> 0;
+    noise[i] = ((r & 255) + ((r >>> 8) & 255) + ((r >>> 16) & 255) + (r >>> 24) - 510) / 147.8;
+  }
+
+  const brushedH = bake(grain, noise, 0, 0.4);
+  const brushedV = bake(tileOf((x, y) => grain[x * TILE + y]!), noise, 333_331, 0.4);
+  const turned = bake(tileOf((x, y) => 0.35 * grain[y * TILE + ((x * 3) & TILE_MASK)]!), noise, 555_557, 0.45);
+  const belt = bake(
+    tileOf((x, y) => {
+      const warp = Math.sin((x / BELT) * 2 * Math.PI * 4);
+      const weft = Math.sin((y / BELT) * 2 * Math.PI * 4);
+      return ((x >> 2) + (y >> 2)) & 1 ? warp : weft;
+    }),
+    noise,
+    777_781,
+    0.5,
+  );
 
   // Turned face: fine feed marks whose pitch wanders a little, on a slowly varying sheen.
   const rings = new Float32Array(RING_LEN);
@@ -182,22 +231,9 @@ function textureBank(seed: number): TextureBank {
   }
   normalise(rings);
 
-  const belt = new Float32Array(BELT * BELT);
-  for (let y = 0; y < BELT; y++) {
-    for (let x = 0; x < BELT; x++) {
-      const warp = Math.sin((x / BELT) * 2 * Math.PI * 4);
-      const weft = Math.sin((y / BELT) * 2 * Math.PI * 4);
-      const over = ((x >> 2) + (y >> 2)) & 1 ? warp : weft;
-      belt[y * BELT + x] = 0.7 * over + 0.3 * gaussian(rng);
-    }
-  }
-
-  const noise = new Float32Array(NOISE_LEN);
-  for (let i = 0; i < NOISE_LEN; i++) noise[i] = gaussian(rng);
-
-  const bank = { grainH, grainV, rings, belt, noise };
+  const bank = { brushedH, brushedV, turned, belt, rings };
   // A daemon renders one line seed; tests use a handful. Bound it anyway.
-  if (banks.size >= 8) {
+  if (banks.size >= 4) {
     const oldest = banks.keys().next().value;
     if (oldest !== undefined) banks.delete(oldest);
   }
@@ -210,16 +246,21 @@ function textureBank(seed: number): TextureBank {
 // allocations of this size would keep the GC busy.
 
 let maskBuf = new Uint8Array(0);
-let monoBuf = new Uint8ClampedArray(0);
+let monoBuf = new Uint8Array(0);
 let coverBuf = new Float32Array(0);
-let lColBuf = new Float32Array(0);
-let lRowBuf = new Float32Array(0);
+let lColBuf = new Int16Array(0);
+let lColBeltBuf = new Int16Array(0);
+let lRowBuf = new Int16Array(0);
+let ringTabBuf = new Int16Array(0);
 
 function ensureScratch(n: number, w: number, h: number): void {
   if (maskBuf.length < n) maskBuf = new Uint8Array(n);
-  if (monoBuf.length < n) monoBuf = new Uint8ClampedArray(n);
-  if (lColBuf.length < w) lColBuf = new Float32Array(w);
-  if (lRowBuf.length < h) lRowBuf = new Float32Array(h);
+  if (monoBuf.length < n) monoBuf = new Uint8Array(n);
+  if (lColBuf.length < w) {
+    lColBuf = new Int16Array(w);
+    lColBeltBuf = new Int16Array(w);
+  }
+  if (lRowBuf.length < h) lRowBuf = new Int16Array(h);
 }
 
 function cover(n: number): Float32Array {
@@ -312,27 +353,28 @@ function outlinePoint(rng: Rng, part: PartShape): [number, number] {
 interface Scene {
   w: number;
   h: number;
+  /** The mono image; the hot loops write ints through `raw`, touch-up passes go through `out`. */
+  raw: Uint8Array;
   out: Uint8ClampedArray;
+  /** 1 where the pixel shows part surface (not belt, hole or broken-away material). */
   mask: Uint8Array;
   bank: TextureBank;
-  beltBase: number;
-  beltAmp: number;
-  beltOx: number;
-  beltOy: number;
-  noiseOff: number;
-  noiseSigma: number;
-  lCol: Float32Array;
-  lRow: Float32Array;
+  /** Belt brightness per row (base + lighting), per column lighting, texture gain in 1/256. */
+  beltRow: Int16Array;
+  lColBelt: Int16Array;
+  beltGain: number;
+  texOx: number;
+  texOy: number;
+}
+
+function clampByte(v: number): number {
+  return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 /** Belt brightness at a pixel, for holes and bites that show the belt through the part. */
 function beltAt(s: Scene, x: number, y: number): number {
-  return (
-    s.beltBase +
-    0.5 * (s.lRow[y]! + s.lCol[x]!) +
-    s.beltAmp * s.bank.belt[(((y + s.beltOy) & BELT_MASK) << 5) | ((x + s.beltOx) & BELT_MASK)]! +
-    s.noiseSigma * s.bank.noise[noiseRow(s, y) + x]!
-  );
+  const t = s.bank.belt[(((y + s.texOy) & TEX_MASK) << TEX_SHIFT) | ((x + s.texOx) & TEX_MASK)]!;
+  return s.beltRow[y]! + s.lColBelt[x]! + ((t * s.beltGain) >> 8);
 }
 
 export function renderPart(params: RenderPartParams, into?: Uint8Array): RenderedPart {
@@ -349,8 +391,9 @@ export function renderPart(params: RenderPartParams, into?: Uint8Array): Rendere
   if (pixels.length !== n * channels) {
     throw new InspectdError('INSPECTD_SOURCE', `render buffer holds ${pixels.length} bytes, need ${n * channels}`);
   }
-  // Mono frames render straight into the caller's buffer through a clamping view.
-  const out = channels === 1 ? new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, n) : monoBuf;
+  // Mono frames render straight into the caller's buffer.
+  const raw = channels === 1 ? pixels : monoBuf.subarray(0, n);
+  const out = new Uint8ClampedArray(raw.buffer, raw.byteOffset, n);
   const mask = maskBuf;
 
   // ---- part stream: everything a good part looks like -------------------------------------
@@ -368,8 +411,8 @@ export function renderPart(params: RenderPartParams, into?: Uint8Array): Rendere
         })()
       : {
           shape: 'disc',
-          cx: w / 2 + w * uniform(rng, -0.04, 0.04),
-          cy: h / 2 + h * uniform(rng, -0.04, 0.04),
+          cx: Math.round(w / 2 + w * uniform(rng, -0.04, 0.04)),
+          cy: Math.round(h / 2 + h * uniform(rng, -0.04, 0.04)),
           r: minSide * uniform(rng, 0.3, 0.4),
         };
   const partBase = uniform(rng, 118, 172);
@@ -377,39 +420,42 @@ export function renderPart(params: RenderPartParams, into?: Uint8Array): Rendere
   const chamfer = uniform(rng, 8, 24) * (rng() < 0.8 ? 1 : -1);
   const shadowOff = Math.round(uniform(rng, 3, 7) * (minSide / 512));
   const shadowDepth = uniform(rng, 6, 16);
-  const grain = rng() < 0.5 ? bank.grainH : bank.grainV;
-  const gox = Math.floor(rng() * TILE);
-  const goy = Math.floor(rng() * TILE);
+  const brushedAlongY = rng() < 0.5;
 
   // Illumination: tilt plus vignette, separable so it costs two small arrays per frame.
   const lCol = lColBuf;
+  const lColBelt = lColBeltBuf;
   const lRow = lRowBuf;
   const tiltX = uniform(rng, -20, 20);
   const tiltY = uniform(rng, -20, 20);
   const vig = uniform(rng, 4, 18);
   for (let x = 0; x < w; x++) {
     const u = (2 * x) / w - 1;
-    lCol[x] = tiltX * u - vig * u * u;
+    const l = tiltX * u - vig * u * u;
+    lCol[x] = Math.round(l);
+    lColBelt[x] = Math.round(0.5 * l);
   }
+  const beltBase = uniform(rng, 30, 58);
+  const beltRow = new Int16Array(h);
   for (let y = 0; y < h; y++) {
     const v = (2 * y) / h - 1;
-    lRow[y] = tiltY * v - vig * v * v;
+    const l = tiltY * v - vig * v * v;
+    lRow[y] = Math.round(l);
+    beltRow[y] = Math.round(beltBase + 0.5 * l);
   }
 
   const scene: Scene = {
     w,
     h,
+    raw,
     out,
     mask,
     bank,
-    beltBase: uniform(rng, 30, 58),
-    beltAmp: uniform(rng, 3, 8),
-    beltOx: Math.floor(rng() * BELT),
-    beltOy: Math.floor(rng() * BELT),
-    noiseOff: Math.floor(rng() * NOISE_LEN),
-    noiseSigma: uniform(rng, 1.5, 3.5),
-    lCol,
-    lRow,
+    beltRow,
+    lColBelt,
+    beltGain: Math.round(uniform(rng, 3, 8) * (256 / TEX_ONE)),
+    texOx: Math.floor(rng() * TEX),
+    texOy: Math.floor(rng() * TEX),
   };
 
   // Machined features every good part has: mounting holes / a centre bore. They are dark and
@@ -452,6 +498,7 @@ export function renderPart(params: RenderPartParams, into?: Uint8Array): Rendere
       delta: uniform(rng, 14, 34),
     });
   }
+  const bgrTint = [uniform(rng, 1.02, 1.06), uniform(rng, 0.93, 0.97), uniform(rng, 0.92, 0.97), uniform(rng, 1.02, 1.08)] as const;
 
   // ---- defect stream: decided before the surface is drawn because a bite changes the outline
   const defective = drng() < params.defectRate && kinds.length > 0;
@@ -471,13 +518,14 @@ export function renderPart(params: RenderPartParams, into?: Uint8Array): Rendere
 
   drawSurface(scene, part, {
     partBase,
+    grainGain: Math.round(grainAmp * (256 / TEX_ONE)),
     grainAmp,
     chamfer,
     shadowOff,
     shadowDepth,
-    grain,
-    gox,
-    goy,
+    tex: part.shape === 'disc' ? bank.turned : brushedAlongY ? bank.brushedV : bank.brushedH,
+    lCol,
+    lRow,
   });
   for (const hole of holes) drawHole(scene, hole, chamfer);
   for (const s of smudges) drawSmudge(scene, s.cx, s.cy, s.r, s.delta);
@@ -491,8 +539,9 @@ export function renderPart(params: RenderPartParams, into?: Uint8Array): Rendere
       const bite = bites[biteIdx++];
       if (bite) box = drawBite(scene, bite);
     } else {
-      // A stroke can land mostly in a hole; re-place it rather than label an invisible defect.
-      for (let attempt = 0; attempt < 6 && !box; attempt++) box = drawMark(scene, drng, part, kind);
+      // A mark can land in a hole or run off the part; re-place it rather than label an
+      // invisible defect.
+      for (let attempt = 0; attempt < 8 && !box; attempt++) box = drawMark(scene, drng, part, kind);
     }
     if (box) {
       truthKinds.push(kind);
@@ -500,7 +549,7 @@ export function renderPart(params: RenderPartParams, into?: Uint8Array): Rendere
     }
   }
 
-  if (channels === 3) toBgr(out, mask, pixels, n, rng);
+  if (channels === 3) toBgr(raw, mask, pixels, n, bgrTint);
 
   return {
     pixels,
@@ -528,31 +577,27 @@ function validate(p: RenderPartParams): void {
 
 interface SurfaceLook {
   partBase: number;
+  /** Texture gain in 1/256 units of TEX_ONE. */
+  grainGain: number;
   grainAmp: number;
   chamfer: number;
   shadowOff: number;
   shadowDepth: number;
-  grain: Float32Array;
-  gox: number;
-  goy: number;
-}
-
-/** Start of row y's run in the noise ring; contiguous so the hot loop needs no wrap mask. */
-function noiseRow(s: Scene, y: number): number {
-  return (s.noiseOff + y * s.w) % (NOISE_LEN - s.w);
+  tex: Int8Array;
+  lCol: Int16Array;
+  lRow: Int16Array;
 }
 
 /** Belt pixels [xa, xb) of row y. */
-function beltSpan(s: Scene, y: number, xa: number, xb: number, nRow: number): void {
-  const { w, out, mask, lCol, noiseSigma, beltBase, beltAmp, beltOx } = s;
-  const noise = s.bank.noise;
-  const belt = s.bank.belt;
-  const bRow = ((y + s.beltOy) & BELT_MASK) << 5;
-  const base = beltBase + 0.5 * s.lRow[y]!;
+function beltSpan(s: Scene, y: number, xa: number, xb: number): void {
+  const { w, raw, mask, lColBelt, beltGain, texOx } = s;
+  const tex = s.bank.belt;
+  const tRow = ((y + s.texOy) & TEX_MASK) << TEX_SHIFT;
+  const base = s.beltRow[y]!;
   const row = y * w;
   for (let x = xa; x < xb; x++) {
-    out[row + x] =
-      base + 0.5 * lCol[x]! + beltAmp * belt[bRow | ((x + beltOx) & BELT_MASK)]! + noiseSigma * noise[nRow + x]!;
+    const v = base + lColBelt[x]! + ((tex[tRow | ((x + texOx) & TEX_MASK)]! * beltGain) >> 8);
+    raw[row + x] = v < 0 ? 0 : v > 255 ? 255 : v;
   }
   mask.fill(0, row + xa, row + xb);
 }
@@ -566,42 +611,52 @@ function shadowSpan(s: Scene, y: number, xa: number, xb: number, depth: number):
   for (let x = a; x < b; x++) if (!s.mask[row + x]) s.out[row + x] = s.out[row + x]! - depth;
 }
 
+/** Half-width k of the disc's span on a row dy from the centre: k*k + dy*dy < r2. */
+function discHalf(r2: number, dy: number): number {
+  const q = r2 - dy * dy;
+  if (q <= 0) return -1;
+  let k = Math.floor(Math.sqrt(q));
+  while (k >= 0 && k * k + dy * dy >= r2) k--;
+  return k;
+}
+
 /**
  * The hot loop. Every row splits into belt / part / belt spans so the inner loops carry no
- * shape tests; edge chamfers and the shadow are touched up afterwards on thin strips.
+ * shape tests and only integer maths; edge chamfers and the shadow are touched up afterwards
+ * on thin strips.
  */
 function drawSurface(s: Scene, part: PartShape, look: SurfaceLook): void {
-  const { w, h, out, mask, lCol, lRow, noiseSigma } = s;
-  const { partBase, grainAmp, chamfer, shadowOff: so, shadowDepth, grain, gox, goy } = look;
-  const noise = s.bank.noise;
-  const rings = s.bank.rings;
+  const { w, h, raw, mask, texOx } = s;
+  const { partBase, grainGain, chamfer, shadowOff: so, shadowDepth, tex, lCol, lRow } = look;
 
   if (part.shape === 'rect') {
     const x0 = Math.max(0, part.x0);
     const x1 = Math.min(w, part.x1);
+    const base0 = Math.round(partBase);
     for (let y = 0; y < h; y++) {
-      const nRow = noiseRow(s, y);
       if (y < part.y0 || y >= part.y1 || x1 <= x0) {
-        beltSpan(s, y, 0, w, nRow);
+        beltSpan(s, y, 0, w);
         continue;
       }
-      beltSpan(s, y, 0, x0, nRow);
-      const gRow = ((y + goy) & TILE_MASK) * TILE;
-      const base = partBase + lRow[y]!;
+      beltSpan(s, y, 0, x0);
+      const tRow = ((y + s.texOy) & TEX_MASK) << TEX_SHIFT;
+      const base = base0 + lRow[y]!;
       const row = y * w;
       for (let x = x0; x < x1; x++) {
-        out[row + x] = base + lCol[x]! + grainAmp * grain[gRow + ((x + gox) & TILE_MASK)]! + noiseSigma * noise[nRow + x]!;
+        const v = base + lCol[x]! + ((tex[tRow | ((x + texOx) & TEX_MASK)]! * grainGain) >> 8);
+        raw[row + x] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
       mask.fill(1, row + x0, row + x1);
-      beltSpan(s, y, x1, w, nRow);
+      beltSpan(s, y, x1, w);
     }
     // chamfer: a 3 px band inside the outline
+    const out = s.out;
     const ya = Math.max(0, part.y0);
     const yb = Math.min(h, part.y1);
     for (let y = ya; y < yb; y++) {
       const row = y * w;
       const edgeRow = y - part.y0 < 3 || part.y1 - 1 - y < 3;
-      const xa = edgeRow ? x0 : Math.min(x1, x0 + 3);
+      const xa = edgeRow ? x1 : Math.min(x1, x0 + 3);
       for (let x = x0; x < xa; x++) out[row + x] = out[row + x]! + chamfer;
       if (edgeRow) continue;
       for (let x = Math.max(x0, x1 - 3); x < x1; x++) out[row + x] = out[row + x]! + chamfer;
@@ -611,48 +666,45 @@ function drawSurface(s: Scene, part: PartShape, look: SurfaceLook): void {
     return;
   }
 
+  // Turned disc: brightness of the rings depends on the squared radius only, so tabulate it
+  // once per frame (integer centre, integer d2) instead of a sqrt per pixel.
   const { cx, cy, r } = part;
   const r2 = r * r;
-  const rc = r - 3;
-  const rc2 = rc * rc;
-  const ringAmp = grainAmp * 0.9;
-  const crossAmp = grainAmp * 0.35;
+  const tabLen = Math.ceil(r2) + 1;
+  if (ringTabBuf.length < tabLen) ringTabBuf = new Int16Array(tabLen);
+  const ringTab = ringTabBuf;
+  const rings = s.bank.rings;
+  const ringAmp = look.grainAmp * 0.9;
+  for (let d2 = 0; d2 < tabLen; d2++) {
+    const d = Math.sqrt(d2);
+    const ri = Math.min(RING_LEN - 1, (d * RING_STEPS) | 0);
+    ringTab[d2] = Math.round(partBase + ringAmp * rings[ri]! + (d > r - 3 ? chamfer : 0));
+  }
   for (let y = 0; y < h; y++) {
-    const nRow = noiseRow(s, y);
-    const dy = y + 0.5 - cy;
-    const dy2 = dy * dy;
-    if (dy2 >= r2) {
-      beltSpan(s, y, 0, w, nRow);
+    const dy = y - cy;
+    const k = discHalf(r2, dy);
+    if (k < 0) {
+      beltSpan(s, y, 0, w);
       continue;
     }
-    const half = Math.sqrt(r2 - dy2);
-    const xa = Math.min(w, Math.max(0, Math.ceil(cx - half - 0.5)));
-    const xb = Math.min(w, Math.max(xa, Math.ceil(cx + half - 0.5)));
-    beltSpan(s, y, 0, xa, nRow);
-    const gRow = ((y + goy) & TILE_MASK) * TILE;
-    const base = partBase + lRow[y]!;
+    const xa = Math.min(w, Math.max(0, cx - k));
+    const xb = Math.min(w, Math.max(xa, cx + k + 1));
+    beltSpan(s, y, 0, xa);
+    const tRow = ((y + s.texOy) & TEX_MASK) << TEX_SHIFT;
+    const rowL = lRow[y]!;
+    const dy2 = dy * dy;
     const row = y * w;
     for (let x = xa; x < xb; x++) {
-      const dx = x + 0.5 - cx;
-      const d2 = dx * dx + dy2;
-      const ri = (Math.sqrt(d2) * RING_STEPS) | 0;
-      out[row + x] =
-        base +
-        lCol[x]! +
-        ringAmp * rings[ri < RING_LEN ? ri : RING_LEN - 1]! +
-        crossAmp * grain[gRow + ((x + gox) & TILE_MASK)]! +
-        noiseSigma * noise[nRow + x]! +
-        (d2 > rc2 ? chamfer : 0);
+      const dx = x - cx;
+      const v = ringTab[dx * dx + dy2]! + rowL + lCol[x]! + ((tex[tRow | ((x + texOx) & TEX_MASK)]! * grainGain) >> 8);
+      raw[row + x] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
     mask.fill(1, row + xa, row + xb);
-    beltSpan(s, y, xb, w, nRow);
+    beltSpan(s, y, xb, w);
   }
   for (let y = Math.floor(cy - r + so); y <= Math.ceil(cy + r + so); y++) {
-    const dy = y + 0.5 - cy - so;
-    const q = r2 - dy * dy;
-    if (q <= 0) continue;
-    const half = Math.sqrt(q);
-    shadowSpan(s, y, Math.ceil(cx + so - half - 0.5), Math.ceil(cx + so + half - 0.5), shadowDepth);
+    const k = discHalf(r2, y - cy - so);
+    if (k >= 0) shadowSpan(s, y, cx + so - k, cx + so + k + 1, shadowDepth);
   }
 }
 
@@ -772,12 +824,15 @@ function drawMark(s: Scene, rng: Rng, part: PartShape, kind: DefectKind): [numbe
       ys.push(ys[i]! + (Math.sin(ang) * len) / segs);
       weights.push(uniform(rng, 0.55, 1));
     }
-    strokes = [{ xs, ys, weights, halfWidth: width / 2 }];
+    const scratch = clipToSurface(s, { xs, ys, weights, halfWidth: width / 2 });
+    if (!scratch) return null;
+    strokes = [scratch];
     // Thin scratches need more contrast to survive 2x downsampling.
     const mag = width === 1 ? uniform(rng, 28, 70) : uniform(rng, 18, 55);
     delta = rng() < 0.55 ? mag : -mag;
   } else if (kind === 'crack') {
-    const main = crackWalk(rng, ax, ay, rng() * 2 * Math.PI, uniform(rng, 30, 120) * (Math.min(w, h) / 512));
+    const main = clipToSurface(s, crackWalk(rng, ax, ay, rng() * 2 * Math.PI, uniform(rng, 30, 120) * (Math.min(w, h) / 512)));
+    if (!main) return null;
     strokes = [main];
     const branches = Math.floor(rng() * 3);
     for (let b = 0; b < branches && main.xs.length > 2; b++) {
@@ -786,7 +841,8 @@ function drawMark(s: Scene, rng: Rng, part: PartShape, kind: DefectKind): [numbe
       const side = rng() < 0.5 ? -1 : 1;
       const branch = crackWalk(rng, main.xs[at]!, main.ys[at]!, dir + side * uniform(rng, 0.5, 1.1), uniform(rng, 12, 40));
       branch.halfWidth = Math.max(0.5, main.halfWidth - 0.25);
-      strokes.push(branch);
+      const kept = clipToSurface(s, branch);
+      if (kept) strokes.push(kept);
     }
     delta = -uniform(rng, 30, 80);
   } else {
@@ -862,6 +918,22 @@ function drawMark(s: Scene, rng: Rng, part: PartShape, kind: DefectKind): [numbe
     }
   }
   return boxTuple(box);
+}
+
+/**
+ * Cut a polyline at its first vertex off the part surface (belt, hole, outside the frame):
+ * a scratch that leaves the part would be labelled with a box over the belt.
+ */
+function clipToSurface(s: Scene, st: Stroke): Stroke | null {
+  let keep = 0;
+  while (keep < st.xs.length) {
+    const x = Math.floor(st.xs[keep]!);
+    const y = Math.floor(st.ys[keep]!);
+    if (x < 0 || y < 0 || x >= s.w || y >= s.h || !s.mask[y * s.w + x]) break;
+    keep++;
+  }
+  if (keep < 2) return null;
+  return { xs: st.xs.slice(0, keep), ys: st.ys.slice(0, keep), weights: st.weights.slice(0, keep), halfWidth: st.halfWidth };
 }
 
 /** A random point well inside the part outline (not checked against holes). */
@@ -941,12 +1013,15 @@ function rasteriseStroke(
  * Colour cameras on this line see bluish steel on a greenish-grey belt. The tint is per frame
  * but tiny: colour is not a defect cue.
  */
-function toBgr(mono: Uint8ClampedArray, mask: Uint8Array, pixels: Uint8Array, n: number, rng: Rng): void {
+function toBgr(
+  mono: Uint8Array,
+  mask: Uint8Array,
+  pixels: Uint8Array,
+  n: number,
+  tint: readonly [number, number, number, number],
+): void {
   const clamped = new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, n * 3);
-  const pb = uniform(rng, 1.02, 1.06);
-  const pr = uniform(rng, 0.93, 0.97);
-  const bb = uniform(rng, 0.92, 0.97);
-  const bg = uniform(rng, 1.02, 1.08);
+  const [pb, pr, bb, bg] = tint;
   for (let p = 0, q = 0; p < n; p++, q += 3) {
     const v = mono[p]!;
     if (mask[p]) {

@@ -1,0 +1,186 @@
+/**
+ * The synthetic line camera: the daemon's default source when no real camera is configured.
+ * It paces rendered parts at a fixed rate like a free-running area-scan camera on a conveyor.
+ */
+import { InspectdError } from '../../errors.js';
+import { opencv } from '../../preprocess/opencv.js';
+import type { Frame, FrameSource, FrameTruth } from '../frame.js';
+import { renderPart } from './render.js';
+
+export interface SyntheticCameraOptions {
+  camera: string;
+  /** Frames per second; the schedule is anchored to a monotonic clock so it does not drift. */
+  fps: number;
+  width?: number; // default 640
+  height?: number; // default 512
+  channels?: 1 | 3; // default 1 (mono)
+  defectRate?: number; // default 0.3
+  seed?: number; // default 1
+  defectKinds?: string[];
+  /** Stop after this many frames (corrupt ones included), then call onEnd. */
+  count?: number;
+  /** frameId of the first frame; frame i is always the render of index i. Default 0. */
+  startFrameId?: number;
+  /** true: partId is `${camera}-${frameId}`; false: null, as on a line without part tracking. */
+  partIds?: boolean;
+  /**
+   * Every Nth frame (frameIds N-1, 2N-1, ... — a property of the frameId, so reproducible
+   * whatever the start) is sent as an EMPTY Mat with truth.corrupt = true. Empty rather than
+   * wrong-sized because preprocessing resizes any size to the model input: only an empty image
+   * is unambiguously broken, so it must come out as an ERROR verdict.
+   */
+  corruptEvery?: number;
+  onEnd?: () => void;
+}
+
+export class SyntheticCamera implements FrameSource {
+  readonly camera: string;
+  private readonly periodMs: number;
+  private readonly width: number;
+  private readonly height: number;
+  private readonly channels: 1 | 3;
+  private readonly defectRate: number;
+  private readonly seed: number;
+  private nextFrameId: number;
+  private emitted = 0;
+  private slot = 0;
+  private t0 = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private started = false;
+  private stopped = false;
+  /** Mat copies its input, so one render buffer serves every frame. */
+  private readonly buf: Uint8Array;
+
+  constructor(private readonly opts: SyntheticCameraOptions) {
+    this.camera = opts.camera;
+    if (!(opts.fps > 0 && opts.fps <= 1000)) throw source(`camera ${opts.camera}: fps ${opts.fps} outside (0, 1000]`);
+    if (opts.count !== undefined && !(Number.isInteger(opts.count) && opts.count >= 0)) {
+      throw source(`camera ${opts.camera}: count ${opts.count} is not a non-negative integer`);
+    }
+    if (opts.corruptEvery !== undefined && !(Number.isInteger(opts.corruptEvery) && opts.corruptEvery >= 1)) {
+      throw source(`camera ${opts.camera}: corruptEvery ${opts.corruptEvery} is not a positive integer`);
+    }
+    this.periodMs = 1000 / opts.fps;
+    this.width = opts.width ?? 640;
+    this.height = opts.height ?? 512;
+    this.channels = opts.channels ?? 1;
+    this.defectRate = opts.defectRate ?? 0.3;
+    this.seed = opts.seed ?? 1;
+    this.nextFrameId = opts.startFrameId ?? 0;
+    // Render one part now: bad sizes or kinds fail at construction, and the texture bank is
+    // baked before the first timed frame rather than inside it.
+    this.buf = new Uint8Array(this.width * this.height * this.channels);
+    renderPart(this.partParams(this.nextFrameId), this.buf);
+  }
+
+  async start(onFrame: (frame: Frame) => void, onError: (err: Error) => void): Promise<void> {
+    if (this.started) throw source(`camera ${this.camera}: already started`);
+    this.started = true;
+    try {
+      opencv();
+    } catch (err) {
+      throw new InspectdError('INSPECTD_SOURCE', `camera ${this.camera}: OpenCV not loadable: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (this.opts.count === 0) {
+      this.finish();
+      return;
+    }
+    this.t0 = performance.now();
+    this.slot = 0;
+    this.onFrame = onFrame;
+    this.onError = onError;
+    this.arm();
+  }
+
+  async stop(): Promise<void> {
+    // Frames are emitted synchronously from the timer callback, so once the timer is
+    // cleared and the flag set, no onFrame can follow.
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private onFrame: (frame: Frame) => void = () => {};
+  private onError: (err: Error) => void = () => {};
+
+  private partParams(index: number) {
+    return {
+      width: this.width,
+      height: this.height,
+      channels: this.channels,
+      defectRate: this.defectRate,
+      seed: this.seed,
+      defectKinds: this.opts.defectKinds,
+      index,
+    };
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    const due = this.t0 + this.slot * this.periodMs;
+    this.timer = setTimeout(this.tick, Math.max(0, due - performance.now()));
+  }
+
+  private readonly tick = (): void => {
+    this.timer = null;
+    if (this.stopped) return;
+    try {
+      this.onFrame(this.capture());
+    } catch (err) {
+      this.onError(
+        err instanceof InspectdError
+          ? err
+          : new InspectdError('INSPECTD_SOURCE', `camera ${this.camera}: ${(err as Error).message}`, { cause: err }),
+      );
+    }
+    this.emitted++;
+    if (this.opts.count !== undefined && this.emitted >= this.opts.count) {
+      this.finish();
+      return;
+    }
+    // More than a whole period late (event loop stalled, or fps beyond what rendering can
+    // keep up with): drop the missed slots like a free-running camera, rather than burst.
+    const next = this.slot + 1;
+    const late = Math.floor((performance.now() - this.t0) / this.periodMs);
+    this.slot = late > next ? late : next;
+    this.arm();
+  };
+
+  private capture(): Frame {
+    const cv = opencv();
+    const frameId = this.nextFrameId++;
+    const every = this.opts.corruptEvery;
+    let image;
+    let truth: FrameTruth;
+    if (every !== undefined && (frameId + 1) % every === 0) {
+      image = new cv.Mat();
+      truth = { defective: false, kinds: [], boxes: [], corrupt: true };
+    } else {
+      const part = renderPart(this.partParams(frameId), this.buf);
+      const bytes = Buffer.from(part.pixels.buffer, part.pixels.byteOffset, part.pixels.byteLength);
+      image = new cv.Mat(bytes, part.height, part.width, part.channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
+      truth = part.truth;
+    }
+    return {
+      camera: this.camera,
+      frameId,
+      capturedAt: Date.now(),
+      partId: this.opts.partIds ? `${this.camera}-${frameId}` : null,
+      image,
+      truth,
+    };
+  }
+
+  private finish(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.opts.onEnd?.();
+  }
+}
+
+function source(message: string): InspectdError {
+  return new InspectdError('INSPECTD_SOURCE', message);
+}

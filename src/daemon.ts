@@ -71,6 +71,7 @@ export class Daemon {
   private scheduler: Scheduler | undefined;
   private sources: FrameSource[] = [];
   private stopping: Promise<void> | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
   modelInfo: ModelInfo | undefined;
   brokerUrl: string | undefined;
 
@@ -85,6 +86,16 @@ export class Daemon {
     const station = cfg.station;
 
     this.store = new VerdictStore({ path: cfg.storage.path, synchronous: cfg.storage.synchronous });
+    if (cfg.storage.retentionDays > 0) {
+      const store = this.store;
+      const prune = () => {
+        const deleted = store.deleteOlderThan(Date.now() - cfg.storage.retentionDays * 86_400_000);
+        if (deleted > 0) log.info({ deleted, retentionDays: cfg.storage.retentionDays }, 'old verdicts pruned');
+      };
+      prune();
+      // Hourly is plenty for a day-granular setting; unpublished rows are never pruned.
+      this.pruneTimer = setInterval(prune, 3_600_000).unref();
+    }
     const loaded = loadModelSpec(resolve(this.opts.baseDir ?? process.cwd(), cfg.model.path));
     const decoder = createDecoder(loaded.spec);
     this.backends = await (this.opts.createBackends ?? defaultBackends)(loaded, cfg);
@@ -192,6 +203,7 @@ export class Daemon {
       await this.publisher.stop();
     }
     await Promise.all(this.backends.map((b) => b.close()));
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.store?.close();
     await this.broker?.stop();
     log.info({ stats: this.scheduler?.stats }, 'stopped');

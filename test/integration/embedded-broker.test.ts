@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import type { VerdictMessage } from '../../src/verdict/types.js';
+import { cliPath, defaultModelJson } from '../helpers/model.js';
+import { freePort } from '../helpers/mosquitto.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', () => res(false));
+  });
+}
+
+describe('the embedded broker', () => {
+  it('serves verdicts to any MQTT client on loopback, with the retained status, and goes away on stop', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'inspectd-emb-'));
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(
+      cfg,
+      `model: { path: ${defaultModelJson} }\nmqtt: { embeddedBroker: { port: ${port} } }\nstorage: { path: ${join(dir, 'v.db')} }\nlog: { level: warn }\n`,
+    );
+    const daemon = spawn(process.execPath, [cliPath, 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const end = Date.now() + 20_000;
+      while (!(await listening(port)) && Date.now() < end) await sleep(100);
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'emb-sub' });
+      const got: VerdictMessage[] = [];
+      let status = '';
+      client.on('message', (topic, p) => {
+        if (topic.endsWith('/status')) status = p.toString();
+        else got.push(JSON.parse(p.toString()) as VerdictMessage);
+      });
+      await client.subscribeAsync('inspectd/#', { qos: 1 });
+      await sleep(1500);
+      await client.endAsync();
+      // Default station and prefix: inspectd/station1/...
+      expect(status).toBe('online');
+      expect(got.length).toBeGreaterThan(5);
+      expect(got.every((v) => v.station === 'station1' && v.camera === 'cam1')).toBe(true);
+    } finally {
+      daemon.kill('SIGTERM');
+      await new Promise((r) => daemon.once('exit', r));
+    }
+    expect(daemon.exitCode).toBe(0);
+    expect(stderr).toBe('');
+    expect(await listening(port)).toBe(false);
+  }, 40_000);
+
+  it('refuses to start, naming the port, when the embedded broker port is taken', async () => {
+    const { TestBroker } = await import('../helpers/mosquitto.js');
+    const other = await TestBroker.start();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'inspectd-emb-'));
+      const cfg = join(dir, 'c.yaml');
+      writeFileSync(cfg, `model: { path: ${defaultModelJson} }\nmqtt: { embeddedBroker: { port: ${other.port} } }\nstorage: { path: ${join(dir, 'v.db')} }\nlog: { level: fatal }\n`);
+      const daemon = spawn(process.execPath, [cliPath, 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((r) => daemon.once('exit', r));
+      expect(code).toBe(1);
+      expect(stderr).toContain(`127.0.0.1:${other.port} is already in use`);
+    } finally {
+      await other.stop();
+    }
+  }, 40_000);
+});

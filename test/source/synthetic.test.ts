@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { synthCommand } from '../../src/cli/commands/synth.js';
+import { opencv } from '../../src/preprocess/opencv.js';
 import type { Frame } from '../../src/source/frame.js';
 import { encodePng, encodePnm } from '../../src/source/synthetic/encode.js';
 import { renderPart, type RenderPartParams } from '../../src/source/synthetic/render.js';
@@ -15,16 +16,8 @@ const base: RenderPartParams = { width: 640, height: 512, channels: 1, defectRat
 const tmp = mkdtempSync(join(tmpdir(), 'inspectd-synth-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** OpenCV through the daemon's own loader, or null while the native build is unavailable. */
-async function tryOpenCv() {
-  try {
-    const { opencv } = await import('../../src/preprocess/opencv.js');
-    return opencv();
-  } catch {
-    return null;
-  }
-}
-const cv = await tryOpenCv();
+// OpenCV is part of the set-up (scripts/setup.sh): if it cannot load, these tests must fail, not skip.
+const cv = opencv();
 
 function render(over: Partial<RenderPartParams>) {
   return renderPart({ ...base, ...over });
@@ -272,7 +265,7 @@ describe('encoders', () => {
     expect(() => encodePng({ pixels: new Uint8Array(5), width: 2, height: 2, channels: 1 })).toThrow(/needs 4/);
   });
 
-  it.skipIf(!cv)('OpenCV reads our PNGs back to the same pixels', () => {
+  it('OpenCV reads our PNGs back to the same pixels', () => {
     if (!cv) return;
     for (const channels of [1, 3] as const) {
       const r = render({ index: 21, defectRate: 1, channels });
@@ -287,7 +280,7 @@ describe('encoders', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe.skipIf(!cv)('SyntheticCamera', async () => {
+describe('SyntheticCamera', async () => {
   const { SyntheticCamera } = await import('../../src/source/synthetic/camera.js');
 
   function collect(opts: ConstructorParameters<typeof SyntheticCamera>[0], onFrame?: (f: Frame) => void) {
@@ -322,7 +315,7 @@ describe.skipIf(!cv)('SyntheticCamera', async () => {
     const f = frames[7]!;
     expect(f.camera).toBe('cam1');
     expect(f.partId).toBe('cam1-7');
-    expect([f.image.rows, f.image.cols, f.image.type]).toEqual([512, 640, cv!.CV_8UC1]);
+    expect([f.image.rows, f.image.cols, f.image.type]).toEqual([512, 640, cv.CV_8UC1]);
     const expected = renderPart({ ...base, seed: 3, index: 7 });
     expect(same(f.image.getData(), expected.pixels)).toBe(true);
     expect(f.truth).toEqual(expected.truth);
@@ -370,7 +363,7 @@ describe.skipIf(!cv)('SyntheticCamera', async () => {
     expect(frames.length).toBe(n);
     expect(frames[0]!.frameId).toBe(100);
     expect(frames[0]!.partId).toBeNull();
-    expect(frames[0]!.image.type).toBe(cv!.CV_8UC3);
+    expect(frames[0]!.image.type).toBe(cv.CV_8UC3);
 
     const inner = new SyntheticCamera({ camera: 'c', fps: 200, width: 64, height: 64 });
     const seen: number[] = [];

@@ -1,17 +1,9 @@
-import { readdirSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { InspectdError } from '../errors.js';
 import { opencv, type Mat } from '../preprocess/opencv.js';
 import type { Frame, FrameSource } from './frame.js';
+import { listImages } from './image-files.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff']);
-
-export function listImages(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()))
-    .sort()
-    .map((f) => join(dir, f));
-}
 
 /**
  * Replays a folder of images as a camera, at a fixed rate: for commissioning a line on recorded
@@ -33,7 +25,9 @@ export class FolderSource implements FrameSource {
   async start(onFrame: (frame: Frame) => void, onError: (err: Error) => void): Promise<void> {
     const dir = resolve(this.opts.path);
     try {
-      this.files = listImages(dir);
+      const { files, problems } = listImages([dir]);
+      if (problems.length > 0) throw new Error(problems.join('; '));
+      this.files = files;
     } catch (err) {
       throw new InspectdError('INSPECTD_SOURCE', `camera ${this.camera}: cannot list ${dir}: ${(err as Error).message}`, { cause: err });
     }

@@ -2,7 +2,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inferCommand, listImages } from '../../src/cli/commands/infer.js';
+import { inferCommand } from '../../src/cli/commands/infer.js';
+import { listImages } from '../../src/source/image-files.js';
 import { fixtureModel, sample } from '../decode/real-models.js';
 import { Capture } from './cli-helpers.js';
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ModelOutputRangeError, UsageError } from '../../errors.js';
 import type { VerdictKind } from '../../verdict/types.js';
-import { describe, EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE, judgeFile, openModelForCli, type InferOptions } from './infer.js';
+import { EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE } from '../exit-codes.js';
+import { describe, judgeFile, openModelForCli, type InferOptions } from './infer.js';
 
 export interface EvalOptions extends Omit<InferOptions, 'recursive'> {
   /** CSV of `file,label`; paths relative to the CSV's folder. */

@@ -1,18 +1,12 @@
-import { readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { errorCode, errorMessage, InspectdError, ModelOutputRangeError } from '../../errors.js';
 import { openModel, readImage, type OpenModel } from '../../infer/model.js';
 import type { Precision } from '../../model/spec.js';
 import { decide, rulesFromSpec } from '../../verdict/rules.js';
 import type { Defect, VerdictKind } from '../../verdict/types.js';
+import { listImages } from '../../source/image-files.js';
 
-/** Exit codes of the model commands: 1 = some images failed, 2 = the model itself is unusable. */
-export const EXIT_IMAGES_FAILED = 1;
-export const EXIT_BAD_MODEL = 2;
-export const EXIT_USAGE = 64;
-
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff']);
+import { EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE } from '../exit-codes.js';
 
 export interface InferOptions {
   /** Path of model.json. */
@@ -34,39 +28,6 @@ export interface InferLine {
   height: number;
   /** Read + preprocess + inference + decode + rules, in milliseconds. */
   ms: number;
-}
-
-/**
- * Image files named on the command line: files as given, directories listed (recursively only
- * when asked) for image extensions, sorted so output order is stable. Paths that do not exist
- * are returned as problems, not thrown, so the other inputs still run.
- */
-export function listImages(inputs: readonly string[], recursive = false): { files: string[]; problems: string[] } {
-  const files: string[] = [];
-  const problems: string[] = [];
-  const walk = (dir: string): void => {
-    const found: string[] = [];
-    const subdirs: string[] = [];
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, entry.name);
-      if (entry.isDirectory()) subdirs.push(p);
-      else if (IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(p);
-    }
-    files.push(...found.sort());
-    if (recursive) for (const d of subdirs.sort()) walk(d);
-  };
-  for (const input of inputs) {
-    let isDir: boolean;
-    try {
-      isDir = statSync(input).isDirectory();
-    } catch {
-      problems.push(`${input}: no such file or directory`);
-      continue;
-    }
-    if (isDir) walk(input);
-    else files.push(input);
-  }
-  return { files, problems };
 }
 
 /** Opens the model or reports why not; undefined means "exit EXIT_BAD_MODEL". */

@@ -3,7 +3,9 @@ import { errorMessage } from '../../errors.js';
 import { loadModelSpec } from '../../model/spec.js';
 import { readImage } from '../../infer/model.js';
 import { preprocess } from '../../preprocess/preprocess.js';
-import { describe, EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE, listImages } from './infer.js';
+import { listImages } from '../../source/image-files.js';
+import { EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE } from '../exit-codes.js';
+import { describe } from './infer.js';
 
 export interface TensorsOptions {
   model: string;

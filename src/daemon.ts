@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { CameraConfig, Config } from './config/schema.js';
+import type { Config } from './config/schema.js';
 import { createDecoder } from './decode/index.js';
-import { InspectdError } from './errors.js';
+import { ConfigError, InspectdError, type ConfigIssue } from './errors.js';
 import type { InferenceBackend } from './infer/backend.js';
 import { checkModelIo, selfTest, wrapModel } from './infer/model.js';
 import { OnnxRuntimeBackend } from './infer/onnxruntime/backend.js';
@@ -14,7 +14,7 @@ import { Scheduler, type VerdictSink } from './schedule/scheduler.js';
 import { createStages } from './schedule/stages.js';
 import { createSource } from './source/create.js';
 import type { Frame, FrameSource } from './source/frame.js';
-import type { VerdictRules } from './verdict/rules.js';
+import { rulesFromSpec, unknownPerClassLabels, type VerdictRules } from './verdict/rules.js';
 import type { ModelInfo } from './verdict/types.js';
 
 /** Lets tests (and, later, other runtimes) supply the inference backends. */
@@ -48,15 +48,27 @@ export const defaultBackends: BackendFactory = async (loaded, cfg) => {
   return backends;
 };
 
-export function rulesForCamera(cam: CameraConfig, loaded: LoadedModelSpec): VerdictRules {
-  const t = loaded.spec.thresholds;
-  return {
-    threshold: cam.thresholds.default ?? t.default,
-    perClass: { ...t.perClass, ...cam.thresholds.perClass },
-    minDefectAreaPx: cam.minDefectAreaPx,
-    roi: cam.roi,
-    ignore: cam.ignore,
-  };
+/** model.json's thresholds overridden by the camera's config; a perClass key the model lacks is a config error. */
+export function rulesForCameras(cfg: Config, loaded: LoadedModelSpec): Map<string, VerdictRules> {
+  const issues: ConfigIssue[] = [];
+  const rules = new Map<string, VerdictRules>();
+  cfg.cameras.forEach((cam, i) => {
+    const r = rulesFromSpec(loaded.spec, {
+      threshold: cam.thresholds.default,
+      perClass: cam.thresholds.perClass,
+      minDefectAreaPx: cam.minDefectAreaPx,
+      roi: cam.roi,
+      ignore: cam.ignore,
+    });
+    for (const label of unknownPerClassLabels(r, loaded.spec.labels)) {
+      if (label in cam.thresholds.perClass) {
+        issues.push({ path: `cameras[${i}].thresholds.perClass.${label}`, message: `model ${loaded.spec.name} has no label "${label}" (labels: ${loaded.spec.labels.join(', ')})` });
+      }
+    }
+    rules.set(cam.name, r);
+  });
+  if (issues.length > 0) throw new ConfigError(issues, 'config');
+  return rules;
 }
 
 /**
@@ -98,6 +110,7 @@ export class Daemon {
     }
     const loaded = loadModelSpec(resolve(this.opts.baseDir ?? process.cwd(), cfg.model.path));
     const decoder = createDecoder(loaded.spec);
+    const rules = rulesForCameras(cfg, loaded);
     this.backends = await (this.opts.createBackends ?? defaultBackends)(loaded, cfg);
     // Each worker proves the model on a grey frame and its self-test images before the line starts:
     // a broken export (scores outside scoreRange) stops the daemon here, not after a shift of nonsense.
@@ -134,7 +147,7 @@ export class Daemon {
     );
     this.publisher.start();
 
-    const stages = createStages(loaded, decoder, new Map(cfg.cameras.map((c) => [c.name, rulesForCamera(c, loaded)])));
+    const stages = createStages(loaded, decoder, rules);
     const store = this.store;
     const publisher = this.publisher;
     const sinkLog = log.child({ component: 'record' });

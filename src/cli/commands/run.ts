@@ -56,7 +56,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     await daemon.stop().catch(() => {});
     log.flush();
     process.stderr.write(`inspectd: ${errorMessage(e)}\n`);
-    return EXIT_FAILURE;
+    // A config that names something the model lacks is still a bad config: no restart can fix it.
+    return e instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE;
   }
   log.info({ station: cfg.station, broker: daemon.brokerUrl, db: resolve(cfg.storage.path) }, 'inspectd running');
   await stopped;

@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { VerdictStore } from '../record/store.js';
+import { IdleSignal } from '../util/idle-signal.js';
 
 export interface PublisherOptions {
   url: string;
@@ -38,7 +39,7 @@ export class VerdictPublisher {
   private readonly maxInflight: number;
   private readonly verdictTopic: string;
   private readonly statusTopic: string;
-  private readonly drainWaiters = new Set<() => void>();
+  private readonly drained = new IdleSignal();
 
   constructor(
     private readonly store: VerdictStore,
@@ -130,26 +131,14 @@ export class VerdictPublisher {
     const seqs = this.acked;
     this.acked = [];
     this.store.markPublished(this.opts.station, seqs, Date.now());
-    if (this.store.countUnpublished(this.opts.station) === 0) {
-      for (const w of this.drainWaiters) w();
-    }
+    if (this.store.countUnpublished(this.opts.station) === 0) this.drained.notify();
   }
 
   /** Resolves true once every recorded verdict is acknowledged, false at the timeout. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.flushAcks();
     this.pump();
-    if (this.store.countUnpublished(this.opts.station) === 0) return true;
-    return new Promise<boolean>((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.drainWaiters.delete(onDrained);
-        resolve(ok);
-      };
-      const onDrained = () => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.drainWaiters.add(onDrained);
-    });
+    return this.drained.wait(timeoutMs, this.store.countUnpublished(this.opts.station) === 0);
   }
 
   /** Clean stop: say offline (retained), then disconnect. */

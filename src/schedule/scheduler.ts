@@ -3,6 +3,7 @@ import { errorCode, errorMessage } from '../errors.js';
 import type { InferenceBackend, TensorMap } from '../infer/backend.js';
 import type { PreparedInput } from '../preprocess/preprocess.js';
 import type { Frame } from '../source/frame.js';
+import { IdleSignal } from '../util/idle-signal.js';
 import type { Decision } from '../verdict/types.js';
 
 /**
@@ -53,7 +54,7 @@ export class Scheduler {
   private readonly idle: InferenceBackend[];
   private readonly queue: Job[] = [];
   private readonly open = new Set<Job>();
-  private readonly settledWaiters = new Set<() => void>();
+  private readonly allSettled = new IdleSignal();
   readonly stats: SchedulerStats = { submitted: 0, decided: 0, timeouts: 0, shed: 0, errors: 0, late: 0 };
 
   constructor(
@@ -182,7 +183,7 @@ export class Scheduler {
 
   private settle(job: Job): void {
     if (!this.open.delete(job)) return;
-    if (this.open.size === 0) for (const w of this.settledWaiters) w();
+    if (this.open.size === 0) this.allSettled.notify();
   }
 
   /** Frames accepted but not yet settled (verdict given and, if inference ran, its result in). */
@@ -192,17 +193,7 @@ export class Scheduler {
 
   /** Resolves when every accepted frame has its verdict and every running inference has returned. */
   async settled(timeoutMs: number): Promise<boolean> {
-    if (this.open.size === 0) return true;
-    return new Promise<boolean>((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.settledWaiters.delete(onSettled);
-        resolve(ok);
-      };
-      const onSettled = () => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.settledWaiters.add(onSettled);
-    });
+    return this.allSettled.wait(timeoutMs, this.open.size === 0);
   }
 }
 

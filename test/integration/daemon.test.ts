@@ -17,7 +17,8 @@ import { cliPath, defaultModelJson } from '../helpers/model.js';
 const SEED = 5;
 const DEFECT_RATE = 0.3;
 const CORRUPT_EVERY = 13;
-const RUN_MS = 4000;
+/** Frames to see on MQTT before the daemon is stopped (4 s of line at 25 fps). */
+const FRAMES = 100;
 
 let broker: TestBroker;
 let sub: MqttClient;
@@ -66,12 +67,13 @@ beforeAll(async () => {
   daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   daemon.stdout!.resume();
   // Let it run, then stop it mid-stream as systemd would.
-  await new Promise((r) => setTimeout(r, RUN_MS));
+  const until = Date.now() + 45_000;
+  while (verdicts.length < FRAMES && Date.now() < until && daemon.exitCode === null) await new Promise((r) => setTimeout(r, 50));
   daemon.kill('SIGTERM');
   exitCode = await new Promise<number | null>((r) => daemon.once('exit', (code) => r(code)));
   // QoS 1 deliveries still on the wire reach the subscriber shortly after.
   await new Promise((r) => setTimeout(r, 300));
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
@@ -85,9 +87,12 @@ describe('the daemon on its synthetic line', () => {
     expect(exitCode).toBe(0);
   });
 
-  it('produced a stream of frames at about the configured rate', () => {
-    // 25 fps for 4 s minus start-up: well over 40 frames on any machine that can run the line.
-    expect(verdicts.length).toBeGreaterThan(40);
+  it('keeps up with the line: the stream reached its frame count and the verdicts came at the camera rate', () => {
+    expect(verdicts.length).toBeGreaterThanOrEqual(FRAMES);
+    const span = verdicts.at(-1)!.capturedAt - verdicts[0]!.capturedAt;
+    const fps = ((verdicts.length - 1) * 1000) / span;
+    expect(fps).toBeGreaterThan(20);
+    expect(fps).toBeLessThan(30);
   });
 
   it('gives every frame exactly one verdict on MQTT, with no gaps in frameId or seq', () => {
@@ -136,7 +141,7 @@ describe('the daemon on its synthetic line', () => {
       judged++;
       if ((v.verdict === 'FAIL') === truth.defective && (v.verdict === 'PASS' || v.verdict === 'FAIL')) agree++;
     }
-    expect(judged).toBeGreaterThan(30);
+    expect(judged).toBeGreaterThan(80);
     expect(agree / judged).toBeGreaterThanOrEqual(0.95);
   });
 

@@ -81,9 +81,9 @@ def logit(p):
 
 THRESHOLD_RULE = (
     "chosen on val over FP32 and INT8 scores together: among thresholds with escapes <= {esc:.0%} and "
-    "false rejects <= {fr:.0%} for both precisions, the one farthest (in logit space) from every val score "
-    "of either precision, so that no val image sits near it; if none qualifies, the highest threshold "
-    "keeping escapes <= {esc:.0%} for both"
+    "false rejects <= {fr:.0%} for both precisions, the one with the fewest INT8/FP32 verdict flips, then "
+    "the one farthest (in logit space) from every val score of either precision; if none qualifies, the "
+    "highest threshold keeping escapes <= {esc:.0%} for both"
 )
 
 
@@ -113,7 +113,7 @@ def choose_threshold(score_sets, labels, max_escape=0.02, max_fr=0.10, rule="esc
         return choose_threshold_accuracy(score_sets, labels)
     allv = np.unique(np.concatenate([logit(s) for s in score_sets]))
     cands = np.concatenate([[allv[0] - 1.0], (allv[1:] + allv[:-1]) / 2, [allv[-1] + 1.0]])
-    best, best_margin = None, -1.0
+    best, best_margin, best_key = None, -1.0, None
     fallback = None
     for lt in cands:
         t = 1 / (1 + math.exp(-lt))
@@ -123,8 +123,10 @@ def choose_threshold(score_sets, labels, max_escape=0.02, max_fr=0.10, rule="esc
             fallback = t  # candidates ascend: the last one with escapes ok is the highest
         if esc_ok and all(r["false_reject_rate"] <= max_fr for r in rs):
             margin = float(np.min(np.abs(allv - lt)))
-            if margin > best_margin:
-                best, best_margin = t, margin
+            flips = int(sum(((s >= t) != (score_sets[0] >= t)).sum() for s in score_sets[1:]))
+            key = (-flips, margin)
+            if best is None or key > best_key:
+                best, best_key, best_margin = t, key, margin
     if best is not None:
         return float(best), best_margin, True
     return float(fallback if fallback is not None else 0.5), 0.0, False
@@ -169,17 +171,28 @@ def main():
     ap.add_argument("--data", required=True, help="npz split: uint8 images + labels (+ classes)")
     ap.add_argument("--threshold", type=float, default=None, help="default: model.json thresholds.default")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--extra-eval", action="append", default=[], help="name=path.npz: also report on this split")
+    ap.add_argument("--threads", type=int, default=0)
     a = ap.parse_args()
     spec = json.load(open(a.spec))
     base = os.path.dirname(os.path.abspath(a.spec))
     x, y, classes = load_split(a.data)
-    s32, m32 = run_model(os.path.join(base, spec["files"]["fp32"]), x, spec["input"])
-    s8, m8 = run_model(os.path.join(base, spec["files"]["int8"]), x, spec["input"])
+    f32, f8 = os.path.join(base, spec["files"]["fp32"]), os.path.join(base, spec["files"]["int8"])
+    s32, m32 = run_model(f32, x, spec["input"], a.threads)
+    s8, m8 = run_model(f8, x, spec["input"], a.threads)
     t = a.threshold if a.threshold is not None else spec["thresholds"]["default"]
-    r = compare(s32, m32, s8, m8, y, t, spec["decoder"].get("pixelThreshold", 0.5))
+    pt = spec["decoder"].get("pixelThreshold", 0.5)
+    r = compare(s32, m32, s8, m8, y, t, pt)
+    r["images"] = int(len(y))
     r["per_class_fp32"] = per_class(s32, y, classes, t)
     r["per_class_int8"] = per_class(s8, y, classes, t)
-    print(json.dumps(r, indent=1))
+    for item in a.extra_eval:
+        ename, epath = item.split("=", 1)
+        xe, ye, _ = load_split(epath)
+        e32, em32 = run_model(f32, xe, spec["input"], a.threads)
+        e8, em8 = run_model(f8, xe, spec["input"], a.threads)
+        r[ename] = compare(e32, em32, e8, em8, ye, t, pt)
+    print(json.dumps({k: v for k, v in r.items() if not k.startswith("per_class")}, indent=1))
     if a.json:
         json.dump(r, open(a.json, "w"), indent=1)
 

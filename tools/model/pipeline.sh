@@ -7,7 +7,8 @@
 #   tools/model/pipeline.sh all synthetic-line
 # Stages (what `all` runs, in order):
 #   data NAME     export/render the uint8 training data into .train/NAME/{train,val[,calib,live]}.npz
-#   train NAME    train.py + select_int8.py -> .train/out/NAME/{model.onnx,model.int8.onnx,model.json,...}
+#   train NAME    train.py (CUDA) -> .train/out/NAME/{model.onnx,model.pt,train.json}
+#   quantize NAME select_int8.py (CPU) -> .train/out/NAME/{model.int8.onnx,model.json,metrics.json}
 #   install NAME  copy the three model files + metrics into models/NAME/
 #   card NAME     CPU latency through onnxruntime-node (bench/model-latency.ts) and models/NAME/CARD.md
 # Environment: PYTHON (default python3), NODE (default node), JOBS (render processes, default nproc),
@@ -71,22 +72,38 @@ train() {
   case $name in
   magnetic-tile)
     $PY tools/model/train.py --data .train/magnetic-tile --out "$out" --seed "$SEED" --width s \
-      --epochs "${EPOCHS:-200}" --batch 32 --lr 2e-3 --defect-share 0.45 --shift 0.06 --scale 0.08 --flips hv
-    $PY tools/model/select_int8.py --run "$out" --data .train/magnetic-tile --name magnetic-tile --seed "$SEED" --calib-n "${CALIB_N:-256}" \
-      --description "Magnetic-tile surface defects (blowhole, break, crack, fray, uneven) vs defect-free; grayscale 224x224 stretch; score + 28x28 defect map" \
-      --max-escape 0.02 --max-fr 0.10
+      --epochs "${EPOCHS:-250}" --batch 32 --lr 2e-3 --defect-share 0.45 --shift 0.06 --scale 0.08 --flips hv
     ;;
   synthetic-line)
     $PY tools/model/train.py --data .train/synthetic-line --out "$out" --seed "$SEED" --width s \
       --epochs "${EPOCHS:-24}" --batch 64 --lr 2e-3 --defect-share 0.5 --shift 0.03 --scale 0.03 --flips hv \
       --mean 0.5 --std 0.5
+    ;;
+  esac
+  versions "$out"
+}
+
+quantize() {
+  # INT8 QDQ + calibration choice + threshold, measured with onnxruntime on THIS machine's CPU: run it
+  # on (a CPU like) the deployment CPU, since INT8 kernels differ between x86 ISAs.
+  local name=$1 out=.train/out/$1
+  case $name in
+  magnetic-tile)
+    $PY tools/model/select_int8.py --run "$out" --data .train/magnetic-tile --name magnetic-tile --seed "$SEED" --calib-n "${CALIB_N:-256}" \
+      --description "Magnetic-tile surface defects (blowhole, break, crack, fray, uneven) vs defect-free; grayscale 224x224 stretch; score + 28x28 defect map" \
+      --max-escape 0.02 --max-fr 0.10
+    ;;
+  synthetic-line)
     $PY tools/model/select_int8.py --run "$out" --data .train/synthetic-line --calib .train/synthetic-line/calib.npz \
       --extra-eval live=.train/synthetic-line/live.npz --name synthetic-line --seed "$SEED" --calib-n "${CALIB_N:-256}" \
       --description "Synthetic line (inspectd synth renderer): good vs defective part (scratch, spot, crack, missing); grayscale 320x256 from 640x512 frames; score + 40x32 defect map" \
-      --rule accuracy
+      --rule accuracy --methods minmax,percentile,percentile9999
     ;;
   esac
-  $PY - "$out" <<'PY'
+}
+
+versions() {
+  $PY - "$1" <<'PY'
 import json, sys, torch, onnx, onnxruntime
 print(json.dumps({"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
   "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}))
@@ -104,18 +121,25 @@ install_model() {
 
 card() {
   local name=$1
+  # every number in the card is measured on this machine's CPU (the deployment CPU kind)
+  local extra=()
+  [ -f ".train/$name/live.npz" ] && extra=(--extra-eval "live=.train/$name/live.npz")
+  $PY tools/model/evaluate.py --spec "models/$name/model.json" --data ".train/$name/val.npz" "${extra[@]}" \
+    --json ".train/out/$name/local-eval.json" >/dev/null
   npx tsc -p tools/model/tsconfig.bench.json
   $NODE .train/js/bench/model-latency.js --model "models/$name/model.json" --json ".train/out/$name/latency.json"
-  $PY tools/model/make_card.py --run ".train/out/$name" --dst "models/$name" --latency ".train/out/$name/latency.json"
+  $PY tools/model/make_card.py --run ".train/out/$name" --dst "models/$name" --latency ".train/out/$name/latency.json" \
+    --local-eval ".train/out/$name/local-eval.json" ${QUANTIZE_HOST:+--quantize-host "$QUANTIZE_HOST"}
 }
 
-stage=${1:?usage: pipeline.sh all|data|train|install|card NAME}
+stage=${1:?usage: pipeline.sh all|data|train|quantize|install|card NAME}
 name=${2:?model name: magnetic-tile or synthetic-line}
 case $stage in
 data) data "$name" ;;
 train) train "$name" ;;
+quantize) quantize "$name" ;;
 install) install_model "$name" ;;
 card) card "$name" ;;
-all) data "$name"; train "$name"; install_model "$name"; card "$name" ;;
+all) data "$name"; train "$name"; quantize "$name"; install_model "$name"; card "$name" ;;
 *) echo "unknown stage $stage" >&2; exit 2 ;;
 esac

@@ -111,7 +111,12 @@ def float_tail_nodes(model: onnx.ModelProto) -> list[str]:
     return sorted(keep)
 
 
-def quantize(fp32: str, out: str, u8: np.ndarray, spec_input: dict, method: str, exclude_extra=()) -> dict:
+def quantize(fp32: str, out: str, u8: np.ndarray, spec_input: dict, method: str, exclude_extra=(), reduce_range: bool = True) -> dict:
+    """reduce_range: 7-bit weights ([-64, 64], still int8, symmetric, per channel). x86 CPUs without
+    VNNI (AVX2, AVX-512F) multiply u8 x s8 pairs with vpmaddubsw, whose int16 pair sums saturate
+    for full-range weights: the same INT8 file then gives different (wrong) results there than on
+    VNNI CPUs or GPUs. With 7-bit weights no pair sum can saturate (2 x 255 x 64 < 32768), so the
+    file computes the same everywhere."""
     with tempfile.TemporaryDirectory() as td:
         pre = os.path.join(td, "pre.onnx")
         # shape inference + ORT graph cleanup (constant folding, Identity removal); BN is already folded
@@ -133,11 +138,12 @@ def quantize(fp32: str, out: str, u8: np.ndarray, spec_input: dict, method: str,
             activation_type=QuantType.QInt8,
             weight_type=QuantType.QInt8,
             per_channel=True,
+            reduce_range=reduce_range,
             calibrate_method=METHODS[method],
             nodes_to_exclude=excl,
             extra_options=extra,
         )
-    return {"method": method, "excluded": excl, "calib_images": int(len(u8))}
+    return {"method": method, "excluded": excl, "calib_images": int(len(u8)), "reduce_range": reduce_range}
 
 
 def main():

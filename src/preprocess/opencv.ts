@@ -8,6 +8,15 @@ import type * as CV from '@u4/opencv4nodejs';
  */
 const require = createRequire(import.meta.url);
 
+/*
+ * opencv4nodejs reports every Mat's pixels to V8 as external memory by default. At 30 fps that
+ * pressure alone made V8 run a full Mark-Compact about 2.4 times a second, each stopping the main
+ * thread (deadline timers included) for 20-33 ms (measured: node --trace-gc dist/bench/pipeline.js).
+ * The pipeline frees its Mats itself (release() in preprocess and after each frame), so the
+ * tracking only costs; it is read once when the addon loads, hence set before the require.
+ */
+process.env.OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING ??= '1';
+
 let loaded: typeof CV | undefined;
 
 export function opencv(): typeof CV {

@@ -68,6 +68,7 @@ export function resizeForModel(image: Mat, input: InputSpec): { mat: Mat; transf
       // INTER_AREA is the anti-aliasing choice when shrinking; it degenerates to bilinear-like when growing.
       const shrinking = W <= w && H <= h;
       mat = W === w && H === h ? colored : colored.resize(H, W, 0, 0, shrinking ? cv.INTER_AREA : cv.INTER_LINEAR);
+      if (mat !== colored) releaseIntermediate(colored, image);
       transform = { frameWidth: w, frameHeight: h, scaleX: W / w, scaleY: H / h, padLeft: 0, padTop: 0 };
     } else {
       // Same arithmetic as Ultralytics' LetterBox (centred, INTER_LINEAR, +-0.1 rounding of the pads),
@@ -86,6 +87,8 @@ export function resizeForModel(image: Mat, input: InputSpec): { mat: Mat; transf
       const pad = input.padValue;
       const border = colored.channels === 1 ? pad : new cv.Vec3(pad, pad, pad);
       mat = resized.copyMakeBorder(top, bottom, left, right, cv.BORDER_CONSTANT, border);
+      releaseIntermediate(resized, image);
+      if (resized !== colored) releaseIntermediate(colored, image);
       transform = { frameWidth: w, frameHeight: h, scaleX: newW / w, scaleY: newH / h, padLeft: left, padTop: top };
     }
   } catch (err) {
@@ -117,22 +120,32 @@ export function toTensor(mat: Mat, input: InputSpec): Float32Array {
     if (uniform) {
       copyFloat(mat.convertTo(C === 1 ? cv.CV_32FC1 : cv.CV_32FC3, alpha(0), beta(0)), out, 0);
     } else {
-      const planes = mat.splitChannels().map((p, c) => p.convertTo(cv.CV_32FC1, alpha(c), beta(c)));
-      copyFloat(new cv.Mat(planes), out, 0);
+      const planes = mat.splitChannels();
+      const converted = planes.map((p, c) => p.convertTo(cv.CV_32FC1, alpha(c), beta(c)));
+      copyFloat(new cv.Mat(converted), out, 0);
+      for (const m of [...planes, ...converted]) m.release();
     }
     return out;
   }
   const planes = C === 1 ? [mat] : mat.splitChannels();
   planes.forEach((p, c) => copyFloat(p.convertTo(cv.CV_32FC1, alpha(c), beta(c)), out, c * plane));
+  if (C !== 1) for (const p of planes) p.release();
   return out;
 }
 
+/** Frees a Mat made along the way now rather than at some later GC; never the caller's own image. */
+function releaseIntermediate(m: Mat, callersImage: Mat): void {
+  if (m !== callersImage) m.release();
+}
+
+/** Copies a float Mat into the tensor and frees it: it exists only to be copied. */
 function copyFloat(mat: Mat, out: Float32Array, offset: number): void {
   const bytes = mat.getData();
   // A Float32Array view needs 4-byte alignment; copy the rare unaligned buffer first.
   const src = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
   const view = new Float32Array(src.buffer, src.byteOffset, src.byteLength / 4);
   out.set(view, offset);
+  mat.release();
 }
 
 /** The whole preprocessing step: frame Mat in, model tensor out. */
@@ -140,6 +153,7 @@ export function preprocess(image: Mat, input: InputSpec): PreparedInput {
   const { mat, transform } = resizeForModel(image, input);
   const tensor = toTensor(mat, input);
   const C = mat.channels;
+  releaseIntermediate(mat, image);
   const dims: [number, number, number, number] =
     input.layout === 'NCHW' ? [1, C, input.height, input.width] : [1, input.height, input.width, C];
   return { tensor, dims, transform };

@@ -10,7 +10,14 @@ export function createStages(loaded: LoadedModelSpec, decoder: Decoder, rulesByC
   const input = loaded.spec.input;
   const labels = loaded.spec.labels;
   return {
-    preprocess: (frame) => preprocess(frame.image, input),
+    preprocess: (frame) => {
+      try {
+        return preprocess(frame.image, input);
+      } finally {
+        // The tensor holds all the model needs; the frame's pixels can go now, not at the next GC.
+        frame.image.release();
+      }
+    },
     toInputs: (p) => toInputs(loaded.spec, p),
     judge: (frame, outputs, p) => {
       const rules = rulesByCamera.get(frame.camera);

@@ -9,7 +9,7 @@ import { OnnxRuntimeBackend } from './infer/onnxruntime/backend.js';
 import { loadModelSpec, modelFile, type LoadedModelSpec } from './model/spec.js';
 import { EmbeddedBroker } from './publish/embedded-broker.js';
 import { VerdictPublisher } from './publish/mqtt-publisher.js';
-import { VerdictStore } from './record/store.js';
+import { VerdictRecorder } from './record/recorder.js';
 import { Scheduler, type VerdictSink } from './schedule/scheduler.js';
 import { createStages } from './schedule/stages.js';
 import { createSource } from './source/create.js';
@@ -72,11 +72,11 @@ export function rulesForCameras(cfg: Config, loaded: LoadedModelSpec): Map<strin
 }
 
 /**
- * The daemon: one place that starts the pipeline in order (store → model → broker → publisher →
+ * The daemon: one place that starts the pipeline in order (verdict log → model → broker → publisher →
  * scheduler → cameras) and stops it in reverse, so a reader sees the whole life of the process here.
  */
 export class Daemon {
-  private store: VerdictStore | undefined;
+  private recorder: VerdictRecorder | undefined;
   private backends: InferenceBackend[] = [];
   private broker: EmbeddedBroker | undefined;
   private publisher: VerdictPublisher | undefined;
@@ -97,13 +97,18 @@ export class Daemon {
     const { config: cfg, log } = this.opts;
     const station = cfg.station;
 
-    this.store = new VerdictStore({ path: cfg.storage.path, synchronous: cfg.storage.synchronous });
+    const recordLog = log.child({ component: 'record' });
+    this.recorder = await VerdictRecorder.open(
+      { path: cfg.storage.path, synchronous: cfg.storage.synchronous, station },
+      {
+        // A commit makes verdicts publishable and may complete a drain.
+        committed: () => this.publisher?.notify(),
+        failed: (message, lost) => recordLog.error({ err: message, seqs: lost }, 'verdicts could not be written to the log'),
+      },
+    );
     if (cfg.storage.retentionDays > 0) {
-      const store = this.store;
-      const prune = () => {
-        const deleted = store.deleteOlderThan(Date.now() - cfg.storage.retentionDays * 86_400_000);
-        if (deleted > 0) log.info({ deleted, retentionDays: cfg.storage.retentionDays }, 'old verdicts pruned');
-      };
+      const recorder = this.recorder;
+      const prune = () => recorder.prune(Date.now() - cfg.storage.retentionDays * 86_400_000);
       prune();
       // Hourly is plenty for a day-granular setting; unpublished rows are never pruned.
       this.pruneTimer = setInterval(prune, 3_600_000).unref();
@@ -132,7 +137,7 @@ export class Daemon {
       this.brokerUrl = this.broker.url;
     }
     this.publisher = new VerdictPublisher(
-      this.store,
+      this.recorder,
       {
         url: this.brokerUrl,
         topicPrefix: cfg.mqtt.topicPrefix,
@@ -148,13 +153,11 @@ export class Daemon {
     this.publisher.start();
 
     const stages = createStages(loaded, decoder, rules);
-    const store = this.store;
-    const publisher = this.publisher;
-    const sinkLog = log.child({ component: 'record' });
+    const recorder = this.recorder;
     const sink: VerdictSink = {
       decided: (frame, decision, decidedAt, deadlineMs) => {
         try {
-          const msg = store.record({
+          const msg = recorder.record({
             station,
             camera: frame.camera,
             frameId: frame.frameId,
@@ -165,18 +168,17 @@ export class Daemon {
             deadlineMs,
             model,
           });
-          publisher.notify();
           return msg.seq;
         } catch (err) {
-          sinkLog.error({ err: (err as Error).message, camera: frame.camera, frameId: frame.frameId }, 'verdict could not be recorded');
+          recordLog.error({ err: (err as Error).message, camera: frame.camera, frameId: frame.frameId }, 'verdict could not be recorded');
           return undefined;
         }
       },
       late: (seq, decision, decidedAt) => {
         try {
-          store.recordLate(station, seq, decision, decidedAt);
+          recorder.recordLate(seq, decision, decidedAt);
         } catch (err) {
-          sinkLog.error({ err: (err as Error).message, seq }, 'late result could not be recorded');
+          recordLog.error({ err: (err as Error).message, seq }, 'late result could not be recorded');
         }
       },
     };
@@ -208,16 +210,18 @@ export class Daemon {
     if (this.scheduler && !(await this.scheduler.settled(cfg.shutdown.drainMs))) {
       log.warn({ pending: this.scheduler.pending }, 'stopping with inferences still running');
     }
+    // Verdicts decided last may still be on their way to disk; the outbox is complete once they land.
+    await this.recorder?.sync();
     if (this.publisher) {
       const drained = await this.publisher.drain(cfg.shutdown.drainMs);
-      if (!drained && this.store) {
-        log.warn({ unpublished: this.store.countUnpublished(cfg.station) }, 'broker did not acknowledge every verdict; they stay in the outbox and are sent at next start');
+      if (!drained && this.recorder) {
+        log.warn({ unpublished: this.recorder.countUnpublished() }, 'broker did not acknowledge every verdict; they stay in the outbox and are sent at next start');
       }
       await this.publisher.stop();
     }
     await Promise.all(this.backends.map((b) => b.close()));
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    this.store?.close();
+    await this.recorder?.close();
     await this.broker?.stop();
     log.info({ stats: this.scheduler?.stats }, 'stopped');
   }

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { VerdictStore } from '../record/store.js';
+import type { VerdictMessage } from '../verdict/types.js';
 import { IdleSignal } from '../util/idle-signal.js';
 
 export interface PublisherOptions {
@@ -16,6 +16,13 @@ export interface PublisherOptions {
   maxInflight?: number;
 }
 
+/** The durable verdicts awaiting the broker's acknowledgement (the recorder, in the daemon). */
+export interface Outbox {
+  unpublished(afterSeq: number, limit: number): VerdictMessage[];
+  countUnpublished(): number;
+  markPublished(seqs: readonly number[], at: number): void;
+}
+
 export function verdictTopic(prefix: string, station: string): string {
   return `${prefix}/${station}/verdict`;
 }
@@ -24,8 +31,8 @@ export function statusTopic(prefix: string, station: string): string {
 }
 
 /**
- * Publishes verdicts from the store's outbox. Every verdict is already durable when it gets here;
- * this only moves unpublished rows to the broker in seq order and marks them published on PUBACK.
+ * Publishes verdicts from the outbox. It reads only durable rows back from the
+ * verdict log, moves them to the broker in seq order and marks them published on PUBACK.
  * Delivery is at least once: after a reconnect a verdict may arrive twice, and subscribers
  * deduplicate on (station, seq).
  */
@@ -42,7 +49,7 @@ export class VerdictPublisher {
   private readonly drained = new IdleSignal();
 
   constructor(
-    private readonly store: VerdictStore,
+    private readonly outbox: Outbox,
     private readonly opts: PublisherOptions,
     private readonly log: Logger,
   ) {
@@ -70,7 +77,7 @@ export class VerdictPublisher {
     });
     this.client = client;
     client.on('connect', () => {
-      this.log.info({ url: this.opts.url, backlog: this.store.countUnpublished(this.opts.station) }, 'mqtt connected');
+      this.log.info({ url: this.opts.url, backlog: this.outbox.countUnpublished() }, 'mqtt connected');
       client.publish(this.statusTopic, 'online', { qos: 1, retain: true });
       // Whatever was in flight on the old connection is re-sent from the outbox.
       this.inflight.clear();
@@ -82,9 +89,10 @@ export class VerdictPublisher {
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
   }
 
-  /** Called after each verdict is recorded. */
+  /** Called whenever the outbox changed: new durable verdicts, or acknowledgements written. */
   notify(): void {
     this.pump();
+    if (this.outbox.countUnpublished() === 0) this.drained.notify();
   }
 
   private pump(): void {
@@ -93,7 +101,7 @@ export class VerdictPublisher {
     this.pumping = true;
     try {
       while (this.inflight.size < this.maxInflight) {
-        const batch = this.store.unpublished(this.opts.station, this.lastHandedOff, this.maxInflight - this.inflight.size);
+        const batch = this.outbox.unpublished(this.lastHandedOff, this.maxInflight - this.inflight.size);
         if (batch.length === 0) break;
         for (const msg of batch) {
           this.lastHandedOff = msg.seq;
@@ -130,15 +138,14 @@ export class VerdictPublisher {
     if (this.acked.length === 0) return;
     const seqs = this.acked;
     this.acked = [];
-    this.store.markPublished(this.opts.station, seqs, Date.now());
-    if (this.store.countUnpublished(this.opts.station) === 0) this.drained.notify();
+    this.outbox.markPublished(seqs, Date.now());
   }
 
   /** Resolves true once every recorded verdict is acknowledged, false at the timeout. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.flushAcks();
     this.pump();
-    return this.drained.wait(timeoutMs, this.store.countUnpublished(this.opts.station) === 0);
+    return this.drained.wait(timeoutMs, this.outbox.countUnpublished() === 0);
   }
 
   /** Clean stop: say offline (retained), then disconnect. */

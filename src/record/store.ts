@@ -100,6 +100,35 @@ export function rowToMessage(row: VerdictRow): VerdictMessage {
   return msg;
 }
 
+/** The payload for a new verdict once its seq is known: what is written and what is published. */
+export function toMessage(v: NewVerdict, seq: number): VerdictMessage {
+  const msg: VerdictMessage = {
+    schema: VERDICT_SCHEMA,
+    seq,
+    station: v.station,
+    camera: v.camera,
+    frameId: v.frameId,
+    partId: v.partId,
+    verdict: v.decision.verdict,
+    score: v.decision.score,
+    defects: v.decision.defects,
+    capturedAt: v.capturedAt,
+    decidedAt: v.decidedAt,
+    latencyMs: v.decidedAt - v.capturedAt,
+    deadlineMs: v.deadlineMs,
+    model: v.model,
+  };
+  if (v.decision.error) msg.error = { code: v.decision.error.code, message: v.decision.error.message };
+  return msg;
+}
+
+/** One write, as the recorder's writer thread receives them; applied in batches, one transaction each. */
+export type StoreWrite =
+  | { op: 'verdict'; msg: VerdictMessage }
+  | { op: 'late'; station: string; seq: number; decision: Decision; decidedAt: number }
+  | { op: 'published'; station: string; seqs: number[]; at: number }
+  | { op: 'prune'; cutoffMs: number };
+
 export interface StoreOptions {
   path: string;
   synchronous?: 'FULL' | 'NORMAL';
@@ -109,6 +138,7 @@ export interface StoreOptions {
 export class VerdictStore {
   private readonly db: Database.Database;
   private readonly insertTx: (v: NewVerdict) => VerdictMessage;
+  private readonly applyTx: (writes: readonly StoreWrite[]) => void;
   private readonly stmts;
 
   constructor(opts: StoreOptions) {
@@ -139,6 +169,10 @@ export class VerdictStore {
              VALUES (@station, @seq, @camera, @frame_id, @part_id, @verdict, @score, @defects, @captured_at,
                @decided_at, @latency_ms, @deadline_ms, @model, @error_code, @error_message)`,
           ),
+          raiseSeq: db.prepare(
+            `INSERT INTO seq_counter (station, last_seq) VALUES (?, ?)
+             ON CONFLICT (station) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)`,
+          ),
           late: db.prepare(
             `UPDATE verdicts SET late_verdict = ?, late_score = ?, late_defects = ?, late_decided_at = ?
              WHERE station = ? AND seq = ?`,
@@ -148,26 +182,63 @@ export class VerdictStore {
     this.insertTx = db.transaction((v: NewVerdict): VerdictMessage => {
       // The counter, not MAX(seq), allocates: seq is never reused even after retention deletes rows.
       const { last_seq: seq } = this.stmts!.nextSeq.get(v.station) as { last_seq: number };
-      const row: Omit<VerdictRow, 'late_verdict' | 'late_score' | 'late_defects' | 'late_decided_at' | 'published_at'> = {
-        station: v.station,
-        seq,
-        camera: v.camera,
-        frame_id: v.frameId,
-        part_id: v.partId,
-        verdict: v.decision.verdict,
-        score: v.decision.score,
-        defects: JSON.stringify(v.decision.defects),
-        captured_at: v.capturedAt,
-        decided_at: v.decidedAt,
-        latency_ms: v.decidedAt - v.capturedAt,
-        deadline_ms: v.deadlineMs,
-        model: JSON.stringify(v.model),
-        error_code: v.decision.error?.code ?? null,
-        error_message: v.decision.error?.message ?? null,
-      };
-      this.stmts!.insert.run(row);
-      return rowToMessage({ ...row, late_verdict: null, late_score: null, late_defects: null, late_decided_at: null, published_at: null });
+      const msg = toMessage(v, seq);
+      this.insertMessage(msg);
+      return msg;
     });
+    this.applyTx = db.transaction((writes: readonly StoreWrite[]) => {
+      for (const w of writes) {
+        if (w.op === 'verdict') {
+          this.insertMessage(w.msg);
+          this.stmts!.raiseSeq.run(w.msg.station, w.msg.seq);
+        } else if (w.op === 'late') {
+          this.stmts!.late.run(w.decision.verdict, w.decision.score, JSON.stringify(w.decision.defects), w.decidedAt, w.station, w.seq);
+        } else if (w.op === 'published') {
+          for (const seq of w.seqs) this.stmts!.published.run(w.at, w.station, seq);
+        } else {
+          this.deleteOlderThan(w.cutoffMs);
+        }
+      }
+    });
+  }
+
+  private insertMessage(msg: VerdictMessage): void {
+    this.stmts!.insert.run({
+      station: msg.station,
+      seq: msg.seq,
+      camera: msg.camera,
+      frame_id: msg.frameId,
+      part_id: msg.partId,
+      verdict: msg.verdict,
+      score: msg.score,
+      defects: JSON.stringify(msg.defects),
+      captured_at: msg.capturedAt,
+      decided_at: msg.decidedAt,
+      latency_ms: msg.latencyMs,
+      deadline_ms: msg.deadlineMs,
+      model: JSON.stringify(msg.model),
+      error_code: msg.error?.code ?? null,
+      error_message: msg.error?.message ?? null,
+    });
+  }
+
+  /**
+   * Writes a batch in one transaction (one fsync): verdicts with seqs the caller allocated, late
+   * results, publish acknowledgements. All or nothing.
+   */
+  apply(writes: readonly StoreWrite[]): void {
+    if (writes.length === 0) return;
+    try {
+      this.applyTx(writes);
+    } catch (err) {
+      throw new InspectdError('INSPECTD_STORE', `cannot write verdicts: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The last seq allocated for a station (0 when none). */
+  lastSeq(station: string): number {
+    const r = this.db.prepare('SELECT last_seq FROM seq_counter WHERE station = ?').get(station) as { last_seq: number } | undefined;
+    return r?.last_seq ?? 0;
   }
 
   /** Allocates the next seq and writes the verdict durably, in one transaction. */
@@ -214,6 +285,7 @@ export class VerdictStore {
       .all({ after: opts.afterSeq ?? 0, station: opts.station, limit: opts.limit ?? -1 }) as VerdictRow[];
   }
 
+  /** Deletes acknowledged verdicts decided before the cutoff; unpublished ones are never deleted. */
   deleteOlderThan(cutoffMs: number): number {
     return this.db.prepare(`DELETE FROM verdicts WHERE decided_at < ? AND published_at IS NOT NULL`).run(cutoffMs).changes;
   }

@@ -16,6 +16,9 @@ const require = createRequire(import.meta.url);
  * tracking only costs; it is read once when the addon loads, hence set before the require.
  */
 process.env.OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING ??= '1';
+// OpenCV's own warnings (e.g. every backend it tried while a camera is unplugged) would go to stderr
+// on every retry; inspectd reports camera trouble itself, once per attempt, in its log.
+process.env.OPENCV_LOG_LEVEL ??= 'ERROR';
 
 let loaded: typeof CV | undefined;
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { InspectdError } from '../errors.js';
+import { errorMessage, InspectdError } from '../errors.js';
 import { opencv, type Mat } from '../preprocess/opencv.js';
 import type { Frame, FrameSource } from './frame.js';
 
@@ -43,14 +43,11 @@ export class OpenCvCamera implements FrameSource {
     return cap;
   }
 
+  /**
+   * Never fails for a missing or unplugged camera: a line's other cameras keep working, and this one
+   * is retried with backoff (each failure reported through onError) until it delivers.
+   */
   async start(onFrame: (frame: Frame) => void, onError: (err: Error) => void): Promise<void> {
-    try {
-      this.cap = this.open();
-    } catch (err) {
-      throw new InspectdError('INSPECTD_SOURCE', `camera ${this.camera}: cannot open ${String(this.opts.device)}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
     this.running = true;
     this.loop = this.run(onFrame, onError);
   }
@@ -58,10 +55,23 @@ export class OpenCvCamera implements FrameSource {
   private async run(onFrame: (frame: Frame) => void, onError: (err: Error) => void): Promise<void> {
     let failed = 0;
     let backoffMs = 500;
+    const backoff = async () => {
+      await new Promise((r) => setTimeout(r, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, 10_000);
+    };
     while (this.running) {
+      if (!this.cap) {
+        try {
+          this.cap = this.open();
+        } catch (err) {
+          onError(new InspectdError('INSPECTD_SOURCE', `camera ${this.camera}: cannot open ${String(this.opts.device)}: ${errorMessage(err)}`, { cause: err }));
+          await backoff();
+          continue;
+        }
+      }
       let image: Mat | undefined;
       try {
-        image = await this.cap!.readAsync();
+        image = await this.cap.readAsync();
       } catch {
         image = undefined;
       }
@@ -71,15 +81,10 @@ export class OpenCvCamera implements FrameSource {
         failed++;
         if (failed >= this.opts.maxFailedGrabs) {
           onError(new InspectdError('INSPECTD_SOURCE', `camera ${this.camera}: ${failed} failed grabs, reopening`));
-          await new Promise((r) => setTimeout(r, backoffMs));
-          backoffMs = Math.min(backoffMs * 2, 10_000);
-          try {
-            this.cap?.release();
-            this.cap = this.open();
-          } catch (err) {
-            this.log.warn({ camera: this.camera, err: (err as Error).message }, 'camera reopen failed');
-          }
+          this.cap.release();
+          this.cap = undefined;
           failed = 0;
+          await backoff();
         }
         continue;
       }

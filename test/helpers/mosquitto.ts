@@ -37,10 +37,15 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 /** A real mosquitto on a free loopback port, for tests; stop() kills it. */
 export class TestBroker {
   private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  private readonly dir = mkdtempSync(join(tmpdir(), 'inspectd-test-broker-'));
+  /** persistent: sessions and queued QoS 1 messages survive a restart (saved on a graceful stop). */
+  constructor(
+    readonly port: number,
+    readonly persistent = false,
+  ) {}
 
-  static async start(port?: number): Promise<TestBroker> {
-    const b = new TestBroker(port ?? (await freePort()));
+  static async start(port?: number, opts: { persistent?: boolean } = {}): Promise<TestBroker> {
+    const b = new TestBroker(port ?? (await freePort()), opts.persistent ?? false);
     await b.restart();
     return b;
   }
@@ -50,9 +55,9 @@ export class TestBroker {
   }
 
   async restart(): Promise<void> {
-    const dir = mkdtempSync(join(tmpdir(), 'inspectd-test-broker-'));
-    const conf = join(dir, 'mosquitto.conf');
-    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`);
+    const conf = join(this.dir, 'mosquitto.conf');
+    const persistence = this.persistent ? `persistence true\npersistence_location ${this.dir}/\n` : 'persistence false\n';
+    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\n${persistence}log_dest none\n`);
     this.child = spawn(findMosquitto(), ['-c', conf], { stdio: 'ignore' });
     await waitForPort(this.port, 5000);
   }
@@ -63,7 +68,8 @@ export class TestBroker {
     if (!c || c.exitCode !== null) return;
     await new Promise<void>((res) => {
       c.once('exit', () => res());
-      c.kill('SIGKILL');
+      // A persistent broker saves its sessions on SIGTERM; otherwise there is nothing to save.
+      c.kill(this.persistent ? 'SIGTERM' : 'SIGKILL');
     });
   }
 }

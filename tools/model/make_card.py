@@ -171,7 +171,7 @@ def main():
         "without VNNI (this machine: AVX2 only) multiply u8 x s8 pairs with `vpmaddubsw`, whose int16 pair sums saturate "
         "with full-range weights; the first magnetic-tile INT8 file (full 8-bit weights, chosen on the GPU box's CPU) agreed "
         "with FP32 on 99.6% of val verdicts there but on 83.6% here, its scores off by up to 0.99. With 7-bit weights nothing "
-        "can saturate: the synthetic-line file gives the same val verdicts on both CPUs. Calibration: {met['calibration']['images']} images from "
+        f"can saturate: the synthetic-line file gives the same val verdicts on both CPUs. Calibration: {met['calibration']['images']} images from "
         f"{'the train split' if met['calibration']['from'] == 'train split' else 'the calibration seeds (training side)'}, "
         "preprocessed by the daemon's preprocessing (above), normalised as model.json says. Kept in float "
         f"({', '.join('`' + e + '`' for e in ch['excluded'])}): the head tail (both sigmoids, the score's pooling/concat/Gemm "

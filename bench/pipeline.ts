@@ -4,7 +4,9 @@
  * plant cares about: verdict latency from capture, the share of TIMEOUTs, how late a TIMEOUT is
  * published after its deadline, main-thread stalls, and memory growth.
  *
- *   node dist/bench/pipeline.js [--seconds 20] [--fps 30] [--deadline 30] [--workers 1] [--threads 1] [--precision int8|fp32]
+ *   node dist/bench/pipeline.js [--seconds 20] [--fps 30] [--deadline 30] [--workers 1] [--threads 1] [--precision int8|fp32] [--warmup 3]
+ *
+ * The first --warmup seconds (JIT, ORT's first runs, MQTT connect) are run but not counted.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -21,6 +23,7 @@ import { VerdictStore } from '../src/record/store.js';
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '3' },
     fps: { type: 'string', default: '30' },
     deadline: { type: 'string', default: '30' },
     workers: { type: 'string', default: '1' },
@@ -60,6 +63,8 @@ const cfg = parseConfig(
 );
 const daemon = new Daemon({ config: cfg, log: pino({ level: 'warn' }) });
 await daemon.start();
+await new Promise((r) => setTimeout(r, Number(args.warmup) * 1000));
+const countFrom = Date.now();
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 const rss0 = process.memoryUsage().rss;
 loopDelay.enable();
@@ -69,8 +74,9 @@ const rss1 = process.memoryUsage().rss;
 await daemon.stop();
 
 const store = new VerdictStore({ path: dbPath, readonly: true });
-const rows = store.list({});
+const all = store.list({});
 store.close();
+const rows = all.filter((r) => r.captured_at >= countFrom);
 const lat = rows.filter((r) => r.verdict === 'PASS' || r.verdict === 'FAIL').map((r) => r.latency_ms).sort((a, b) => a - b);
 const timeouts = rows.filter((r) => r.verdict === 'TIMEOUT');
 const lateBy = timeouts.map((r) => r.latency_ms - r.deadline_ms).sort((a, b) => a - b);
@@ -86,7 +92,7 @@ const result = {
   fail: rows.filter((r) => r.verdict === 'FAIL').length,
   timeout: timeouts.length,
   error: rows.filter((r) => r.verdict === 'ERROR').length,
-  unpublished: rows.filter((r) => r.published_at === null).length,
+  unpublished: all.filter((r) => r.published_at === null).length,
   latencyMs: { p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), max: lat.at(-1) },
   timeoutPublishedAfterDeadlineMs: { p50: pct(lateBy, 50), p99: pct(lateBy, 99), max: lateBy.at(-1) },
   eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },

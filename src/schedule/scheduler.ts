@@ -39,6 +39,8 @@ interface Job {
   timedOutSeq: number | undefined;
   decided: boolean;
   running: boolean;
+  /** Judged unable to finish before its deadline; waits for its TIMEOUT without running. */
+  skipped: boolean;
 }
 
 export interface SchedulerStats {
@@ -78,7 +80,7 @@ export class Scheduler {
       this.decide(frame, deadlineMs, errorDecision(err));
       return;
     }
-    const job: Job = { frame, deadlineMs, deadlineAt, prepared, timer: undefined, timedOutSeq: undefined, decided: false, running: false };
+    const job: Job = { frame, deadlineMs, deadlineAt, prepared, timer: undefined, timedOutSeq: undefined, decided: false, running: false, skipped: false };
     const wait = deadlineAt - Date.now();
     if (wait <= 0) {
       // Already too late before inference could start: fail safe now rather than queue it.
@@ -109,8 +111,18 @@ export class Scheduler {
         this.settle(job);
         continue;
       }
+      if (this.queue.length > 0 && job.deadlineAt - Date.now() < this.expectedInferMs) {
+        // It cannot be answered in time, and a newer frame is waiting: running it would only make that
+        // one late too, and under overload plain FIFO turns every frame into a TIMEOUT. Skip it; its
+        // timer still gives TIMEOUT at its deadline. The newest frame is always run (best effort), so
+        // a pessimistic estimate can never starve the line.
+        job.skipped = true;
+        this.stats.shed++;
+        continue;
+      }
       const backend = this.idle.pop()!;
       job.running = true;
+      const started = performance.now();
       let inputs: TensorMap;
       try {
         inputs = this.stages.toInputs(job.prepared);
@@ -122,6 +134,7 @@ export class Scheduler {
       backend.run(inputs).then(
         (outputs) => {
           this.idle.push(backend);
+          this.observeInferMs(performance.now() - started);
           let decision: Decision;
           try {
             decision = this.stages.judge(job.frame, outputs, job.prepared);
@@ -140,12 +153,18 @@ export class Scheduler {
     }
   }
 
+  /** What a dispatch costs until its result is back: an exponentially weighted mean of recent runs. */
+  private expectedInferMs = 0;
+  private observeInferMs(ms: number): void {
+    this.expectedInferMs = this.expectedInferMs === 0 ? ms : this.expectedInferMs * 0.8 + ms * 0.2;
+  }
+
   private onDeadline(job: Job): void {
     job.timer = undefined;
     if (job.decided) return;
     this.timeout(job);
     if (!job.running) {
-      // Still queued: it will be skipped at dispatch; nothing more will come for it.
+      // Queued or skipped: it will never run, so nothing more will come for it.
       const i = this.queue.indexOf(job);
       if (i >= 0) this.queue.splice(i, 1);
       this.settle(job);
@@ -162,6 +181,9 @@ export class Scheduler {
   private finish(job: Job, decision: Decision): void {
     if (job.timer) clearTimeout(job.timer);
     job.timer = undefined;
+    // The deadline timer may not have run yet when a busy main thread delivers the result after the
+    // deadline: the answer is late all the same, so the frame gets its TIMEOUT and this is the late result.
+    if (!job.decided && Date.now() > job.deadlineAt) this.timeout(job);
     if (!job.decided) {
       job.decided = true;
       this.decide(job.frame, job.deadlineMs, decision);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decoded } from '../../src/decode/decoder.js';
 import { openModel, readImage, type OpenModel } from '../../src/infer/model.js';
 import { opencv } from '../../src/preprocess/opencv.js';
-import { fixtureModel, repoRoot, shared } from './real-models.js';
+import { fixtureModel, MT_VAL, MT_VAL_SAMPLE, repoRoot, shared } from './real-models.js';
 
 /**
  * The anomaly-map decoder on a real model in Anomalib's export layout, with Anomalib's min-max
@@ -20,21 +20,8 @@ import { fixtureModel, repoRoot, shared } from './real-models.js';
  * verdict at 0.5 is the native verdict at sigmoid(t); regions cut from the normalised map at 0.5
  * land on the ground-truth defect masks.
  */
-const VAL = resolve(shared, 'data/magnetic-tile/val');
-const MT_IMAGES: { file: string; defect: boolean }[] = [
-  { file: 'MT_Free/exp4_num_316364.jpg', defect: false },
-  { file: 'MT_Free/exp3_num_344580.jpg', defect: false },
-  { file: 'MT_Free/exp1_num_11276.jpg', defect: false },
-  { file: 'MT_Free/exp4_num_277041.jpg', defect: false },
-  { file: 'MT_Free/exp1_num_61310.jpg', defect: false },
-  { file: 'MT_Free/exp4_num_889.jpg', defect: false },
-  { file: 'MT_Blowhole/exp3_num_346347.jpg', defect: true },
-  { file: 'MT_Blowhole/exp3_num_322643.jpg', defect: true },
-  { file: 'MT_Break/exp1_num_98080.jpg', defect: true },
-  { file: 'MT_Crack/exp3_num_32171.jpg', defect: true },
-  { file: 'MT_Fray/exp1_num_20362.jpg', defect: true },
-  { file: 'MT_Uneven/exp4_num_109286.jpg', defect: true },
-];
+const VAL = MT_VAL;
+const MT_IMAGES = MT_VAL_SAMPLE;
 
 interface Row {
   file: string;

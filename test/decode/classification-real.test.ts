@@ -5,7 +5,7 @@ import { createDecoder } from '../../src/decode/index.js';
 import type { Decoded } from '../../src/decode/decoder.js';
 import { openModel, readImage, type OpenModel } from '../../src/infer/model.js';
 import { parseModelSpec } from '../../src/model/spec.js';
-import { fixtureModel, repoRoot, shared } from './real-models.js';
+import { fixtureModel, MT_VAL, MT_VAL_SAMPLE, repoRoot, shared } from './real-models.js';
 
 /**
  * The classification decoder on a real ONNX model's outputs: test/fixtures/models/magnetic-tile-classifier
@@ -15,21 +15,8 @@ import { fixtureModel, repoRoot, shared } from './real-models.js';
  * must equal models/magnetic-tile's FP32 pred_score, and the verdicts must agree at the shipped
  * threshold. Images: real magnetic-tile val tiles, 6 defect-free and one or more of each defect kind.
  */
-const VAL = resolve(shared, 'data/magnetic-tile/val');
-const MT_IMAGES: { file: string; defect: boolean }[] = [
-  { file: 'MT_Free/exp4_num_316364.jpg', defect: false },
-  { file: 'MT_Free/exp3_num_344580.jpg', defect: false },
-  { file: 'MT_Free/exp1_num_11276.jpg', defect: false },
-  { file: 'MT_Free/exp4_num_277041.jpg', defect: false },
-  { file: 'MT_Free/exp1_num_61310.jpg', defect: false },
-  { file: 'MT_Free/exp4_num_889.jpg', defect: false },
-  { file: 'MT_Blowhole/exp3_num_346347.jpg', defect: true },
-  { file: 'MT_Blowhole/exp3_num_322643.jpg', defect: true },
-  { file: 'MT_Break/exp1_num_98080.jpg', defect: true },
-  { file: 'MT_Crack/exp3_num_32171.jpg', defect: true },
-  { file: 'MT_Fray/exp1_num_20362.jpg', defect: true },
-  { file: 'MT_Uneven/exp4_num_109286.jpg', defect: true },
-];
+const VAL = MT_VAL;
+const MT_IMAGES = MT_VAL_SAMPLE;
 
 interface Row {
   file: string;

@@ -93,28 +93,49 @@ export class Daemon {
     return this.scheduler?.stats;
   }
 
+  /** Start order: verdict log → model → broker → publisher → scheduler → cameras. */
   async start(): Promise<void> {
-    const { config: cfg, log } = this.opts;
-    const station = cfg.station;
+    const recorder = await this.openVerdictLog();
+    const { loaded, decoder, rules, model } = await this.loadModel();
+    const brokerUrl = await this.startBroker();
+    this.startPublisher(recorder, brokerUrl);
+    const stages = createStages(loaded, decoder, rules);
+    this.scheduler = new Scheduler(
+      this.backends,
+      stages,
+      this.verdictSink(recorder, model),
+      { maxQueue: this.opts.config.inference.maxQueue },
+      this.opts.log.child({ component: 'scheduler' }),
+    );
+    await this.startCameras(this.scheduler);
+  }
 
-    const recordLog = log.child({ component: 'record' });
-    this.recorder = await VerdictRecorder.open(
-      { path: cfg.storage.path, synchronous: cfg.storage.synchronous, station },
+  private async openVerdictLog(): Promise<VerdictRecorder> {
+    const { config: cfg } = this.opts;
+    const recordLog = this.opts.log.child({ component: 'record' });
+    const recorder = await VerdictRecorder.open(
+      { path: cfg.storage.path, synchronous: cfg.storage.synchronous, station: cfg.station },
       {
         // A commit makes verdicts publishable and may complete a drain.
         committed: () => this.publisher?.notify(),
         failed: (message, lost) => recordLog.error({ err: message, seqs: lost }, 'verdicts could not be written to the log'),
       },
     );
+    this.recorder = recorder;
     if (cfg.storage.retentionDays > 0) {
-      const recorder = this.recorder;
       const prune = () => recorder.prune(Date.now() - cfg.storage.retentionDays * 86_400_000);
       prune();
       // Hourly is plenty for a day-granular setting; unpublished rows are never pruned.
       this.pruneTimer = setInterval(prune, 3_600_000).unref();
     }
+    return recorder;
+  }
+
+  private async loadModel() {
+    const { config: cfg, log } = this.opts;
     const loaded = loadModelSpec(resolve(this.opts.baseDir ?? process.cwd(), cfg.model.path));
     const decoder = createDecoder(loaded.spec);
+    // Config mistakes against the model (per-class labels it lacks) fail before any worker loads.
     const rules = rulesForCameras(cfg, loaded);
     this.backends = await (this.opts.createBackends ?? defaultBackends)(loaded, cfg);
     // Each worker proves the model on a grey frame and its self-test images before the line starts:
@@ -127,34 +148,46 @@ export class Daemon {
     const model: ModelInfo = { name: loaded.spec.name, version: loaded.spec.version, precision: first.precision, backend: first.name };
     this.modelInfo = model;
     log.info({ model, workers: this.backends.length }, 'model loaded');
+    return { loaded, decoder, rules, model };
+  }
 
-    if (cfg.mqtt.url) {
-      this.brokerUrl = cfg.mqtt.url;
+  private async startBroker(): Promise<string> {
+    const { mqtt: m } = this.opts.config;
+    if (m.url) {
+      this.brokerUrl = m.url;
     } else {
-      const b = cfg.mqtt.embeddedBroker;
-      this.broker = new EmbeddedBroker(b.host, b.port, log.child({ component: 'broker' }), b.binary);
+      const b = m.embeddedBroker;
+      this.broker = new EmbeddedBroker(b.host, b.port, this.opts.log.child({ component: 'broker' }), b.binary);
       await this.broker.start();
       this.brokerUrl = this.broker.url;
     }
+    return this.brokerUrl;
+  }
+
+  private startPublisher(recorder: VerdictRecorder, url: string): void {
+    const { config: cfg } = this.opts;
     this.publisher = new VerdictPublisher(
-      this.recorder,
+      recorder,
       {
-        url: this.brokerUrl,
+        url,
         topicPrefix: cfg.mqtt.topicPrefix,
-        station,
+        station: cfg.station,
         clientId: cfg.mqtt.clientId,
         username: cfg.mqtt.username,
         password: cfg.mqtt.password,
         keepaliveS: cfg.mqtt.keepaliveS,
         reconnectMs: cfg.mqtt.reconnectMs,
       },
-      log.child({ component: 'mqtt' }),
+      this.opts.log.child({ component: 'mqtt' }),
     );
     this.publisher.start();
+  }
 
-    const stages = createStages(loaded, decoder, rules);
-    const recorder = this.recorder;
-    const sink: VerdictSink = {
+  /** Where the scheduler's verdicts go: the log (which feeds the publisher). Never throws into the scheduler. */
+  private verdictSink(recorder: VerdictRecorder, model: ModelInfo): VerdictSink {
+    const station = this.opts.config.station;
+    const recordLog = this.opts.log.child({ component: 'record' });
+    return {
       decided: (frame, decision, decidedAt, deadlineMs) => {
         try {
           const msg = recorder.record({
@@ -182,19 +215,20 @@ export class Daemon {
         }
       },
     };
-    this.scheduler = new Scheduler(this.backends, stages, sink, { maxQueue: cfg.inference.maxQueue }, log.child({ component: 'scheduler' }));
+  }
 
-    const deadlines = new Map(cfg.cameras.map((c) => [c.name, c.deadlineMs ?? cfg.deadlineMs]));
-    const scheduler = this.scheduler;
+  private async startCameras(scheduler: Scheduler): Promise<void> {
+    const { config: cfg, log } = this.opts;
     for (const cam of cfg.cameras) {
+      const deadlineMs = cam.deadlineMs ?? cfg.deadlineMs;
       const camLog = log.child({ component: 'camera', camera: cam.name });
       const source = createSource(cam, camLog);
       this.sources.push(source);
       await source.start(
-        (frame: Frame) => scheduler.submit(frame, deadlines.get(frame.camera)!),
+        (frame: Frame) => scheduler.submit(frame, deadlineMs),
         (err) => camLog.warn({ err: err.message }, 'camera problem'),
       );
-      camLog.info({ source: cam.source.type, deadlineMs: deadlines.get(cam.name) }, 'camera started');
+      camLog.info({ source: cam.source.type, deadlineMs }, 'camera started');
     }
   }
 

@@ -116,6 +116,9 @@ export class VerdictRecorder {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The writer closes last: the last connection to close checkpoints the WAL into the database
+    // file, which a read-only connection cannot do.
+    this.reader.close();
     await new Promise<void>((res) => {
       const t = setTimeout(() => void this.worker.terminate().then(() => res()), 10_000);
       this.worker.on('message', (m: FromWriter) => {
@@ -127,6 +130,5 @@ export class VerdictRecorder {
       this.worker.postMessage({ type: 'close' } satisfies ToWriter);
     });
     await this.worker.terminate();
-    this.reader.close();
   }
 }

@@ -1,4 +1,5 @@
-import type { OpenModel } from '../../src/infer/model.js';
+import { afterAll, beforeAll } from 'vitest';
+import { openModel, type OpenModel } from '../../src/infer/model.js';
 import type { Mat } from '../../src/preprocess/opencv.js';
 
 export interface Outputs {
@@ -23,18 +24,17 @@ export function inUnitRange(a: ArrayLike<number>): boolean {
   return true;
 }
 
-/** Mann-Whitney AUROC, ties count half. */
-export function auroc(scores: number[], labels: number[]): number {
-  let gt = 0;
-  let pairs = 0;
-  for (let i = 0; i < scores.length; i++) {
-    if (labels[i] !== 1) continue;
-    for (let j = 0; j < scores.length; j++) {
-      if (labels[j] !== 0) continue;
-      pairs++;
-      if (scores[i]! > scores[j]!) gt += 1;
-      else if (scores[i] === scores[j]) gt += 0.5;
-    }
-  }
-  return gt / pairs;
+
+/** Opens a model's FP32 and INT8 files (one ORT thread each) for a describe block, and closes them after. */
+export function bothPrecisions(specPath: string): Partial<Record<'fp32' | 'int8', OpenModel>> {
+  const models: Partial<Record<'fp32' | 'int8', OpenModel>> = {};
+  beforeAll(async () => {
+    models.fp32 = await openModel(specPath, { precision: 'fp32', intraOpThreads: 1 });
+    models.int8 = await openModel(specPath, { precision: 'int8', intraOpThreads: 1 });
+  });
+  afterAll(async () => {
+    await models.fp32?.close();
+    await models.int8?.close();
+  });
+  return models;
 }

@@ -1,10 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openModel, type OpenModel } from '../../src/infer/model.js';
+import { describe, expect, it } from 'vitest';
 import { loadModelSpec } from '../../src/model/spec.js';
 import { opencv } from '../../src/preprocess/opencv.js';
-import { auroc, inUnitRange, rawOutputs } from './helpers.js';
+import { auroc as aurocOf } from '../../src/cli/commands/eval.js';
+import { bothPrecisions, inUnitRange, rawOutputs } from './helpers.js';
+
+/** The eval command's AUROC (the one a plant sees), over 1/0 labels. */
+const auroc = (scores: number[], labels: number[]): number => aurocOf(scores, labels.map((l) => l === 1))!;
 
 /**
  * models/magnetic-tile on the whole magnetic-tile validation split, read from ../shared at test
@@ -16,18 +19,8 @@ import { auroc, inUnitRange, rawOutputs } from './helpers.js';
 const root = resolve(import.meta.dirname, '../..');
 const specPath = resolve(root, 'models/magnetic-tile/model.json');
 const data = resolve(root, '../shared/data/magnetic-tile');
-const have = existsSync(resolve(data, 'manifest.csv'));
-
-describe.skipIf(!have)('models/magnetic-tile on ../shared magnetic-tile val', () => {
-  const models: Partial<Record<'fp32' | 'int8', OpenModel>> = {};
-  beforeAll(async () => {
-    models.fp32 = await openModel(specPath, { precision: 'fp32', intraOpThreads: 1 });
-    models.int8 = await openModel(specPath, { precision: 'int8', intraOpThreads: 1 });
-  });
-  afterAll(async () => {
-    await models.fp32?.close();
-    await models.int8?.close();
-  });
+describe('models/magnetic-tile on ../shared magnetic-tile val', () => {
+  const models = bothPrecisions(specPath);
 
   it('keeps outputs in [0,1], INT8 agrees with FP32, and the validation targets hold', async () => {
     const cv = opencv();

@@ -1,12 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openModel, type OpenModel } from '../../src/infer/model.js';
+import { describe, expect, it } from 'vitest';
 import { loadModelSpec } from '../../src/model/spec.js';
 import { opencv } from '../../src/preprocess/opencv.js';
 import { resizeForModel } from '../../src/preprocess/preprocess.js';
 import { renderPart } from '../../src/source/synthetic/render.js';
-import { inUnitRange, rawOutputs } from './helpers.js';
+import { bothPrecisions, inUnitRange, rawOutputs } from './helpers.js';
 
 /**
  * models/synthetic-line on a committed sample: 40 frames of the live line's default seed (1), at
@@ -47,15 +46,7 @@ function halve(src: Uint8Array, w: number, h: number): Uint8Array {
 }
 
 describe('models/synthetic-line', () => {
-  const models: Partial<Record<'fp32' | 'int8', OpenModel>> = {};
-  beforeAll(async () => {
-    models.fp32 = await openModel(specPath, { precision: 'fp32', intraOpThreads: 1 });
-    models.int8 = await openModel(specPath, { precision: 'int8', intraOpThreads: 1 });
-  });
-  afterAll(async () => {
-    await models.fp32?.close();
-    await models.int8?.close();
-  });
+  const models = bothPrecisions(specPath);
 
   it('matches the training preprocessing bit for bit, stays in [0,1], and INT8 agrees with FP32', async () => {
     const cv = opencv();
@@ -89,7 +80,7 @@ describe('models/synthetic-line', () => {
       expect(correct, `${p} accuracy on the sample`).toBeGreaterThanOrEqual(0.9);
     }
 
-    if (process.env['UPDATE_MODEL_SAMPLE'] === '1' || !existsSync(samplePath)) {
+    if (process.env['UPDATE_MODEL_SAMPLE'] === '1') {
       writeFileSync(samplePath, JSON.stringify({ model: spec.name, version: spec.version, threshold: t, rows }, null, 1) + '\n');
     }
     const shipped = JSON.parse(readFileSync(samplePath, 'utf8')) as { rows: SampleRow[] };

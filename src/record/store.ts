@@ -137,7 +137,6 @@ export interface StoreOptions {
 
 export class VerdictStore {
   private readonly db: Database.Database;
-  private readonly insertTx: (v: NewVerdict) => VerdictMessage;
   private readonly applyTx: (writes: readonly StoreWrite[]) => void;
   private readonly stmts;
 
@@ -159,10 +158,6 @@ export class VerdictStore {
     this.stmts = opts.readonly
       ? undefined
       : {
-          nextSeq: db.prepare<[string]>(
-            `INSERT INTO seq_counter (station, last_seq) VALUES (?, 1)
-             ON CONFLICT (station) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
-          ),
           insert: db.prepare(
             `INSERT INTO verdicts (station, seq, camera, frame_id, part_id, verdict, score, defects, captured_at,
                decided_at, latency_ms, deadline_ms, model, error_code, error_message)
@@ -179,13 +174,6 @@ export class VerdictStore {
           ),
           published: db.prepare(`UPDATE verdicts SET published_at = ? WHERE station = ? AND seq = ? AND published_at IS NULL`),
         };
-    this.insertTx = db.transaction((v: NewVerdict): VerdictMessage => {
-      // The counter, not MAX(seq), allocates: seq is never reused even after retention deletes rows.
-      const { last_seq: seq } = this.stmts!.nextSeq.get(v.station) as { last_seq: number };
-      const msg = toMessage(v, seq);
-      this.insertMessage(msg);
-      return msg;
-    });
     this.applyTx = db.transaction((writes: readonly StoreWrite[]) => {
       for (const w of writes) {
         if (w.op === 'verdict') {
@@ -241,25 +229,23 @@ export class VerdictStore {
     return r?.last_seq ?? 0;
   }
 
-  /** Allocates the next seq and writes the verdict durably, in one transaction. */
+  /**
+   * Single-writer conveniences over apply() (tools and tests; the daemon batches through its writer
+   * thread): the next seq and the verdict in one transaction.
+   */
   record(v: NewVerdict): VerdictMessage {
-    try {
-      return this.insertTx(v);
-    } catch (err) {
-      throw new InspectdError('INSPECTD_STORE', `cannot record verdict: ${(err as Error).message}`, { cause: err });
-    }
+    const msg = toMessage(v, this.lastSeq(v.station) + 1);
+    this.apply([{ op: 'verdict', msg }]);
+    return msg;
   }
 
   /** Keeps the result that arrived after its frame was already given TIMEOUT. */
-  recordLate(station: string, seq: number, late: Decision, decidedAt: number): void {
-    this.stmts!.late.run(late.verdict, late.score, JSON.stringify(late.defects), decidedAt, station, seq);
+  recordLate(station: string, seq: number, decision: Decision, decidedAt: number): void {
+    this.apply([{ op: 'late', station, seq, decision, decidedAt }]);
   }
 
   markPublished(station: string, seqs: readonly number[], at: number): void {
-    const stmt = this.stmts!.published;
-    this.db.transaction(() => {
-      for (const seq of seqs) stmt.run(at, station, seq);
-    })();
+    this.apply([{ op: 'published', station, seqs: [...seqs], at }]);
   }
 
   unpublished(station: string, afterSeq: number, limit: number): VerdictMessage[] {

@@ -1,9 +1,7 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { repoRoot, sharedRoot as shared } from '../helpers/model.js';
 
-/** The repo root and ../shared beside it, as CI lays them out. */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const shared = resolve(repoRoot, '../shared');
+export { repoRoot, shared };
 export const fixtureModel = (name: string) => resolve(repoRoot, 'test/fixtures/models', name, 'model.json');
 export const sample = (model: string, file: string) => resolve(shared, 'models', model, 'samples', file);
 

@@ -1,113 +1,82 @@
-import { resolve } from 'node:path';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { createDecoder } from './decode/index.js';
-import { ConfigError, InspectdError, type ConfigIssue } from './errors.js';
-import type { InferenceBackend } from './infer/backend.js';
-import { checkModelIo, selfTest, wrapModel } from './infer/model.js';
-import { OnnxRuntimeBackend } from './infer/onnxruntime/backend.js';
-import { loadModelSpec, modelFile, type LoadedModelSpec } from './model/spec.js';
-import { EmbeddedBroker } from './publish/embedded-broker.js';
-import { VerdictPublisher } from './publish/mqtt-publisher.js';
+import type { CameraInspection } from './inspect/camera.js';
+import { openStationInspections, type StationInspections } from './inspect/station.js';
+import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
+import { VerdictPublisher } from './outputs/mqtt/publisher.js';
+import { Outputs } from './outputs/output.js';
 import { VerdictRecorder } from './record/recorder.js';
-import { Scheduler, type VerdictSink } from './schedule/scheduler.js';
-import { createStages } from './schedule/stages.js';
+import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/scheduler.js';
+import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
 import type { Frame, FrameSource } from './source/frame.js';
-import { rulesFromSpec, unknownPerClassLabels, type VerdictRules } from './verdict/rules.js';
 import type { ModelInfo } from './verdict/types.js';
-
-/** Lets tests (and, later, other runtimes) supply the inference backends. */
-export type BackendFactory = (loaded: LoadedModelSpec, cfg: Config) => Promise<InferenceBackend[]>;
+import { packageVersion } from './paths.js';
 
 export interface DaemonOptions {
   config: Config;
   log: Logger;
   /** Resolves the model path in config against this folder (the working directory by default). */
   baseDir?: string;
-  createBackends?: BackendFactory;
 }
 
-/** ONNX Runtime now; `auto` will prefer TensorRT once its backend can load on the machine. */
-export const defaultBackends: BackendFactory = async (loaded, cfg) => {
-  const backend = cfg.inference.backend;
-  if (backend === 'tensorrt') {
-    throw new InspectdError('INSPECTD_BACKEND_UNAVAILABLE', 'inference.backend: tensorrt is not available in this build; use onnxruntime or auto');
-  }
-  const precision = cfg.model.precision === 'auto' ? undefined : cfg.model.precision;
-  const { file, precision: p } = modelFile(loaded, precision);
-  const backends: InferenceBackend[] = [];
-  try {
-    for (let i = 0; i < cfg.inference.workers; i++) {
-      backends.push(await OnnxRuntimeBackend.create({ file, precision: p, intraOpThreads: cfg.inference.threads }));
-    }
-  } catch (err) {
-    await Promise.all(backends.map((b) => b.close()));
-    throw err;
-  }
-  return backends;
-};
-
-/** model.json's thresholds overridden by the camera's config; a perClass key the model lacks is a config error. */
-export function rulesForCameras(cfg: Config, loaded: LoadedModelSpec): Map<string, VerdictRules> {
-  const issues: ConfigIssue[] = [];
-  const rules = new Map<string, VerdictRules>();
-  cfg.cameras.forEach((cam, i) => {
-    const r = rulesFromSpec(loaded.spec, {
-      threshold: cam.thresholds.default,
-      perClass: cam.thresholds.perClass,
-      minDefectAreaPx: cam.minDefectAreaPx,
-      roi: cam.roi,
-      ignore: cam.ignore,
-    });
-    for (const label of unknownPerClassLabels(r, loaded.spec.labels)) {
-      if (label in cam.thresholds.perClass) {
-        issues.push({ path: `cameras[${i}].thresholds.perClass.${label}`, message: `model ${loaded.spec.name} has no label "${label}" (labels: ${loaded.spec.labels.join(', ')})` });
-      }
-    }
-    rules.set(cam.name, r);
-  });
-  if (issues.length > 0) throw new ConfigError(issues, 'config');
-  return rules;
+/** What the daemon did, summed over its schedulers, with the timings the bench reads from the stop log. */
+export interface DaemonStats extends SchedulerStats {
+  stages: ReturnType<StageTimes['summary']>[];
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  rssStartMb: number;
+  rssEndMb: number;
 }
 
 /**
- * The daemon: one place that starts the pipeline in order (verdict log → model → broker → publisher →
- * scheduler → cameras) and stops it in reverse, so a reader sees the whole life of the process here.
+ * The daemon: one place that starts the pipeline in order (verdict log → models → broker → outputs →
+ * schedulers → cameras) and stops it in reverse, so a reader sees the whole life of the process here.
  */
 export class Daemon {
   private recorder: VerdictRecorder | undefined;
-  private backends: InferenceBackend[] = [];
+  private inspections: StationInspections | undefined;
   private broker: EmbeddedBroker | undefined;
   private publisher: VerdictPublisher | undefined;
-  private scheduler: Scheduler | undefined;
+  private outputs: Outputs | undefined;
+  /** One scheduler per model: the cameras that share a model share its backend pool. */
+  private readonly schedulers = new Map<string, Scheduler>();
   private sources: FrameSource[] = [];
   private stopping: Promise<void> | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
-  modelInfo: ModelInfo | undefined;
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 });
+  private readonly rssStart = process.memoryUsage().rss;
+  models: ModelInfo[] = [];
   brokerUrl: string | undefined;
 
   constructor(private readonly opts: DaemonOptions) {}
 
-  get stats() {
-    return this.scheduler?.stats;
+  get stats(): DaemonStats {
+    const total: SchedulerStats = { submitted: 0, decided: 0, timeouts: 0, shed: 0, errors: 0, late: 0 };
+    for (const s of this.schedulers.values()) {
+      for (const k of Object.keys(total) as (keyof SchedulerStats)[]) total[k] += s.stats[k];
+    }
+    return {
+      ...total,
+      stages: [...this.schedulers.values()].map((s) => s.times.summary()),
+      eventLoopDelayP99Ms: round(this.loopDelay.percentile(99) / 1e6),
+      eventLoopDelayMaxMs: round(this.loopDelay.max / 1e6),
+      rssStartMb: round(this.rssStart / 2 ** 20),
+      rssEndMb: round(process.memoryUsage().rss / 2 ** 20),
+    };
   }
 
-  /** Start order: verdict log → model → broker → publisher → scheduler → cameras. */
+  /** Start order: verdict log → models → broker → outputs → schedulers → cameras. */
   async start(): Promise<void> {
     const recorder = await this.openVerdictLog();
-    const { loaded, decoder, rules, model } = await this.loadModel();
+    const inspections = await this.loadModels();
     const brokerUrl = await this.startBroker();
-    this.startPublisher(recorder, brokerUrl);
-    const stages = createStages(loaded, decoder, rules);
-    this.scheduler = new Scheduler(
-      this.backends,
-      stages,
-      this.verdictSink(recorder, model),
-      { maxQueue: this.opts.config.inference.maxQueue },
-      this.opts.log.child({ component: 'scheduler' }),
-    );
-    await this.startCameras(this.scheduler);
+    this.startOutputs(recorder, brokerUrl, inspections);
+    this.startSchedulers(recorder, inspections);
+    await this.startCameras(inspections);
+    // Measured from here: model loading and broker start are not the line's event-loop delay.
+    this.loopDelay.enable();
   }
 
   private async openVerdictLog(): Promise<VerdictRecorder> {
@@ -116,8 +85,8 @@ export class Daemon {
     const recorder = await VerdictRecorder.open(
       { path: cfg.storage.path, synchronous: cfg.storage.synchronous, station: cfg.station },
       {
-        // A commit makes verdicts publishable and may complete a drain.
-        committed: () => this.publisher?.notify(),
+        // A commit may make a backlog sendable and may complete a drain.
+        committed: (verdicts, published) => this.outputs?.committed(verdicts, published),
         failed: (message, lost) => recordLog.error({ err: message, seqs: lost }, 'verdicts could not be written to the log'),
       },
     );
@@ -131,24 +100,12 @@ export class Daemon {
     return recorder;
   }
 
-  private async loadModel() {
+  /** Each model once (its workers proven on a grey frame and its self-test images), then each camera's rules. */
+  private async loadModels(): Promise<StationInspections> {
     const { config: cfg, log } = this.opts;
-    const loaded = loadModelSpec(resolve(this.opts.baseDir ?? process.cwd(), cfg.model.path));
-    const decoder = createDecoder(loaded.spec);
-    // Config mistakes against the model (per-class labels it lacks) fail before any worker loads.
-    const rules = rulesForCameras(cfg, loaded);
-    this.backends = await (this.opts.createBackends ?? defaultBackends)(loaded, cfg);
-    // Each worker proves the model on a grey frame and its self-test images before the line starts:
-    // a broken export (scores outside scoreRange) stops the daemon here, not after a shift of nonsense.
-    for (const backend of this.backends) {
-      checkModelIo(loaded, backend, decoder);
-      await selfTest(wrapModel(loaded, backend, decoder));
-    }
-    const first = this.backends[0]!.info;
-    const model: ModelInfo = { name: loaded.spec.name, version: loaded.spec.version, precision: first.precision, backend: first.name };
-    this.modelInfo = model;
-    log.info({ model, workers: this.backends.length }, 'model loaded');
-    return { loaded, decoder, rules, model };
+    this.inspections = await openStationInspections(cfg, this.opts.baseDir ?? process.cwd(), log.child({ component: 'model' }));
+    this.models = this.inspections.models.map((m) => m.info);
+    return this.inspections;
   }
 
   private async startBroker(): Promise<string> {
@@ -161,10 +118,10 @@ export class Daemon {
       await this.broker.start();
       this.brokerUrl = this.broker.url;
     }
-    return this.brokerUrl;
+    return this.brokerUrl!;
   }
 
-  private startPublisher(recorder: VerdictRecorder, url: string): void {
+  private startOutputs(recorder: VerdictRecorder, url: string, inspections: StationInspections): void {
     const { config: cfg } = this.opts;
     this.publisher = new VerdictPublisher(
       recorder,
@@ -177,20 +134,45 @@ export class Daemon {
         password: cfg.mqtt.password,
         keepaliveS: cfg.mqtt.keepaliveS,
         reconnectMs: cfg.mqtt.reconnectMs,
+        publishMode: cfg.mqtt.publishMode,
       },
       this.opts.log.child({ component: 'mqtt' }),
     );
-    this.publisher.start();
+    // What a fleet needs to know about this station, retained so a dashboard that connects later sees it.
+    this.publisher.retain('birth', {
+      station: cfg.station,
+      version: packageVersion(),
+      models: inspections.models.map((m) => m.info),
+      cameras: cfg.cameras.map((c: Config['cameras'][number]) => ({ name: c.name, model: inspections.cameras.get(c.name)!.modelInfo.name, deadlineMs: c.deadlineMs ?? cfg.deadlineMs })),
+      publishMode: cfg.mqtt.publishMode,
+    });
+    this.outputs = new Outputs([this.publisher]);
+    this.outputs.start();
   }
 
-  /** Where the scheduler's verdicts go: the log (which feeds the publisher). Never throws into the scheduler. */
-  private verdictSink(recorder: VerdictRecorder, model: ModelInfo): VerdictSink {
+  private startSchedulers(recorder: VerdictRecorder, inspections: StationInspections): void {
+    const sink = this.verdictSink(recorder);
+    for (const model of inspections.models) {
+      this.schedulers.set(
+        model.loaded.path + '#' + model.info.precision,
+        new Scheduler(model.backends, sink, { maxQueue: this.opts.config.inference.maxQueue }, this.opts.log.child({ component: 'scheduler', model: model.info.name })),
+      );
+    }
+  }
+
+  private schedulerFor(inspection: CameraInspection): Scheduler {
+    return this.schedulers.get(inspection.model.loaded.path + '#' + inspection.model.info.precision)!;
+  }
+
+  /** Where the schedulers' verdicts go: the log, and beside it every output. Never throws into a scheduler. */
+  private verdictSink(recorder: VerdictRecorder): VerdictSink {
     const station = this.opts.config.station;
     const recordLog = this.opts.log.child({ component: 'record' });
     return {
-      decided: (frame, decision, decidedAt, deadlineMs) => {
+      decided: (frame, decision, decidedAt, deadlineMs, inspection) => {
+        let msg;
         try {
-          const msg = recorder.record({
+          msg = recorder.record({
             station,
             camera: frame.camera,
             frameId: frame.frameId,
@@ -199,13 +181,14 @@ export class Daemon {
             capturedAt: frame.capturedAt,
             decidedAt,
             deadlineMs,
-            model,
+            model: inspection.modelInfo,
           });
-          return msg.seq;
         } catch (err) {
           recordLog.error({ err: (err as Error).message, camera: frame.camera, frameId: frame.frameId }, 'verdict could not be recorded');
           return undefined;
         }
+        this.outputs?.decided(msg);
+        return msg.seq;
       },
       late: (seq, decision, decidedAt) => {
         try {
@@ -217,18 +200,20 @@ export class Daemon {
     };
   }
 
-  private async startCameras(scheduler: Scheduler): Promise<void> {
+  private async startCameras(inspections: StationInspections): Promise<void> {
     const { config: cfg, log } = this.opts;
     for (const cam of cfg.cameras) {
       const deadlineMs = cam.deadlineMs ?? cfg.deadlineMs;
       const camLog = log.child({ component: 'camera', camera: cam.name });
+      const inspection = inspections.cameras.get(cam.name)!;
+      const scheduler = this.schedulerFor(inspection);
       const source = createSource(cam, camLog);
       this.sources.push(source);
       await source.start(
-        (frame: Frame) => scheduler.submit(frame, deadlineMs),
+        (frame: Frame) => scheduler.submit(frame, deadlineMs, inspection),
         (err) => camLog.warn({ err: err.message }, 'camera problem'),
       );
-      camLog.info({ source: cam.source.type, deadlineMs }, 'camera started');
+      camLog.info({ source: cam.source.type, deadlineMs, model: inspection.modelInfo.name }, 'camera started');
     }
   }
 
@@ -241,22 +226,29 @@ export class Daemon {
   private async doStop(): Promise<void> {
     const { config: cfg, log } = this.opts;
     await Promise.all(this.sources.map((s) => s.stop().catch((err: Error) => log.warn({ err: err.message }, 'camera stop failed'))));
-    if (this.scheduler && !(await this.scheduler.settled(cfg.shutdown.drainMs))) {
-      log.warn({ pending: this.scheduler.pending }, 'stopping with inferences still running');
+    for (const scheduler of this.schedulers.values()) {
+      if (!(await scheduler.settled(cfg.shutdown.drainMs))) {
+        log.warn({ pending: scheduler.pending }, 'stopping with inferences still running');
+      }
     }
     // Verdicts decided last may still be on their way to disk; the outbox is complete once they land.
     await this.recorder?.sync();
-    if (this.publisher) {
-      const drained = await this.publisher.drain(cfg.shutdown.drainMs);
+    if (this.outputs) {
+      const drained = await this.outputs.drain(cfg.shutdown.drainMs);
       if (!drained && this.recorder) {
         log.warn({ unpublished: this.recorder.countUnpublished() }, 'broker did not acknowledge every verdict; they stay in the outbox and are sent at next start');
       }
-      await this.publisher.stop();
+      await this.outputs.stop();
     }
-    await Promise.all(this.backends.map((b) => b.close()));
+    await this.inspections?.close();
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.recorder?.close();
     await this.broker?.stop();
-    log.info({ stats: this.scheduler?.stats }, 'stopped');
+    this.loopDelay.disable();
+    log.info({ stats: this.stats }, 'stopped');
   }
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
 }

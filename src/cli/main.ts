@@ -124,6 +124,22 @@ program
     exitCode = await tensorsCommand(images, o, process.stdout, process.stderr);
   });
 
+program
+  .command('bench')
+  .description('measure the backend alone and the whole daemon (capture -> verdict at an MQTT subscriber) on this machine')
+  .option('-c, --config <file>', 'config whose model and inference settings are measured (default: the embedded default)')
+  .option('--seconds <n>', 'seconds of each measured run', int('--seconds'), 20)
+  .option('--rate <fps>', 'offered frame rate in total (default: half the measured raw saturation)', num('--rate', 0.1, 10000))
+  .option('--cameras <n>', 'synthetic cameras sharing the model', int('--cameras'), 1)
+  .option('--width <px>', 'camera frame width', int('--width'), 640)
+  .option('--height <px>', 'camera frame height', int('--height'), 512)
+  .option('--commit-delay <ms>', 'make every verdict-log commit this slow (a slow SD card / eMMC)', int('--commit-delay'), 0)
+  .option('--json <file>', 'also write the figures as JSON')
+  .action(async (o: { config?: string; seconds: number; rate?: number; cameras: number; width: number; height: number; commitDelay: number; json?: string }) => {
+    const { benchCommand } = await import('./commands/bench.js');
+    exitCode = await benchCommand({ ...o, commitDelayMs: o.commitDelay }, process.argv.slice(2));
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -53,6 +53,15 @@ const thresholds = z
   })
   .strict();
 
+/** A model and how to run it; top-level `model`, or a camera's own. */
+const modelRef = z
+  .object({
+    path: z.string().min(1).default('models/synthetic-line/model.json'),
+    /** auto: measure both files at start and run the faster on this machine (INT8 is not always faster on a CPU). */
+    precision: z.enum(['auto', 'fp32', 'int8']).default('auto'),
+  })
+  .strict();
+
 const camera = z
   .object({
     name: z
@@ -65,6 +74,11 @@ const camera = z
     minDefectAreaPx: z.number().min(0).default(0),
     roi: rect.optional(),
     ignore: z.array(rect).default([]),
+    /**
+     * This camera's own model, overriding the top-level one. Cameras naming the same path and
+     * precision share one backend pool, loaded once, served earliest-deadline-first.
+     */
+    model: modelRef.optional(),
     /** Part id source: 'frame' makes `${camera}-${frameId}`; 'none' publishes null. */
     partId: z.enum(['frame', 'none']).default('none'),
   })
@@ -77,13 +91,7 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (it becomes part of MQTT topics)')
       .default('station1'),
     deadlineMs: z.number().positive().max(60_000).default(30),
-    model: z
-      .object({
-        path: z.string().min(1).default('models/synthetic-line/model.json'),
-        precision: z.enum(['auto', 'fp32', 'int8']).default('auto'),
-      })
-      .strict()
-      .default({ path: 'models/synthetic-line/model.json', precision: 'auto' }),
+    model: modelRef.default({ path: 'models/synthetic-line/model.json', precision: 'auto' }),
     inference: z
       .object({
         backend: z.enum(['auto', 'onnxruntime', 'tensorrt']).default('auto'),
@@ -91,7 +99,7 @@ export const configSchema = z
         workers: z.number().int().min(1).max(16).default(1),
         /** ONNX Runtime intra-op threads per worker; 0 = all cores. */
         threads: z.number().int().min(0).max(256).default(1),
-        /** Frames waiting for a free worker beyond this are TIMEOUT at once (shed) rather than queued. */
+        /** Frames of one camera waiting for a free worker beyond this: that camera's oldest is shed (TIMEOUT). */
         maxQueue: z.number().int().min(0).max(1000).default(4),
       })
       .strict()
@@ -119,6 +127,13 @@ export const configSchema = z
         password: z.string().optional(),
         keepaliveS: z.number().int().min(0).max(65535).default(30),
         reconnectMs: z.number().int().positive().default(1000),
+        /**
+         * on-decision: a verdict is published the moment it is decided, while its durable write runs
+         * (the deadline is a promise about the PLC's side of the wire; a crash can then leave the
+         * last commit window published but not logged). after-commit: published once logged, but
+         * never later than its deadline because of storage.
+         */
+        publishMode: z.enum(['on-decision', 'after-commit']).default('on-decision'),
         embeddedBroker: z
           .object({
             enabled: z.boolean().default(true),
@@ -135,6 +150,7 @@ export const configSchema = z
         topicPrefix: 'inspectd',
         keepaliveS: 30,
         reconnectMs: 1000,
+        publishMode: 'on-decision',
         embeddedBroker: { enabled: true, host: '127.0.0.1', port: 1883 },
       }),
     storage: z
@@ -174,3 +190,4 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type CameraConfig = Config['cameras'][number];
 export type SourceConfig = CameraConfig['source'];
+export type ModelRef = Config['model'];

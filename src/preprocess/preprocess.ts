@@ -1,4 +1,5 @@
 import { errorMessage, FrameError, InspectdError } from '../errors.js';
+import type { Vec3 } from '@u4/opencv4nodejs';
 import type { InputSpec } from '../model/spec.js';
 import { opencv, type Mat } from './opencv.js';
 
@@ -35,16 +36,42 @@ export function checkFrameImage(image: Mat): void {
   }
 }
 
-function convertColor(image: Mat, input: InputSpec): Mat {
+/**
+ * Frames above this many pixels are converted and resized on libuv's thread pool (OpenCV's async
+ * calls): a 2448x2048 resize takes ~10 ms, too long to hold the main thread, where deadline timers
+ * and MQTT run. Smaller frames stay on the main thread, where the call costs less than the hop.
+ * Both run the same OpenCV function, so the result is the same bit for bit.
+ */
+export const OFF_MAIN_THREAD_PIXELS = 1_000_000;
+
+interface MatOps {
+  cvtColor(m: Mat, code: number): Promise<Mat>;
+  resize(m: Mat, rows: number, cols: number, interpolation: number): Promise<Mat>;
+  copyMakeBorder(m: Mat, top: number, bottom: number, left: number, right: number, value: number | Vec3): Promise<Mat>;
+}
+
+const onMainThread: MatOps = {
+  cvtColor: async (m, code) => m.cvtColor(code),
+  resize: async (m, rows, cols, interp) => m.resize(rows, cols, 0, 0, interp),
+  copyMakeBorder: async (m, t, b, l, r, v) => m.copyMakeBorder(t, b, l, r, opencv().BORDER_CONSTANT, v),
+};
+
+const onThreadPool: MatOps = {
+  cvtColor: (m, code) => m.cvtColorAsync(code),
+  resize: (m, rows, cols, interp) => m.resizeAsync(rows, cols, 0, 0, interp),
+  copyMakeBorder: (m, t, b, l, r, v) => m.copyMakeBorderAsync(t, b, l, r, opencv().BORDER_CONSTANT, v),
+};
+
+async function convertColor(image: Mat, input: InputSpec, ops: MatOps): Promise<Mat> {
   const cv = opencv();
   const mono = image.channels === 1;
   switch (input.colorOrder) {
     case 'GRAY':
-      return mono ? image : image.cvtColor(cv.COLOR_BGR2GRAY);
+      return mono ? image : ops.cvtColor(image, cv.COLOR_BGR2GRAY);
     case 'BGR':
-      return mono ? image.cvtColor(cv.COLOR_GRAY2BGR) : image;
+      return mono ? ops.cvtColor(image, cv.COLOR_GRAY2BGR) : image;
     case 'RGB':
-      return image.cvtColor(mono ? cv.COLOR_GRAY2RGB : cv.COLOR_BGR2RGB);
+      return ops.cvtColor(image, mono ? cv.COLOR_GRAY2RGB : cv.COLOR_BGR2RGB);
   }
 }
 
@@ -53,9 +80,10 @@ function convertColor(image: Mat, input: InputSpec): Mat {
  * sees before normalisation. Training tools export this exact Mat, so the model trains on what the
  * daemon feeds it.
  */
-export function resizeForModel(image: Mat, input: InputSpec): { mat: Mat; transform: InputTransform } {
+export async function resizeForModel(image: Mat, input: InputSpec): Promise<{ mat: Mat; transform: InputTransform }> {
   checkFrameImage(image);
   const cv = opencv();
+  const ops = image.rows * image.cols > OFF_MAIN_THREAD_PIXELS ? onThreadPool : onMainThread;
   const W = input.width;
   const H = input.height;
   const w = image.cols;
@@ -63,11 +91,11 @@ export function resizeForModel(image: Mat, input: InputSpec): { mat: Mat; transf
   let mat: Mat;
   let transform: InputTransform;
   try {
-    const colored = convertColor(image, input);
+    const colored = await convertColor(image, input, ops);
     if (input.resize === 'stretch') {
       // INTER_AREA is the anti-aliasing choice when shrinking; it degenerates to bilinear-like when growing.
       const shrinking = W <= w && H <= h;
-      mat = W === w && H === h ? colored : colored.resize(H, W, 0, 0, shrinking ? cv.INTER_AREA : cv.INTER_LINEAR);
+      mat = W === w && H === h ? colored : await ops.resize(colored, H, W, shrinking ? cv.INTER_AREA : cv.INTER_LINEAR);
       if (mat !== colored) releaseIntermediate(colored, image);
       transform = { frameWidth: w, frameHeight: h, scaleX: W / w, scaleY: H / h, padLeft: 0, padTop: 0 };
     } else {
@@ -83,10 +111,10 @@ export function resizeForModel(image: Mat, input: InputSpec): { mat: Mat; transf
       const bottom = Math.max(0, Math.round(dh + 0.1));
       const left = Math.max(0, Math.round(dw - 0.1));
       const right = Math.max(0, Math.round(dw + 0.1));
-      const resized = newW === w && newH === h ? colored : colored.resize(newH, newW, 0, 0, cv.INTER_LINEAR);
+      const resized = newW === w && newH === h ? colored : await ops.resize(colored, newH, newW, cv.INTER_LINEAR);
       const pad = input.padValue;
       const border = colored.channels === 1 ? pad : new cv.Vec3(pad, pad, pad);
-      mat = resized.copyMakeBorder(top, bottom, left, right, cv.BORDER_CONSTANT, border);
+      mat = await ops.copyMakeBorder(resized, top, bottom, left, right, border);
       releaseIntermediate(resized, image);
       if (resized !== colored) releaseIntermediate(colored, image);
       transform = { frameWidth: w, frameHeight: h, scaleX: newW / w, scaleY: newH / h, padLeft: left, padTop: top };
@@ -149,8 +177,8 @@ function copyFloat(mat: Mat, out: Float32Array, offset: number): void {
 }
 
 /** The whole preprocessing step: frame Mat in, model tensor out. */
-export function preprocess(image: Mat, input: InputSpec): PreparedInput {
-  const { mat, transform } = resizeForModel(image, input);
+export async function preprocess(image: Mat, input: InputSpec): Promise<PreparedInput> {
+  const { mat, transform } = await resizeForModel(image, input);
   const tensor = toTensor(mat, input);
   const C = mat.channels;
   releaseIntermediate(mat, image);

@@ -17,15 +17,15 @@ function writerPath(): string {
 
 export interface RecorderEvents {
   /** Verdicts now durable (so publishable) and acknowledgements now written. */
-  committed(verdicts: readonly number[], published: number): void;
+  committed(verdicts: readonly number[], published: readonly number[]): void;
   /** A batch could not be written (disk full, I/O error): those verdicts are not in the log. */
   failed(message: string, lost: readonly number[]): void;
 }
 
 /**
  * The main thread's side of the verdict log. It allocates seq at once (the verdict message is
- * complete the moment it is decided) and hands the write to the writer thread; the publisher
- * only ever reads rows back from the database, so nothing is published before it is durable.
+ * complete the moment it is decided) and hands the write to the writer thread; outputs publish
+ * the message beside that write and read back from the log only what the broker did not take.
  * Reads (the outbox, counts) use a second, read-only connection: WAL readers never wait for or
  * cause an fsync.
  */

@@ -9,8 +9,8 @@ export type ToWriter = { type: 'write'; writes: StoreWrite[] } | { type: 'sync';
 
 export type FromWriter =
   | { type: 'ready' }
-  /** Durable now: the verdicts (by seq) and how many publish acknowledgements. */
-  | { type: 'committed'; verdicts: number[]; published: number }
+  /** Durable now: the verdicts and the publish acknowledgements, by seq. */
+  | { type: 'committed'; verdicts: number[]; published: number[] }
   | { type: 'error'; message: string; lost: number[] }
   /** Everything sent before the sync with this id is committed (or reported failed). */
   | { type: 'synced'; id: number }

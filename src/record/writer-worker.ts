@@ -18,17 +18,25 @@ function post(msg: FromWriter): void {
   port.postMessage(msg);
 }
 
+/**
+ * Tests and the bench stand in for a slow disk (an SD card or a busy eMMC, where an fsync takes tens
+ * of ms) with INSPECTD_TEST_COMMIT_DELAY_MS: each commit then holds this thread that long.
+ */
+const commitDelayMs = Number(process.env.INSPECTD_TEST_COMMIT_DELAY_MS ?? 0);
+const delayShared = commitDelayMs > 0 ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+
 function flush(): void {
   scheduled = false;
   const batch = queue;
   queue = [];
   if (batch.length === 0) return;
   try {
+    if (delayShared) Atomics.wait(delayShared, 0, 0, commitDelayMs);
     store.apply(batch);
     post({
       type: 'committed',
       verdicts: batch.flatMap((w) => (w.op === 'verdict' ? [w.msg.seq] : [])),
-      published: batch.reduce((n, w) => n + (w.op === 'published' ? w.seqs.length : 0), 0),
+      published: batch.flatMap((w) => (w.op === 'published' ? w.seqs : [])),
     });
   } catch (err) {
     post({ type: 'error', message: (err as Error).message, lost: batch.flatMap((w) => (w.op === 'verdict' ? [w.msg.seq] : [])) });

@@ -1,46 +1,39 @@
 import type { Logger } from 'pino';
 import { errorCode, errorMessage } from '../errors.js';
 import type { InferenceBackend, TensorMap } from '../infer/backend.js';
+import type { CameraInspection } from '../inspect/camera.js';
 import type { PreparedInput } from '../preprocess/preprocess.js';
 import type { Frame } from '../source/frame.js';
 import { IdleSignal } from '../util/idle-signal.js';
 import type { Decision } from '../verdict/types.js';
-
-/**
- * What the scheduler needs from the rest of the pipeline. It owns timing only: when a frame is
- * dispatched, when its deadline fires, and that each frame gets exactly one verdict.
- */
-export interface PipelineStages {
-  preprocess(frame: Frame): PreparedInput;
-  toInputs(prepared: PreparedInput): TensorMap;
-  /** decode + verdict rules; may throw (bad output, out-of-range score) → ERROR. */
-  judge(frame: Frame, outputs: TensorMap, prepared: PreparedInput): Decision;
-}
+import { StageTimes } from './stage-times.js';
 
 export interface VerdictSink {
   /** Record durably and publish; returns the seq allocated. Must not throw. */
-  decided(frame: Frame, decision: Decision, decidedAt: number, deadlineMs: number): number | undefined;
+  decided(frame: Frame, decision: Decision, decidedAt: number, deadlineMs: number, inspection: CameraInspection): number | undefined;
   /** A result that arrived after its frame was already given TIMEOUT. */
   late(seq: number, decision: Decision, decidedAt: number): void;
 }
 
 export interface SchedulerOptions {
-  /** Frames waiting for a free backend; past this the oldest waiting frame is shed (TIMEOUT). */
+  /** Frames of one camera waiting for a free backend; past this that camera's oldest is shed (TIMEOUT). */
   maxQueue: number;
 }
 
 interface Job {
   frame: Frame;
+  inspection: CameraInspection;
   deadlineMs: number;
   deadlineAt: number;
-  prepared: PreparedInput;
+  prepared: PreparedInput | undefined;
+  /** Preprocessing (possibly off the main thread) has not returned yet. */
+  preparing: boolean;
+  queuedAt: number;
   timer: NodeJS.Timeout | undefined;
   /** seq of the verdict already given (TIMEOUT at the deadline), if any. */
   timedOutSeq: number | undefined;
   decided: boolean;
   running: boolean;
-  /** Judged unable to finish before its deadline; waits for its TIMEOUT without running. */
-  skipped: boolean;
 }
 
 export interface SchedulerStats {
@@ -52,16 +45,24 @@ export interface SchedulerStats {
   late: number;
 }
 
+/**
+ * Runs the frames of every camera that shares one backend pool (one model). It owns timing only:
+ * when a frame is dispatched, when its deadline fires, and that each frame gets exactly one verdict.
+ * Waiting frames are served earliest-deadline-first across cameras, and each camera's waiting
+ * frames are bounded on their own, so a fast camera sheds its own backlog, never a slow camera's.
+ */
 export class Scheduler {
   private readonly idle: InferenceBackend[];
+  /** Prepared frames waiting for a backend, in deadline order. */
   private readonly queue: Job[] = [];
+  private readonly queuedByCamera = new Map<string, number>();
   private readonly open = new Set<Job>();
   private readonly allSettled = new IdleSignal();
   readonly stats: SchedulerStats = { submitted: 0, decided: 0, timeouts: 0, shed: 0, errors: 0, late: 0 };
+  readonly times = new StageTimes();
 
   constructor(
-    backends: InferenceBackend[],
-    private readonly stages: PipelineStages,
+    backends: readonly InferenceBackend[],
     private readonly sink: VerdictSink,
     private readonly opts: SchedulerOptions,
     private readonly log: Logger,
@@ -70,87 +71,144 @@ export class Scheduler {
   }
 
   /** Takes a frame; exactly one verdict follows, at the latest at capturedAt + deadlineMs. */
-  submit(frame: Frame, deadlineMs: number): void {
+  submit(frame: Frame, deadlineMs: number, inspection: CameraInspection): void {
     this.stats.submitted++;
     const deadlineAt = frame.capturedAt + deadlineMs;
-    let prepared: PreparedInput;
-    try {
-      prepared = this.stages.preprocess(frame);
-    } catch (err) {
-      this.decide(frame, deadlineMs, errorDecision(err));
-      return;
-    }
-    const job: Job = { frame, deadlineMs, deadlineAt, prepared, timer: undefined, timedOutSeq: undefined, decided: false, running: false, skipped: false };
+    const job: Job = {
+      frame,
+      inspection,
+      deadlineMs,
+      deadlineAt,
+      prepared: undefined,
+      preparing: true,
+      queuedAt: 0,
+      timer: undefined,
+      timedOutSeq: undefined,
+      decided: false,
+      running: false,
+    };
     const wait = deadlineAt - Date.now();
     if (wait <= 0) {
       // Already too late before inference could start: fail safe now rather than queue it.
+      frame.image.release();
       this.stats.shed++;
       this.timeout(job);
       return;
     }
     this.open.add(job);
     job.timer = setTimeout(() => this.onDeadline(job), wait);
-    this.queue.push(job);
-    if (this.queue.length > this.opts.maxQueue) {
-      const oldest = this.queue.shift()!;
+    const t0 = performance.now();
+    inspection.prepare(frame).then(
+      (prepared) => {
+        job.preparing = false;
+        this.times.observe('prepare', performance.now() - t0);
+        if (job.decided) {
+          // Its deadline passed while it was being prepared: it has its TIMEOUT, nothing will run.
+          this.settle(job);
+          return;
+        }
+        job.prepared = prepared;
+        this.enqueue(job);
+        this.dispatch();
+      },
+      (err: unknown) => {
+        job.preparing = false;
+        this.finish(job, errorDecision(err));
+      },
+    );
+  }
+
+  private enqueue(job: Job): void {
+    job.queuedAt = performance.now();
+    // Binary insertion by deadline; equal deadlines keep arrival order.
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.queue[mid]!.deadlineAt <= job.deadlineAt) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, job);
+    const camera = job.frame.camera;
+    const n = (this.queuedByCamera.get(camera) ?? 0) + 1;
+    this.queuedByCamera.set(camera, n);
+    if (n > this.opts.maxQueue) {
+      // This camera's oldest waiting frame: its deadline is nearest, and it is the one a newer frame replaces.
+      const oldest = this.queue.find((j) => j.frame.camera === camera)!;
+      this.dequeue(oldest);
       if (oldest.timer) clearTimeout(oldest.timer);
       oldest.timer = undefined;
       this.stats.shed++;
-      this.log.debug({ camera: oldest.frame.camera, frameId: oldest.frame.frameId }, 'queue full: frame shed');
+      this.log.debug({ camera, frameId: oldest.frame.frameId }, 'queue full: frame shed');
       this.timeout(oldest);
       this.settle(oldest);
     }
-    this.dispatch();
+  }
+
+  private dequeue(job: Job): boolean {
+    const i = this.queue.indexOf(job);
+    if (i < 0) return false;
+    this.queue.splice(i, 1);
+    const camera = job.frame.camera;
+    this.queuedByCamera.set(camera, this.queuedByCamera.get(camera)! - 1);
+    return true;
   }
 
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
-      const job = this.queue.shift()!;
+      const job = this.queue[0]!;
+      this.dequeue(job);
       if (job.decided) {
-        // Its deadline passed while it waited: running it now would only delay the frames behind it.
         this.settle(job);
         continue;
       }
       if (this.queue.length > 0 && job.deadlineAt - Date.now() < this.expectedInferMs) {
-        // It cannot be answered in time, and a newer frame is waiting: running it would only make that
+        // It cannot be answered in time, and another frame is waiting: running it would only make that
         // one late too, and under overload plain FIFO turns every frame into a TIMEOUT. Skip it; its
-        // timer still gives TIMEOUT at its deadline. The newest frame is always run (best effort), so
-        // a pessimistic estimate can never starve the line.
-        job.skipped = true;
+        // timer still gives TIMEOUT at its deadline. The last waiting frame is always run (best effort),
+        // so a pessimistic estimate can never starve the line.
         this.stats.shed++;
         continue;
       }
-      const backend = this.idle.pop()!;
-      job.running = true;
-      const started = performance.now();
-      let inputs: TensorMap;
-      try {
-        inputs = this.stages.toInputs(job.prepared);
-      } catch (err) {
+      this.run(job, this.idle.pop()!);
+    }
+  }
+
+  private run(job: Job, backend: InferenceBackend): void {
+    job.running = true;
+    const started = performance.now();
+    this.times.observe('wait', started - job.queuedAt);
+    let inputs: TensorMap;
+    try {
+      inputs = job.inspection.toInputs(job.prepared!);
+    } catch (err) {
+      this.idle.push(backend);
+      this.finish(job, errorDecision(err));
+      return;
+    }
+    backend.run(inputs).then(
+      (outputs) => {
+        this.idle.push(backend);
+        const inferMs = performance.now() - started;
+        this.observeInferMs(inferMs);
+        this.times.observe('infer', inferMs);
+        let decision: Decision;
+        const t0 = performance.now();
+        try {
+          decision = job.inspection.judge(outputs, job.prepared!);
+        } catch (err) {
+          decision = errorDecision(err);
+        }
+        this.times.observe('judge', performance.now() - t0);
+        this.finish(job, decision);
+        this.dispatch();
+      },
+      (err: unknown) => {
         this.idle.push(backend);
         this.finish(job, errorDecision(err));
-        continue;
-      }
-      backend.run(inputs).then(
-        (outputs) => {
-          this.idle.push(backend);
-          this.observeInferMs(performance.now() - started);
-          let decision: Decision;
-          try {
-            decision = this.stages.judge(job.frame, outputs, job.prepared);
-          } catch (err) {
-            decision = errorDecision(err);
-          }
-          this.finish(job, decision);
-          this.dispatch();
-        },
-        (err: unknown) => {
-          this.idle.push(backend);
-          this.finish(job, errorDecision(err));
-          this.dispatch();
-        },
-      );
-    }
+        this.dispatch();
+      },
+    );
   }
 
   /** What a dispatch costs until its result is back: an exponentially weighted mean of recent runs. */
@@ -163,10 +221,10 @@ export class Scheduler {
     job.timer = undefined;
     if (job.decided) return;
     this.timeout(job);
-    if (!job.running) {
-      // Queued or skipped: it will never run, so nothing more will come for it.
-      const i = this.queue.indexOf(job);
-      if (i >= 0) this.queue.splice(i, 1);
+    // Waiting (or skipped): it will never run, so nothing more will come for it. A frame still being
+    // prepared or running settles when that returns.
+    if (!job.running && !job.preparing) {
+      this.dequeue(job);
       this.settle(job);
     }
   }
@@ -174,8 +232,8 @@ export class Scheduler {
   private timeout(job: Job): void {
     if (job.decided) return;
     this.stats.timeouts++;
-    job.timedOutSeq = this.decide(job.frame, job.deadlineMs, { verdict: 'TIMEOUT', score: null, defects: [] });
     job.decided = true;
+    job.timedOutSeq = this.decide(job, { verdict: 'TIMEOUT', score: null, defects: [] });
   }
 
   private finish(job: Job, decision: Decision): void {
@@ -186,21 +244,21 @@ export class Scheduler {
     if (!job.decided && Date.now() > job.deadlineAt) this.timeout(job);
     if (!job.decided) {
       job.decided = true;
-      this.decide(job.frame, job.deadlineMs, decision);
-    } else if (job.timedOutSeq !== undefined) {
+      this.decide(job, decision);
+    } else if (job.timedOutSeq !== undefined && job.running) {
       this.stats.late++;
       this.sink.late(job.timedOutSeq, decision, Date.now());
     }
     this.settle(job);
   }
 
-  private decide(frame: Frame, deadlineMs: number, decision: Decision): number | undefined {
+  private decide(job: Job, decision: Decision): number | undefined {
     this.stats.decided++;
     if (decision.verdict === 'ERROR') {
       this.stats.errors++;
-      this.log.warn({ camera: frame.camera, frameId: frame.frameId, code: decision.error?.code, err: decision.error?.message }, 'frame ERROR');
+      this.log.warn({ camera: job.frame.camera, frameId: job.frame.frameId, code: decision.error?.code, err: decision.error?.message }, 'frame ERROR');
     }
-    return this.sink.decided(frame, decision, Date.now(), deadlineMs);
+    return this.sink.decided(job.frame, decision, Date.now(), job.deadlineMs, job.inspection);
   }
 
   private settle(job: Job): void {

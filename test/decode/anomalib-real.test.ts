@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decoded } from '../../src/decode/decoder.js';
-import { openModel, readImage, type OpenModel } from '../../src/infer/model.js';
+import { openModel, type OpenModel } from '../../src/inspect/model.js';
+import { readImage } from '../../src/source/read-image.js';
 import { opencv } from '../../src/preprocess/opencv.js';
 import { fixtureModel, MT_VAL, MT_VAL_SAMPLE, repoRoot, shared } from './real-models.js';
 

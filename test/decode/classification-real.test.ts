@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/decode/index.js';
 import type { Decoded } from '../../src/decode/decoder.js';
-import { openModel, readImage, type OpenModel } from '../../src/infer/model.js';
+import { openModel, type OpenModel } from '../../src/inspect/model.js';
+import { readImage } from '../../src/source/read-image.js';
 import { parseModelSpec } from '../../src/model/spec.js';
 import { fixtureModel, MT_VAL, MT_VAL_SAMPLE, repoRoot, shared } from './real-models.js';
 

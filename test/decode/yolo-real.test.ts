@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/decode/index.js';
 import { iouXywh } from '../../src/decode/nms.js';
 import type { Candidate } from '../../src/decode/decoder.js';
-import { openModel, readImage, type OpenModel } from '../../src/infer/model.js';
+import { openModel, type OpenModel } from '../../src/inspect/model.js';
+import { readImage } from '../../src/source/read-image.js';
 import { parseModelSpec } from '../../src/model/spec.js';
 import { fixtureModel, sample, xyxy } from './real-models.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findMosquitto } from '../../src/publish/embedded-broker.js';
+import { findMosquitto } from '../../src/outputs/mqtt/embedded-broker.js';
 
 /** A free loopback port, found by letting the kernel pick one. */
 export function freePort(): Promise<number> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { npyHeader, tensorsCommand } from '../../src/cli/commands/tensors.js';
-import { readImage } from '../../src/infer/model.js';
+import { readImage } from '../../src/source/read-image.js';
 import { loadModelSpec } from '../../src/model/spec.js';
 import { preprocess } from '../../src/preprocess/preprocess.js';
 import { fixtureModel, sample } from '../decode/real-models.js';
@@ -37,7 +37,7 @@ describe('inspectd tensors', () => {
     const spec = loadModelSpec(fixtureModel(MODEL)).spec;
     const plane = 3 * 320 * 320;
     for (const [i, f] of files.entries()) {
-      const expected = preprocess(await readImage(f), spec.input).tensor;
+      const expected = (await preprocess(await readImage(f), spec.input)).tensor;
       const got = npy.data.subarray(i * plane, (i + 1) * plane);
       expect(got.length).toBe(expected.length);
       let maxDiff = 0;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelLoadError, ModelOutputRangeError } from '../../src/errors.js';
-import { openModel, readImage, runDecoded } from '../../src/infer/model.js';
+import { openModel } from '../../src/inspect/model.js';
+import { readImage } from '../../src/source/read-image.js';
 import { fixtureModel, sample } from '../decode/real-models.js';
 
 /** A copy of a fixture model.json in a temp dir, with file paths made absolute and fields changed. */
@@ -25,9 +26,9 @@ describe('openModel', () => {
     try {
       expect(model.info).toEqual({ name: 'neu-det-yolov8n-int8', version: 'fixture-1', precision: 'int8', backend: 'onnxruntime' });
       const image = await readImage(sample('neu-det-yolov8n-int8', 'patches_252.jpg'));
-      const prepared = model.prepare(image);
+      const prepared = await model.prepare(image);
       expect(prepared.dims).toEqual([1, 3, 640, 640]);
-      const decoded = await runDecoded(model, prepared);
+      const decoded = model.decode(await model.backend.run(model.toInputs(prepared)), prepared);
       expect(decoded.candidates.filter((c) => c.label === 'patches')).toHaveLength(3);
       const { timings } = await model.inferImage(image);
       for (const v of Object.values(timings)) expect(v).toBeGreaterThan(0);

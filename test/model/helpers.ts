@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { openModel, type OpenModel } from '../../src/infer/model.js';
+import { openModel, type OpenModel } from '../../src/inspect/model.js';
 import type { Mat } from '../../src/preprocess/opencv.js';
 
 export interface Outputs {

@@ -58,7 +58,7 @@ describe('models/synthetic-line', () => {
       const index = FIRST + k;
       const part = renderPart({ width: W, height: H, channels: 1, defectRate: 0.5, seed: SEED, index });
       const frame = new cv.Mat(Buffer.from(part.pixels), H, W, cv.CV_8UC1);
-      const { mat } = resizeForModel(frame, spec.input);
+      const { mat } = await resizeForModel(frame, spec.input);
       const daemon = mat.getData();
       const train = halve(part.pixels, W, H);
       for (let i = 0; i < train.length; i++) maxDiff = Math.max(maxDiff, Math.abs(daemon[i]! - train[i]!));

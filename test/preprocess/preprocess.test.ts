@@ -41,11 +41,11 @@ function mat(pixels: Uint8Array, rows: number, cols: number, channels: 1 | 3) {
 }
 
 describe('preprocessing', () => {
-  it('an exact 2x stretch downscale equals the rounded 2x2 box mean, scaled to [0,1]', () => {
+  it('an exact 2x stretch downscale equals the rounded 2x2 box mean, scaled to [0,1]', async () => {
     const W = 16;
     const H = 12;
     const src = seededBytes(W * H, 1);
-    const { tensor, dims } = preprocess(mat(src, H, W, 1), spec({ width: 8, height: 6 }));
+    const { tensor, dims } = await preprocess(mat(src, H, W, 1), spec({ width: 8, height: 6 }));
     expect(dims).toEqual([1, 1, 6, 8]);
     let maxDiff = 0;
     for (let y = 0; y < 6; y++) {
@@ -58,13 +58,13 @@ describe('preprocessing', () => {
     expect(maxDiff).toBeLessThan(1e-6);
   });
 
-  it('converts BGR to planar RGB and applies per-channel mean/std', () => {
+  it('converts BGR to planar RGB and applies per-channel mean/std', async () => {
     const W = 4;
     const H = 3;
     const src = seededBytes(W * H * 3, 2);
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];
-    const { tensor, dims } = preprocess(mat(src, H, W, 3), spec({ width: W, height: H, colorOrder: 'RGB', mean, std }));
+    const { tensor, dims } = await preprocess(mat(src, H, W, 3), spec({ width: W, height: H, colorOrder: 'RGB', mean, std }));
     expect(dims).toEqual([1, 3, H, W]);
     const plane = W * H;
     let maxDiff = 0;
@@ -79,18 +79,18 @@ describe('preprocessing', () => {
     expect(maxDiff).toBeLessThan(1e-5);
   });
 
-  it('keeps interleaved channels for NHWC layouts', () => {
+  it('keeps interleaved channels for NHWC layouts', async () => {
     const src = seededBytes(2 * 2 * 3, 3);
-    const { tensor, dims } = preprocess(mat(src, 2, 2, 3), spec({ width: 2, height: 2, colorOrder: 'BGR', layout: 'NHWC', scale: 1 }));
+    const { tensor, dims } = await preprocess(mat(src, 2, 2, 3), spec({ width: 2, height: 2, colorOrder: 'BGR', layout: 'NHWC', scale: 1 }));
     expect(dims).toEqual([1, 2, 2, 3]);
     expect(Array.from(tensor)).toEqual(Array.from(src));
   });
 
-  it('letterboxes like Ultralytics: centred, pad value, and a transform back to frame pixels', () => {
+  it('letterboxes like Ultralytics: centred, pad value, and a transform back to frame pixels', async () => {
     // 40x20 mono into 16x16: scale 0.4 -> 16x8 content, 4 rows of pad above and below.
     const src = new Uint8Array(40 * 20).fill(200);
     const input = spec({ width: 16, height: 16, resize: 'letterbox', colorOrder: 'GRAY', scale: 1 });
-    const { tensor, transform } = preprocess(mat(src, 20, 40, 1), input);
+    const { tensor, transform } = await preprocess(mat(src, 20, 40, 1), input);
     expect(transform).toEqual({ frameWidth: 40, frameHeight: 20, scaleX: 0.4, scaleY: 0.4, padLeft: 0, padTop: 4 });
     for (let y = 0; y < 16; y++) {
       const expected = y < 4 || y >= 12 ? 114 : 200;
@@ -100,17 +100,36 @@ describe('preprocessing', () => {
     expect([(8 - transform.padLeft) / transform.scaleX, (8 - transform.padTop) / transform.scaleY]).toEqual([20, 10]);
   });
 
-  it('turns grey frames into three equal channels for colour models', () => {
+  it('turns grey frames into three equal channels for colour models', async () => {
     const src = seededBytes(4 * 4, 4);
-    const { tensor } = preprocess(mat(src, 4, 4, 1), spec({ width: 4, height: 4, colorOrder: 'RGB', scale: 1 }));
+    const { tensor } = await preprocess(mat(src, 4, 4, 1), spec({ width: 4, height: 4, colorOrder: 'RGB', scale: 1 }));
     for (let c = 0; c < 3; c++) expect(Array.from(tensor.subarray(c * 16, (c + 1) * 16))).toEqual(Array.from(src));
   });
 
-  it('rejects empty, non-8-bit and 4-channel frames with INSPECTD_FRAME_INVALID', () => {
+  it('rejects empty, non-8-bit and 4-channel frames with INSPECTD_FRAME_INVALID', async () => {
     const cv = opencv();
     const input = spec({});
-    expect(() => preprocess(new cv.Mat(), input)).toThrow(FrameError);
-    expect(() => preprocess(new cv.Mat(10, 10, cv.CV_16UC1), input)).toThrow(/8-bit/);
-    expect(() => preprocess(new cv.Mat(10, 10, cv.CV_8UC4), input)).toThrow(/channels/);
+    await expect(preprocess(new cv.Mat(), input)).rejects.toThrow(FrameError);
+    await expect(preprocess(new cv.Mat(10, 10, cv.CV_16UC1), input)).rejects.toThrow(/8-bit/);
+    await expect(preprocess(new cv.Mat(10, 10, cv.CV_8UC4), input)).rejects.toThrow(/channels/);
+  });
+
+  it('prepares a 2448x2048 frame off the main thread into the same tensor as a 2x2 box mean of it', async () => {
+    // Above OFF_MAIN_THREAD_PIXELS the resize runs on libuv's pool; the result must not change.
+    const W = 2448;
+    const H = 2048;
+    const src = seededBytes(W * H, 9);
+    const { tensor, dims } = await preprocess(mat(src, H, W, 1), spec({ width: W / 2, height: H / 2, scale: 1 }));
+    expect(dims).toEqual([1, 1, H / 2, W / 2]);
+    let maxDiff = 0;
+    for (let y = 0; y < H / 2; y += 37) {
+      for (let x = 0; x < W / 2; x += 41) {
+        const i = 2 * y * W + 2 * x;
+        const mean = (src[i]! + src[i + 1]! + src[i + W]! + src[i + W + 1]!) / 4;
+        // INTER_AREA's exact 2x case rounds the mean to the nearest integer (ties to even).
+        maxDiff = Math.max(maxDiff, Math.abs(tensor[y * (W / 2) + x]! - mean));
+      }
+    }
+    expect(maxDiff).toBeLessThanOrEqual(0.5);
   });
 });

@@ -6,7 +6,8 @@ import { OnnxRuntimeBackend } from '../../src/infer/onnxruntime/backend.js';
 import { loadModelSpec, modelFile } from '../../src/model/spec.js';
 import { opencv } from '../../src/preprocess/opencv.js';
 import { Scheduler, type VerdictSink } from '../../src/schedule/scheduler.js';
-import { createStages } from '../../src/schedule/stages.js';
+import { cameraInspection } from '../../src/inspect/camera.js';
+import { wrapModel } from '../../src/inspect/model.js';
 import type { Frame } from '../../src/source/frame.js';
 import { renderPart } from '../../src/source/synthetic/render.js';
 import type { Decision } from '../../src/verdict/types.js';
@@ -59,10 +60,11 @@ function syntheticFrame(index: number): Frame {
 }
 
 const loaded = loadModelSpec(defaultModelJson);
-const rules = new Map([['cam1', { threshold: loaded.spec.thresholds.default, perClass: {}, minDefectAreaPx: 0, ignore: [] }]]);
-const stages = createStages(loaded, createDecoder(loaded.spec), rules);
+const rules = { threshold: loaded.spec.thresholds.default, perClass: {}, minDefectAreaPx: 0, ignore: [] };
 const log = pino({ level: 'silent' });
 let backend: InferenceBackend;
+/** cam1's inspection (the synthetic-line model with its own rules) over the real backend. */
+const inspection = () => cameraInspection('cam1', wrapModel(loaded, [backend], createDecoder(loaded.spec)), rules);
 
 beforeAll(async () => {
   backend = await OnnxRuntimeBackend.create({ file: modelFile(loaded).file, precision: 'int8', intraOpThreads: 1 });
@@ -74,9 +76,9 @@ afterAll(async () => {
 describe('deadline enforcement', () => {
   it('publishes TIMEOUT at the deadline when inference is slow, and still records the late result', async () => {
     const { sink, given, late } = recordingSink();
-    const scheduler = new Scheduler([new SlowBackend(backend, 150)], stages, sink, { maxQueue: 4 }, log);
+    const scheduler = new Scheduler([new SlowBackend(backend, 150)], sink, { maxQueue: 4 }, log);
     const frame = syntheticFrame(0);
-    scheduler.submit(frame, 30);
+    scheduler.submit(frame, 30, inspection());
     expect(await scheduler.settled(2000)).toBe(true);
     expect(given).toHaveLength(1);
     expect(given[0]!.decision.verdict).toBe('TIMEOUT');
@@ -91,9 +93,9 @@ describe('deadline enforcement', () => {
 
   it('answers PASS/FAIL before the deadline when inference is fast enough', async () => {
     const { sink, given, late } = recordingSink();
-    const scheduler = new Scheduler([backend], stages, sink, { maxQueue: 4 }, log);
+    const scheduler = new Scheduler([backend], sink, { maxQueue: 4 }, log);
     const frame = syntheticFrame(1);
-    scheduler.submit(frame, 2000);
+    scheduler.submit(frame, 2000, inspection());
     expect(await scheduler.settled(3000)).toBe(true);
     expect(given.map((g) => g.decision.verdict)).toEqual([expect.stringMatching(/^(PASS|FAIL)$/)]);
     expect(given[0]!.decidedAt).toBeLessThan(frame.capturedAt + 2000);
@@ -103,12 +105,12 @@ describe('deadline enforcement', () => {
   it('gives a corrupt frame ERROR and goes on with the next frame', async () => {
     const cv = opencv();
     const { sink, given } = recordingSink();
-    const scheduler = new Scheduler([backend], stages, sink, { maxQueue: 4 }, log);
+    const scheduler = new Scheduler([backend], sink, { maxQueue: 4 }, log);
     const corrupt: Frame = { camera: 'cam1', frameId: 0, capturedAt: Date.now(), partId: null, image: new cv.Mat() };
     const wrongDepth: Frame = { camera: 'cam1', frameId: 1, capturedAt: Date.now(), partId: null, image: new cv.Mat(64, 64, cv.CV_32FC1) };
-    scheduler.submit(corrupt, 2000);
-    scheduler.submit(wrongDepth, 2000);
-    scheduler.submit(syntheticFrame(2), 2000);
+    scheduler.submit(corrupt, 2000, inspection());
+    scheduler.submit(wrongDepth, 2000, inspection());
+    scheduler.submit(syntheticFrame(2), 2000, inspection());
     expect(await scheduler.settled(3000)).toBe(true);
     expect(given.map((g) => g.decision.verdict)).toEqual(['ERROR', 'ERROR', expect.stringMatching(/^(PASS|FAIL)$/)]);
     expect(given[0]!.decision.error?.code).toBe('INSPECTD_FRAME_INVALID');
@@ -117,9 +119,9 @@ describe('deadline enforcement', () => {
 
   it('sheds frames that wait past their deadline instead of running them late, one verdict each', async () => {
     const { sink, given } = recordingSink();
-    const scheduler = new Scheduler([new SlowBackend(backend, 100)], stages, sink, { maxQueue: 2 }, log);
+    const scheduler = new Scheduler([new SlowBackend(backend, 100)], sink, { maxQueue: 2 }, log);
     const frames = [0, 1, 2, 3, 4, 5].map((i) => syntheticFrame(10 + i));
-    for (const f of frames) scheduler.submit(f, 50);
+    for (const f of frames) scheduler.submit(f, 50, inspection());
     expect(await scheduler.settled(3000)).toBe(true);
     const byFrame = new Map<number, number>();
     for (const g of given) byFrame.set(g.frame.frameId, (byFrame.get(g.frame.frameId) ?? 0) + 1);
@@ -131,9 +133,9 @@ describe('deadline enforcement', () => {
   it('under overload still answers the frames that can make their deadline, instead of letting every frame time out', async () => {
     const { sink, given } = recordingSink();
     // A run takes ~80 ms (60 ms added to the real model's); a frame every 30 ms is 2.7x what one worker can do.
-    const scheduler = new Scheduler([new SlowBackend(backend, 60)], stages, sink, { maxQueue: 8 }, log);
+    const scheduler = new Scheduler([new SlowBackend(backend, 60)], sink, { maxQueue: 8 }, log);
     for (let i = 0; i < 24; i++) {
-      scheduler.submit(syntheticFrame(100 + i), 150);
+      scheduler.submit(syntheticFrame(100 + i), 150, inspection());
       await new Promise((r) => setTimeout(r, 30));
     }
     expect(await scheduler.settled(3000)).toBe(true);

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       // crash node 20 here (V8 'Check failed: marking_done_' in a GC), see docs/models.md.
       const img = cv.imread(join(root, r.path), cv.IMREAD_COLOR);
       if (img.empty) throw new Error(`cannot read ${r.path}`);
-      const { mat } = resizeForModel(img, input);
+      const { mat } = await resizeForModel(img, input);
       const px = mat.getData();
       if (C === 1) images.set(px, k * H * W);
       else {
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
         const m = cv.imread(join(root, r.mask), cv.IMREAD_GRAYSCALE).threshold(127, 255, cv.THRESH_BINARY);
         const hasDefect = m.countNonZero() > 0;
         // the same resize the image got (GRAY spec: no colour change, same interpolation choice)
-        const { mat: mm } = resizeForModel(m, { ...input, colorOrder: 'GRAY' });
+        const { mat: mm } = await resizeForModel(m, { ...input, colorOrder: 'GRAY' });
         masks.set(mm.getData(), k * H * W);
         valid[k] = defect ? (hasDefect ? 1 : 0) : 1;
       }

@@ -1,8 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { errorCode, errorMessage, InspectdError, ModelOutputRangeError } from '../../errors.js';
-import { openModel, readImage, type OpenModel } from '../../infer/model.js';
+import { openModel, type OpenModel } from '../../inspect/model.js';
+import { readImage } from '../../source/read-image.js';
 import type { Precision } from '../../model/spec.js';
-import { decide, rulesFromSpec } from '../../verdict/rules.js';
+import { rulesFromSpec } from '../../verdict/rules.js';
+import { cameraInspection, inspectImage } from '../../inspect/camera.js';
 import type { Defect, VerdictKind } from '../../verdict/types.js';
 import { listImages } from '../../source/image-files.js';
 
@@ -44,12 +46,12 @@ export async function openModelForCli(opts: InferOptions, stderr: NodeJS.Writabl
 export async function judgeFile(model: OpenModel, file: string, threshold?: number): Promise<InferLine> {
   const t0 = performance.now();
   const image = await readImage(file);
-  const { decoded } = await model.inferImage(image);
-  const decision = decide(decoded, rulesFromSpec(model.spec, threshold === undefined ? {} : { threshold }), model.spec.labels);
+  const inspection = cameraInspection('infer', model, rulesFromSpec(model.spec, threshold === undefined ? {} : { threshold }));
+  const decision = await inspectImage(inspection, image);
   return {
     file,
     verdict: decision.verdict,
-    score: decision.score ?? decoded.score,
+    score: decision.score ?? 0,
     defects: decision.defects.map(roundDefect),
     width: image.cols,
     height: image.rows,

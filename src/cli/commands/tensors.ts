@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { errorMessage } from '../../errors.js';
 import { loadModelSpec } from '../../model/spec.js';
-import { readImage } from '../../infer/model.js';
+import { readImage } from '../../source/read-image.js';
 import { preprocess } from '../../preprocess/preprocess.js';
 import { listImages } from '../../source/image-files.js';
 import { EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE } from '../exit-codes.js';
@@ -67,7 +67,7 @@ export async function tensorsCommand(
     writeSync(fd, npyHeader([0]));
     for (const file of files) {
       try {
-        const prepared = preprocess(await readImage(file), spec.input);
+        const prepared = await preprocess(await readImage(file), spec.input);
         itemDims = prepared.dims.slice(1);
         const t = prepared.tensor;
         writeSync(fd, new Uint8Array(t.buffer, t.byteOffset, t.byteLength));

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Logger } from 'pino';
-import { InspectdError } from '../errors.js';
+import { InspectdError } from '../../errors.js';
 
 /**
  * The embedded broker is Debian's mosquitto run as a child process on loopback: a real broker

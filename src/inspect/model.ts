@@ -1,21 +1,27 @@
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
 import { createDecoder } from '../decode/index.js';
 import type { Decoded, Decoder } from '../decode/decoder.js';
-import { ImageReadError, InspectdError, ModelLoadError, ModelOutputRangeError } from '../errors.js';
-import { inputChannels, loadModelSpec, modelFile, type LoadedModelSpec, type ModelSpec, type Precision } from '../model/spec.js';
+import { InspectdError, ModelLoadError, ModelOutputRangeError } from '../errors.js';
+import type { InferenceBackend, TensorMap } from '../infer/backend.js';
+import { createBackendPool, type BackendRequest, type PrecisionProbe } from '../infer/select.js';
+import { inputChannels, loadModelSpec, type LoadedModelSpec, type ModelSpec, type Precision } from '../model/spec.js';
 import { opencv, type Mat } from '../preprocess/opencv.js';
 import { preprocess, type PreparedInput } from '../preprocess/preprocess.js';
+import { readImage } from '../source/read-image.js';
 import type { ModelInfo } from '../verdict/types.js';
-import type { InferenceBackend, TensorMap } from './backend.js';
-import { OnnxRuntimeBackend } from './onnxruntime/backend.js';
 
 export interface OpenModelOptions {
-  precision?: Precision;
-  /** ORT intra-op threads; 0 (default) lets ORT use every core. */
+  precision?: Precision | 'auto';
+  backend?: BackendRequest['backend'];
+  /** Parallel sessions; each cameras' frames may run on any of them. Default 1. */
+  workers?: number;
+  /** ORT intra-op threads per session; 0 (default) lets ORT use every core. */
   intraOpThreads?: number;
   /** Skip the warm-up and self-test runs (tools that only need the spec and backend). */
   skipSelfTest?: boolean;
+  log?: Logger;
 }
 
 export interface InferTimings {
@@ -25,64 +31,82 @@ export interface InferTimings {
 }
 
 /**
- * A model ready to judge frames: spec, backend and decoder checked against each other and proven
- * on a grey frame and the spec's self-test images. The three stages stay separately callable so
- * the scheduler can own deadlines between them.
+ * A model ready to judge frames: spec, backend pool and decoder checked against each other and
+ * proven on a grey frame and the spec's self-test images. Its stages stay separately callable so
+ * the scheduler owns the deadline between them; every user (daemon, self-test, `infer`, `eval`,
+ * `bench`) goes through these same functions, so a model is judged the same way everywhere.
  */
 export interface OpenModel {
   readonly spec: ModelSpec;
   readonly loaded: LoadedModelSpec;
   readonly info: ModelInfo;
+  /** The pool: one session per worker, shared by every camera that uses this model. */
+  readonly backends: readonly InferenceBackend[];
+  /** The first session (tools that run one image at a time). */
   readonly backend: InferenceBackend;
   readonly decoder: Decoder;
-  prepare(image: Mat): PreparedInput;
-  /** Runs the backend; the prepared tensor's buffer is transferred to the worker and detached. */
-  run(prepared: PreparedInput): Promise<TensorMap>;
+  /** What `precision: auto` measured, when it ran. */
+  readonly probe?: PrecisionProbe;
+  /** Frame → model tensor. Large frames are resized off the main thread. */
+  prepare(image: Mat): Promise<PreparedInput>;
+  toInputs(prepared: PreparedInput): TensorMap;
   decode(outputs: TensorMap, prepared: PreparedInput): Decoded;
-  inferImage(image: Mat): Promise<{ decoded: Decoded; timings: InferTimings }>;
+  /** prepare → run → decode on one session; the prepared tensor's buffer is transferred and detached. */
+  inferImage(image: Mat, backend?: InferenceBackend): Promise<{ decoded: Decoded; timings: InferTimings }>;
   close(): Promise<void>;
 }
 
 export async function openModel(specPath: string, opts: OpenModelOptions = {}): Promise<OpenModel> {
   const loaded = loadModelSpec(specPath);
-  const { file, precision } = modelFile(loaded, opts.precision);
   const decoder = createDecoder(loaded.spec);
-  const backend = await OnnxRuntimeBackend.create({ file, precision, intraOpThreads: opts.intraOpThreads ?? 0 });
-  const model = wrapModel(loaded, backend, decoder);
+  const pool = await createBackendPool(
+    loaded,
+    { backend: opts.backend ?? 'auto', precision: opts.precision ?? loaded.spec.defaultPrecision, workers: opts.workers ?? 1, threads: opts.intraOpThreads ?? 0 },
+    opts.log,
+  );
+  const model = wrapModel(loaded, pool.backends, decoder, pool.probe);
   try {
-    checkModelIo(loaded, backend, decoder);
-    if (!opts.skipSelfTest) await selfTest(model);
+    for (const backend of pool.backends) {
+      checkModelIo(loaded, backend, decoder);
+      if (!opts.skipSelfTest) await selfTest(model, backend);
+    }
   } catch (err) {
-    await backend.close();
+    await model.close();
     throw err;
   }
   return model;
 }
 
-/** An OpenModel over any backend (tests inject doubles; the daemon may hold several workers). */
-export function wrapModel(loaded: LoadedModelSpec, backend: InferenceBackend, decoder: Decoder): OpenModel {
+/** An OpenModel over given backends (tests may inject a slow or failing one). */
+export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceBackend[], decoder: Decoder, probe?: PrecisionProbe): OpenModel {
   const spec = loaded.spec;
-  const info: ModelInfo = { name: spec.name, version: spec.version, precision: backend.info.precision, backend: backend.info.name };
+  const first = backends[0];
+  if (!first) throw new InspectdError('INSPECTD_BACKEND_UNAVAILABLE', `model ${spec.name}: no inference backend`);
+  const info: ModelInfo = { name: spec.name, version: spec.version, precision: first.info.precision, backend: first.info.name };
   const model: OpenModel = {
     spec,
     loaded,
     info,
-    backend,
+    backends,
+    backend: first,
     decoder,
+    ...(probe ? { probe } : {}),
     prepare: (image) => preprocess(image, spec.input),
-    run: (prepared) => backend.run(toInputs(spec, prepared)),
+    toInputs: (prepared) => toInputs(spec, prepared),
     decode: (outputs, prepared) => decoder.decode(outputs, prepared.transform),
-    async inferImage(image) {
+    async inferImage(image, backend = first) {
       const t0 = performance.now();
-      const prepared = model.prepare(image);
+      const prepared = await model.prepare(image);
       const t1 = performance.now();
-      const outputs = await model.run(prepared);
+      const outputs = await backend.run(model.toInputs(prepared));
       const t2 = performance.now();
       const decoded = model.decode(outputs, prepared);
       const t3 = performance.now();
       return { decoded, timings: { preMs: t1 - t0, inferMs: t2 - t1, decodeMs: t3 - t2 } };
     },
-    close: () => backend.close(),
+    close: async () => {
+      await Promise.all(backends.map((b) => b.close()));
+    },
   };
   return model;
 }
@@ -90,12 +114,6 @@ export function wrapModel(loaded: LoadedModelSpec, backend: InferenceBackend, de
 /** The backend input map for a prepared frame, keyed by the spec's input name. */
 export function toInputs(spec: ModelSpec, prepared: PreparedInput): TensorMap {
   return { [spec.input.name]: { type: 'float32', dims: prepared.dims, data: prepared.tensor } };
-}
-
-/** Backend run + decode of an already-prepared frame: the scheduler's inference step. */
-export async function runDecoded(model: OpenModel, prepared: PreparedInput): Promise<Decoded> {
-  const outputs = await model.run(prepared);
-  return model.decode(outputs, prepared);
 }
 
 /**
@@ -121,11 +139,12 @@ export function checkModelIo(loaded: LoadedModelSpec, backend: InferenceBackend,
  * then one per self-test image: a broken export whose scores leave scoreRange on real parts is
  * refused here with ModelOutputRangeError instead of publishing nonsense verdicts.
  */
-export async function selfTest(model: OpenModel): Promise<void> {
+export async function selfTest(model: OpenModel, backend: InferenceBackend = model.backend): Promise<void> {
   const cv = opencv();
   const { input } = model.spec;
-  const grey = new cv.Mat(input.height, input.width, inputChannels(input) === 1 ? cv.CV_8UC1 : cv.CV_8UC3, inputChannels(input) === 1 ? 128 : [128, 128, 128]);
-  await runChecked(model, grey, 'a mid-grey warm-up frame');
+  const mono = inputChannels(input) === 1;
+  const grey = new cv.Mat(input.height, input.width, mono ? cv.CV_8UC1 : cv.CV_8UC3, mono ? 128 : [128, 128, 128]);
+  await runChecked(model, backend, grey, 'a mid-grey warm-up frame');
   for (const rel of model.spec.selfTest ?? []) {
     const file = resolve(model.loaded.dir, rel);
     let image: Mat;
@@ -134,33 +153,19 @@ export async function selfTest(model: OpenModel): Promise<void> {
     } catch (err) {
       throw new ModelLoadError(`self-test image ${file} (selfTest in ${model.loaded.path}) cannot be read`, { cause: err });
     }
-    await runChecked(model, image, `self-test image ${file}`);
+    await runChecked(model, backend, image, `self-test image ${file}`);
   }
 }
 
-async function runChecked(model: OpenModel, image: Mat, what: string): Promise<void> {
+async function runChecked(model: OpenModel, backend: InferenceBackend, image: Mat, what: string): Promise<void> {
   try {
-    await model.inferImage(image);
+    await model.inferImage(image, backend);
   } catch (err) {
-    const where = `model ${model.spec.name} (${model.loaded.path}, ${model.info.precision}) on ${what}`;
+    const where = `model ${model.spec.name} (${model.loaded.path}, ${backend.info.precision}) on ${what}`;
     if (err instanceof ModelOutputRangeError) throw new ModelOutputRangeError(`${where}: ${err.message}`);
     if (err instanceof InspectdError && err.code === 'INSPECTD_MODEL_LOAD') throw err;
     throw new ModelLoadError(`${where} failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    image.release();
   }
-}
-
-/**
- * An image file as the pipeline's 8-bit mono/BGR Mat. IMREAD_COLOR drops alpha (RGBA PNGs) and
- * reduces 16-bit TIFFs to 8 bits, so every readable image reaches preprocessing the same way.
- */
-export async function readImage(file: string): Promise<Mat> {
-  const cv = opencv();
-  let mat: Mat;
-  try {
-    mat = await cv.imreadAsync(file, cv.IMREAD_COLOR);
-  } catch (err) {
-    throw new ImageReadError(file, { cause: err });
-  }
-  if (!mat || mat.empty || mat.rows <= 0 || mat.cols <= 0) throw new ImageReadError(file);
-  return mat;
 }

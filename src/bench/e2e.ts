@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import mqtt from 'mqtt';
+import { stringify } from 'yaml';
+import type { DaemonStats } from '../daemon.js';
+import { packageRoot } from '../paths.js';
+import type { VerdictMessage } from '../verdict/types.js';
+import { ascending, percentile, round2 } from './stats.js';
+
+export interface E2eRun {
+  /** The user's config (model, inference, deadline) as parsed YAML; cameras, broker and storage are the bench's. */
+  baseConfig: Record<string, unknown>;
+  offeredFps: number;
+  cameras: number;
+  width: number;
+  height: number;
+  seconds: number;
+  warmupS: number;
+  /** Stand-in for a slow disk: each commit of the verdict log takes this long (0: the real disk only). */
+  commitDelayMs?: number;
+}
+
+export interface E2eFigures {
+  offeredFps: number;
+  received: number;
+  /** Capture → verdict received by the bench's own MQTT subscriber (PASS/FAIL/ERROR). */
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  /** PASS/FAIL verdicts received per second: what the daemon answers in time. */
+  answeredFps: number;
+  timeouts: number;
+  /** TIMEOUTs plus verdicts received after their deadline. */
+  deadlineMisses: number;
+  /** TIMEOUT received minus its deadline. */
+  timeoutMarginP99Ms: number;
+  timeoutMarginMaxMs: number;
+  daemon: DaemonStats | undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * The whole daemon as a plant runs it, as a child process: synthetic cameras at the offered rate,
+ * the configured model, the embedded broker, a real SQLite file. Latency is taken where the PLC
+ * is: when the bench's own subscriber receives the verdict, not the daemon's decidedAt.
+ */
+export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line: string) => void): Promise<E2eFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'inspectd-bench-'));
+  const port = await freePort();
+  const model = (run.baseConfig.model ?? {}) as Record<string, unknown>;
+  const perCamFps = run.offeredFps / run.cameras;
+  const cfg = {
+    ...run.baseConfig,
+    station: 'bench',
+    model: { ...model, path: resolve(baseDir, (model.path as string | undefined) ?? 'models/synthetic-line/model.json') },
+    cameras: Array.from({ length: run.cameras }, (_, i) => ({
+      name: `cam${i + 1}`,
+      source: { type: 'synthetic', fps: perCamFps, width: run.width, height: run.height, seed: 42 + i },
+    })),
+    mqtt: { embeddedBroker: { port } },
+    storage: { path: join(dir, 'bench.db') },
+    log: { level: 'info', format: 'json' },
+  };
+  const cfgPath = join(dir, 'bench.yaml');
+  writeFileSync(cfgPath, stringify(cfg));
+
+  const child = spawn(process.execPath, [join(packageRoot(), 'dist/src/cli/main.js'), 'run', '-c', cfgPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...(run.commitDelayMs ? { INSPECTD_TEST_COMMIT_DELAY_MS: String(run.commitDelayMs) } : {}) },
+  });
+  let daemonStats: DaemonStats | undefined;
+  let stderr = '';
+  let pending = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      if (!line.includes('"stopped"')) continue;
+      try {
+        daemonStats = (JSON.parse(line) as { stats: DaemonStats }).stats;
+      } catch {
+        // Not the stop line.
+      }
+    }
+  });
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+
+  const latencies: number[] = [];
+  const margins: number[] = [];
+  let received = 0;
+  let answered = 0;
+  let timeouts = 0;
+  let lateAnswers = 0;
+  let counting = false;
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 100, connectTimeout: 5000 });
+  client.on('connect', () => client.subscribe('inspectd/bench/verdict', { qos: 1 }));
+  client.on('message', (_topic, payload) => {
+    const at = Date.now();
+    if (!counting) return;
+    const msg = JSON.parse(payload.toString()) as VerdictMessage;
+    received++;
+    const due = msg.capturedAt + msg.deadlineMs;
+    if (msg.verdict === 'TIMEOUT') {
+      timeouts++;
+      margins.push(at - due);
+      return;
+    }
+    latencies.push(at - msg.capturedAt);
+    if (at > due) lateAnswers++;
+    else if (msg.verdict !== 'ERROR') answered++;
+  });
+
+  try {
+    const startBy = Date.now() + 60_000;
+    while (!client.connected) {
+      if (Date.now() > startBy || child.exitCode !== null) throw new Error(`daemon did not start: ${stderr.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, run.warmupS * 1000));
+    counting = true;
+    const t0 = Date.now();
+    for (let s = 1; s <= run.seconds; s++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      onProgress(`e2e ${run.offeredFps} fps x${run.cameras} ${run.width}x${run.height}: ${s}/${run.seconds} s, ${received} verdicts, ${timeouts} TIMEOUT`);
+    }
+    counting = false;
+    const elapsedS = (Date.now() - t0) / 1000;
+    child.kill('SIGTERM');
+    const code = await exited;
+    if (code !== 0) throw new Error(`daemon exited ${code}: ${stderr.slice(-2000)}`);
+    const lat = ascending(latencies);
+    const mar = ascending(margins);
+    return {
+      offeredFps: run.offeredFps,
+      received,
+      p50Ms: round2(percentile(lat, 50)),
+      p99Ms: round2(percentile(lat, 99)),
+      p999Ms: round2(percentile(lat, 99.9)),
+      answeredFps: round2(answered / elapsedS),
+      timeouts,
+      deadlineMisses: timeouts + lateAnswers,
+      timeoutMarginP99Ms: round2(percentile(mar, 99)),
+      timeoutMarginMaxMs: round2(mar.at(-1) ?? NaN),
+      daemon: daemonStats,
+    };
+  } finally {
+    client.end(true);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

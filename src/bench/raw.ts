@@ -1,0 +1,63 @@
+import { performance } from 'node:perf_hooks';
+import type { OpenModel } from '../inspect/model.js';
+import { opencv } from '../preprocess/opencv.js';
+import type { PreparedInput } from '../preprocess/preprocess.js';
+import { renderPart } from '../source/synthetic/render.js';
+import { ascending, percentile, round2 } from './stats.js';
+
+export interface RawFigures {
+  p50Ms: number;
+  p99Ms: number;
+  /** Inferences per second with every worker of the pool kept busy. */
+  saturationFps: number;
+  runs: number;
+}
+
+/** A rendered synthetic part of the camera's size, through the model's own preprocessing. */
+export async function sampleInput(model: OpenModel, width: number, height: number, channels: 1 | 3): Promise<PreparedInput> {
+  const cv = opencv();
+  const part = renderPart({ width, height, channels, defectRate: 0.3, seed: 7, index: 0 });
+  const image = new cv.Mat(Buffer.from(part.pixels), height, width, channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
+  try {
+    return await model.prepare(image);
+  } finally {
+    image.release();
+  }
+}
+
+/** A fresh copy per run: a backend may transfer (detach) the buffer it is given. */
+function inputsFor(model: OpenModel, prepared: PreparedInput) {
+  return model.toInputs({ ...prepared, tensor: prepared.tensor.slice() });
+}
+
+/**
+ * The backend alone: latency of one inference at a time on one session, then throughput with every
+ * session of the pool busy. What the whole daemon is measured against.
+ */
+export async function measureRaw(model: OpenModel, prepared: PreparedInput, seconds: number, onProgress: (line: string) => void): Promise<RawFigures> {
+  const backend = model.backend;
+  for (let i = 0; i < 5; i++) await backend.run(inputsFor(model, prepared));
+  const times: number[] = [];
+  const latencyEnd = performance.now() + (seconds * 1000) / 2;
+  while (performance.now() < latencyEnd) {
+    const t0 = performance.now();
+    await backend.run(inputsFor(model, prepared));
+    times.push(performance.now() - t0);
+  }
+  onProgress(`raw: ${times.length} runs, one at a time`);
+  let done = 0;
+  const t0 = performance.now();
+  const satEnd = t0 + (seconds * 1000) / 2;
+  await Promise.all(
+    model.backends.map(async (b) => {
+      while (performance.now() < satEnd) {
+        await b.run(inputsFor(model, prepared));
+        done++;
+      }
+    }),
+  );
+  const saturationFps = done / ((performance.now() - t0) / 1000);
+  onProgress(`raw: ${done} runs on ${model.backends.length} worker(s) at once`);
+  const sorted = ascending(times);
+  return { p50Ms: round2(percentile(sorted, 50)), p99Ms: round2(percentile(sorted, 99)), saturationFps: round2(saturationFps), runs: times.length };
+}

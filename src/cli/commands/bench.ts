@@ -1,0 +1,108 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import pino from 'pino';
+import { parse } from 'yaml';
+import { describeMachine, type MachineDescription } from '../../bench/machine.js';
+import { measureE2e, type E2eFigures } from '../../bench/e2e.js';
+import { measureRaw, sampleInput, type RawFigures } from '../../bench/raw.js';
+import { round2 } from '../../bench/stats.js';
+import { loadConfig } from '../../config/load.js';
+import { openStationInspections } from '../../inspect/station.js';
+import { packageRoot } from '../../paths.js';
+
+export interface BenchOptions {
+  config?: string;
+  seconds: number;
+  /** Offered frame rate for the e2e run; default half the measured raw saturation. */
+  rate?: number;
+  cameras: number;
+  width: number;
+  height: number;
+  commitDelayMs: number;
+  json?: string;
+}
+
+export interface BenchReport {
+  command: string;
+  machine: MachineDescription;
+  model: { name: string; precision: string; backend: string; workers: number };
+  deadlineMs: number;
+  camera: { count: number; width: number; height: number };
+  raw: RawFigures;
+  e2e: E2eFigures & { saturationFps: number; eventLoopDelayP99Ms: number | null };
+  targets: Record<string, { value: number; limit: number; met: boolean }>;
+}
+
+/**
+ * `inspectd bench`: the backend alone, then the whole daemon at half its saturation and past it,
+ * measured at an MQTT subscriber, on this machine. Progress on stderr, a table on stdout.
+ */
+export async function benchCommand(opts: BenchOptions, argv: readonly string[]): Promise<number> {
+  const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
+  const cfg = loadConfig(opts.config);
+  const baseDir = opts.config ? dirname(resolve(opts.config)) : packageRoot();
+  const baseConfig = opts.config ? ((parse(readFileSync(opts.config, 'utf8')) ?? {}) as Record<string, unknown>) : {};
+
+  const inspections = await openStationInspections(cfg, baseDir, pino({ level: 'silent' }));
+  const model = inspections.models[0]!;
+  let raw: RawFigures;
+  try {
+    const prepared = await sampleInput(model, opts.width, opts.height, 1);
+    raw = await measureRaw(model, prepared, Math.max(4, opts.seconds / 2), progress);
+  } finally {
+    await inspections.close();
+  }
+  progress(`raw p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms, saturation ${raw.saturationFps} fps`);
+
+  const run = { baseConfig, cameras: opts.cameras, width: opts.width, height: opts.height, warmupS: 3, commitDelayMs: opts.commitDelayMs };
+  const offeredFps = opts.rate ?? round2(raw.saturationFps / 2);
+  const e2e = await measureE2e({ ...run, offeredFps, seconds: opts.seconds }, baseDir, progress);
+  // Past saturation: what the daemon still answers in time is its saturation.
+  const over = await measureE2e({ ...run, offeredFps: round2(raw.saturationFps * 1.5), seconds: Math.max(5, Math.round(opts.seconds / 2)) }, baseDir, progress);
+
+  const loop = e2e.daemon?.eventLoopDelayP99Ms ?? null;
+  const report: BenchReport = {
+    command: ['inspectd', ...argv].join(' '),
+    machine: describeMachine(),
+    model: { ...model.info, workers: model.backends.length },
+    deadlineMs: cfg.deadlineMs,
+    camera: { count: opts.cameras, width: opts.width, height: opts.height },
+    raw,
+    e2e: { ...e2e, saturationFps: over.answeredFps, eventLoopDelayP99Ms: loop },
+    targets: {
+      'e2e.p99Ms <= raw.p99Ms + 2': target(e2e.p99Ms, raw.p99Ms + 2, e2e.p99Ms <= raw.p99Ms + 2),
+      'deadlineMisses == 0': target(e2e.deadlineMisses, 0, e2e.deadlineMisses === 0),
+      'e2e.saturationFps >= 0.9 raw': target(over.answeredFps, round2(0.9 * raw.saturationFps), over.answeredFps >= 0.9 * raw.saturationFps),
+      'eventLoopDelayP99Ms < 5': target(loop ?? NaN, 5, loop !== null && loop < 5),
+    },
+  };
+  process.stdout.write(table(report));
+  if (opts.json) writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
+  return 0;
+}
+
+function target(value: number, limit: number, met: boolean) {
+  return { value: round2(value), limit: round2(limit), met };
+}
+
+function table(r: BenchReport): string {
+  const m = r.machine;
+  const rows: Array<[string, string]> = [
+    ['machine', `${m.cpu}, ${m.cores} cores, ${m.flags.join(' ') || 'no flags read'}, Node ${m.node}, ORT ${m.onnxruntime}`],
+    ['model', `${r.model.name} ${r.model.precision} on ${r.model.backend}, ${r.model.workers} worker(s); deadline ${r.deadlineMs} ms`],
+    ['cameras', `${r.camera.count} x ${r.camera.width}x${r.camera.height}`],
+    ['raw p50 / p99', `${r.raw.p50Ms} / ${r.raw.p99Ms} ms`],
+    ['raw saturation', `${r.raw.saturationFps} fps`],
+    ['offered', `${r.e2e.offeredFps} fps`],
+    ['e2e p50 / p99 / p99.9', `${r.e2e.p50Ms} / ${r.e2e.p99Ms} / ${r.e2e.p999Ms} ms (capture -> subscriber)`],
+    ['e2e saturation', `${r.e2e.saturationFps} fps answered in time at ${round2(r.raw.saturationFps * 1.5)} fps offered`],
+    ['deadline misses', `${r.e2e.deadlineMisses} of ${r.e2e.received} (${r.e2e.timeouts} TIMEOUT)`],
+    ['TIMEOUT margin p99 / max', `${r.e2e.timeoutMarginP99Ms} / ${r.e2e.timeoutMarginMaxMs} ms after the deadline`],
+    ['event-loop delay p99', `${r.e2e.eventLoopDelayP99Ms} ms`],
+    ['stages (p50/p99 ms)', JSON.stringify(r.e2e.daemon?.stages ?? [])],
+    ['RSS start / end', `${r.e2e.daemon?.rssStartMb} / ${r.e2e.daemon?.rssEndMb} MiB`],
+    ...Object.entries(r.targets).map(([k, t]): [string, string] => [`target ${k}`, `${t.met ? 'met' : 'NOT met'} (${t.value} vs ${t.limit})`]),
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
+}

@@ -1,0 +1,48 @@
+import type { TensorMap } from '../infer/backend.js';
+import type { Mat } from '../preprocess/opencv.js';
+import type { PreparedInput } from '../preprocess/preprocess.js';
+import type { Frame } from '../source/frame.js';
+import { decide, type VerdictRules } from '../verdict/rules.js';
+import type { Decision, ModelInfo } from '../verdict/types.js';
+import type { OpenModel } from './model.js';
+
+/**
+ * One camera's inspection: its model (whose backend pool it may share with other cameras) and its
+ * verdict rules. The scheduler calls the three steps and owns the deadline between them.
+ */
+export interface CameraInspection {
+  readonly camera: string;
+  readonly model: OpenModel;
+  readonly modelInfo: ModelInfo;
+  /** Frame → model tensor; the frame's pixels are released once the tensor holds all it needs. */
+  prepare(frame: Frame): Promise<PreparedInput>;
+  toInputs(prepared: PreparedInput): TensorMap;
+  /** decode + verdict rules; may throw (bad output, out-of-range score) → ERROR. */
+  judge(outputs: TensorMap, prepared: PreparedInput): Decision;
+}
+
+export function cameraInspection(camera: string, model: OpenModel, rules: VerdictRules): CameraInspection {
+  const labels = model.spec.labels;
+  return {
+    camera,
+    model,
+    modelInfo: model.info,
+    prepare: async (frame) => {
+      try {
+        return await model.prepare(frame.image);
+      } finally {
+        frame.image.release();
+      }
+    },
+    toInputs: (p) => model.toInputs(p),
+    judge: (outputs, p) => decide(model.decode(outputs, p), rules, labels),
+  };
+}
+
+/** One image through a camera's chain on one session, outside the scheduler: `infer`, `eval`, tools. */
+export async function inspectImage(inspection: CameraInspection, image: Mat): Promise<Decision> {
+  const model = inspection.model;
+  const prepared = await model.prepare(image);
+  const outputs = await model.backend.run(inspection.toInputs(prepared));
+  return inspection.judge(outputs, prepared);
+}

@@ -1,0 +1,89 @@
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config, ModelRef } from '../config/schema.js';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { loadModelSpec } from '../model/spec.js';
+import { rulesFromSpec, unknownPerClassLabels, type VerdictRules } from '../verdict/rules.js';
+import { cameraInspection, type CameraInspection } from './camera.js';
+import { openModel, type OpenModel } from './model.js';
+
+/** Every camera's inspection for one station, with the models (backend pools) they share. */
+export interface StationInspections {
+  /** One per distinct model path + precision; cameras naming the same one share its pool. */
+  readonly models: readonly OpenModel[];
+  readonly cameras: ReadonlyMap<string, CameraInspection>;
+  close(): Promise<void>;
+}
+
+/** A model's path resolves against baseDir (the config file's folder, or the package for the defaults). */
+function modelKey(ref: ModelRef, baseDir: string): string {
+  return `${resolve(baseDir, ref.path)}#${ref.precision}`;
+}
+
+/**
+ * Opens each model once (workers, self-test), then builds each camera's inspection with its own
+ * rules. Config mistakes against a model (per-class labels it lacks) fail before any worker loads.
+ */
+export async function openStationInspections(cfg: Config, baseDir: string, log: Logger): Promise<StationInspections> {
+  const refs = new Map<string, ModelRef>();
+  const cameraModel = new Map<string, string>();
+  for (const cam of cfg.cameras) {
+    const ref = cam.model ?? cfg.model;
+    const key = modelKey(ref, baseDir);
+    refs.set(key, ref);
+    cameraModel.set(cam.name, key);
+  }
+  const rules = rulesForCameras(cfg, baseDir);
+  const models = new Map<string, OpenModel>();
+  try {
+    for (const [key, ref] of refs) {
+      const model = await openModel(resolve(baseDir, ref.path), {
+        precision: ref.precision,
+        backend: cfg.inference.backend,
+        workers: cfg.inference.workers,
+        intraOpThreads: cfg.inference.threads,
+        log,
+      });
+      models.set(key, model);
+      log.info({ model: model.info, workers: model.backends.length, ...(model.probe ? { probe: model.probe } : {}) }, 'model loaded');
+    }
+  } catch (err) {
+    await Promise.all([...models.values()].map((m) => m.close()));
+    throw err;
+  }
+  const cameras = new Map<string, CameraInspection>();
+  for (const cam of cfg.cameras) {
+    cameras.set(cam.name, cameraInspection(cam.name, models.get(cameraModel.get(cam.name)!)!, rules.get(cam.name)!));
+  }
+  return {
+    models: [...models.values()],
+    cameras,
+    close: async () => {
+      await Promise.all([...models.values()].map((m) => m.close()));
+    },
+  };
+}
+
+/** model.json's thresholds overridden by each camera's config; a perClass key the model lacks is a config error. */
+export function rulesForCameras(cfg: Config, baseDir: string): Map<string, VerdictRules> {
+  const issues: ConfigIssue[] = [];
+  const rules = new Map<string, VerdictRules>();
+  cfg.cameras.forEach((cam, i) => {
+    const loaded = loadModelSpec(resolve(baseDir, (cam.model ?? cfg.model).path));
+    const r = rulesFromSpec(loaded.spec, {
+      threshold: cam.thresholds.default,
+      perClass: cam.thresholds.perClass,
+      minDefectAreaPx: cam.minDefectAreaPx,
+      roi: cam.roi,
+      ignore: cam.ignore,
+    });
+    for (const label of unknownPerClassLabels(r, loaded.spec.labels)) {
+      if (label in cam.thresholds.perClass) {
+        issues.push({ path: `cameras[${i}].thresholds.perClass.${label}`, message: `model ${loaded.spec.name} has no label "${label}" (labels: ${loaded.spec.labels.join(', ')})` });
+      }
+    }
+    rules.set(cam.name, r);
+  });
+  if (issues.length > 0) throw new ConfigError(issues, 'config');
+  return rules;
+}

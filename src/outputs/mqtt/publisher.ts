@@ -1,0 +1,260 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { VerdictMessage } from '../../verdict/types.js';
+import { IdleSignal } from '../../util/idle-signal.js';
+import type { VerdictOutput } from '../output.js';
+
+export interface PublisherOptions {
+  url: string;
+  topicPrefix: string;
+  station: string;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  keepaliveS: number;
+  reconnectMs: number;
+  /** on-decision: publish as soon as decided; after-commit: once logged, or at the deadline at the latest. */
+  publishMode: 'on-decision' | 'after-commit';
+  /** QoS 1 messages the outbox hands to the client before it waits for acknowledgements. */
+  maxInflight?: number;
+}
+
+/** The durable verdicts awaiting the broker's acknowledgement (the recorder, in the daemon). */
+export interface Outbox {
+  unpublished(afterSeq: number, limit: number): VerdictMessage[];
+  countUnpublished(): number;
+  markPublished(seqs: readonly number[], at: number): void;
+}
+
+export function verdictTopic(prefix: string, station: string): string {
+  return `${prefix}/${station}/verdict`;
+}
+export function statusTopic(prefix: string, station: string): string {
+  return `${prefix}/${station}/status`;
+}
+
+/**
+ * The MQTT verdict output. A verdict goes to the broker the moment it is decided, beside its
+ * durable write, so the PLC's deadline never includes an fsync. What the broker did not
+ * acknowledge stays in the outbox (log rows without published_at) and is re-sent, in seq order,
+ * after a reconnect or a restart: until that backlog is out, new verdicts queue behind it, so a
+ * subscriber sees seqs in order. Delivery is at least once; subscribers deduplicate on (station, seq).
+ */
+export class VerdictPublisher implements VerdictOutput {
+  readonly name = 'mqtt';
+  private client: MqttClient | undefined;
+  /** Seqs handed to the client on this connection whose publish mark is not yet committed. */
+  private readonly handedOff = new Set<number>();
+  private inflight = 0;
+  private lastReadBack = 0;
+  /** After a (re)connect, until the outbox is empty: new verdicts wait their turn in the outbox. */
+  private backlog = true;
+  private storageOk = true;
+  private lastDecided = 0;
+  private lastCommitted = 0;
+  /** after-commit mode: verdicts not yet logged, each with a timer at its deadline. */
+  private readonly awaitingCommit = new Map<number, { msg: VerdictMessage; timer: NodeJS.Timeout }>();
+  private acked: number[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private readonly maxInflight: number;
+  private readonly verdictTopic: string;
+  private readonly statusTopic: string;
+  private readonly retained = new Map<string, string>();
+  private readonly drained = new IdleSignal();
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly opts: PublisherOptions,
+    private readonly log: Logger,
+  ) {
+    this.maxInflight = opts.maxInflight ?? 200;
+    this.verdictTopic = verdictTopic(opts.topicPrefix, opts.station);
+    this.statusTopic = statusTopic(opts.topicPrefix, opts.station);
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  start(): void {
+    const client = mqtt.connect(this.opts.url, {
+      clientId: this.opts.clientId ?? `inspectd-${this.opts.station}-${process.pid}`,
+      username: this.opts.username,
+      password: this.opts.password,
+      keepalive: this.opts.keepaliveS,
+      reconnectPeriod: this.opts.reconnectMs,
+      connectTimeout: 10_000,
+      clean: true,
+      // While disconnected nothing is queued in memory: the outbox in SQLite is the queue.
+      queueQoSZero: false,
+      will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => {
+      this.log.info({ url: this.opts.url, backlog: this.outbox.countUnpublished() }, 'mqtt connected');
+      client.publish(this.statusTopic, 'online', { qos: 1, retain: true });
+      for (const [topic, payload] of this.retained) client.publish(topic, payload, { qos: 1, retain: true });
+      // Whatever was in flight on the old connection is re-sent from the outbox, before anything new.
+      this.handedOff.clear();
+      this.inflight = 0;
+      this.lastReadBack = 0;
+      this.backlog = true;
+      this.pump();
+    });
+    client.on('close', () => this.log.debug('mqtt connection closed'));
+    client.on('offline', () => this.log.warn({ url: this.opts.url }, 'mqtt broker unreachable; verdicts are kept in the outbox'));
+    client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
+  }
+
+  /** A retained message under the station's prefix (birth, health, camera status), re-sent on every connect. */
+  retain(subtopic: string, payload: unknown): void {
+    const topic = `${this.opts.topicPrefix}/${this.opts.station}/${subtopic}`;
+    const text = JSON.stringify(payload);
+    if (this.retained.get(topic) === text) return;
+    this.retained.set(topic, text);
+    if (this.client?.connected) this.client.publish(topic, text, { qos: 1, retain: true });
+  }
+
+  decided(msg: VerdictMessage): void {
+    this.lastDecided = msg.seq;
+    if (this.opts.publishMode === 'after-commit') {
+      // Logged first, but a slow disk never makes the PLC's answer late: at the deadline it goes anyway.
+      const late = Math.max(0, msg.capturedAt + msg.deadlineMs - Date.now());
+      const timer = setTimeout(() => {
+        this.awaitingCommit.delete(msg.seq);
+        this.sendLive(msg);
+      }, late);
+      this.awaitingCommit.set(msg.seq, { msg, timer });
+      return;
+    }
+    this.sendLive(msg);
+  }
+
+  private sendLive(msg: VerdictMessage): void {
+    const client = this.client;
+    // Disconnected or behind a backlog: the outbox delivers it in its turn. A broker that stops
+    // acknowledging (inflight far past the window) also sends new verdicts back to the outbox,
+    // so memory stays bounded. With the log failing, though, the outbox cannot deliver: go live.
+    if (!client?.connected || this.handedOff.has(msg.seq)) return;
+    if ((this.backlog || this.inflight >= this.maxInflight * 4) && this.storageOk) {
+      this.backlog = true;
+      return;
+    }
+    this.send(client, msg);
+  }
+
+  private send(client: MqttClient, msg: VerdictMessage): void {
+    this.handedOff.add(msg.seq);
+    this.inflight++;
+    client.publish(this.verdictTopic, JSON.stringify(msg), { qos: 1, retain: false }, (err) => {
+      this.inflight--;
+      if (err) {
+        // The connection went: on reconnect the outbox re-sends everything not yet marked.
+        this.log.warn({ seq: msg.seq, err: err.message }, 'verdict publish failed; will resend');
+        return;
+      }
+      this.acked.push(msg.seq);
+      this.scheduleFlush();
+      this.pump();
+    });
+  }
+
+  committed(verdicts: readonly number[], delivered: readonly number[]): void {
+    for (const seq of verdicts) {
+      if (seq > this.lastCommitted) this.lastCommitted = seq;
+      const waiting = this.awaitingCommit.get(seq);
+      if (waiting) {
+        clearTimeout(waiting.timer);
+        this.awaitingCommit.delete(seq);
+      }
+    }
+    for (const seq of delivered) this.handedOff.delete(seq);
+    this.pump();
+    if (this.awaitingCommit.size === 0 && this.outbox.countUnpublished() === 0) this.drained.notify();
+  }
+
+  storageHealthy(ok: boolean): void {
+    this.storageOk = ok;
+    if (!ok) {
+      // The outbox cannot take new verdicts now: stop waiting for it, deliver straight from memory.
+      for (const { msg, timer } of this.awaitingCommit.values()) {
+        clearTimeout(timer);
+        this.sendLive(msg);
+      }
+      this.awaitingCommit.clear();
+    }
+  }
+
+  /** Moves committed, unacknowledged verdicts to the broker in seq order, skipping what is already out. */
+  private pump(): void {
+    const client = this.client;
+    if (!client || !client.connected || this.pumping) return;
+    this.pumping = true;
+    try {
+      let exhausted = false;
+      while (this.inflight < this.maxInflight) {
+        const batch = this.outbox.unpublished(this.lastReadBack, this.maxInflight - this.inflight);
+        if (batch.length === 0) {
+          exhausted = true;
+          break;
+        }
+        for (const msg of batch) {
+          this.lastReadBack = msg.seq;
+          if (!this.handedOff.has(msg.seq)) this.send(client, msg);
+        }
+      }
+      // Caught up once the outbox has nothing more and every verdict decided so far is in it.
+      if (exhausted && this.backlog && this.lastCommitted >= this.lastDecided) {
+        this.backlog = false;
+        this.log.debug({ seq: this.lastReadBack }, 'mqtt backlog sent; publishing verdicts as decided');
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Acks are written in batches: one fsync per batch, not per verdict. */
+  private scheduleFlush(): void {
+    if (this.acked.length >= 100) {
+      this.flushAcks();
+      return;
+    }
+    this.flushTimer ??= setTimeout(() => this.flushAcks(), 20);
+  }
+
+  private flushAcks(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.acked.length === 0) return;
+    const seqs = this.acked;
+    this.acked = [];
+    this.outbox.markPublished(seqs, Date.now());
+  }
+
+  /** Resolves true once every recorded verdict is acknowledged, false at the timeout. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.flushAcks();
+    this.pump();
+    return this.drained.wait(timeoutMs, this.awaitingCommit.size === 0 && this.outbox.countUnpublished() === 0);
+  }
+
+  /** Clean stop: say offline (retained), then disconnect. */
+  async stop(): Promise<void> {
+    for (const { timer } of this.awaitingCommit.values()) clearTimeout(timer);
+    const client = this.client;
+    if (!client) return;
+    this.flushAcks();
+    if (client.connected) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        client.publish(this.statusTopic, 'offline', { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    await client.endAsync(false);
+    this.flushAcks();
+  }
+}

@@ -50,6 +50,8 @@ export interface OpenModel {
   /** Frame → model tensor. Large frames are resized off the main thread. */
   prepare(image: Mat): Promise<PreparedInput>;
   toInputs(prepared: PreparedInput): TensorMap;
+  /** Runs the first session; the prepared tensor's buffer is transferred to the worker and detached. */
+  run(prepared: PreparedInput): Promise<TensorMap>;
   decode(outputs: TensorMap, prepared: PreparedInput): Decoded;
   /** prepare → run → decode on one session; the prepared tensor's buffer is transferred and detached. */
   inferImage(image: Mat, backend?: InferenceBackend): Promise<{ decoded: Decoded; timings: InferTimings }>;
@@ -93,6 +95,7 @@ export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceB
     ...(probe ? { probe } : {}),
     prepare: (image) => preprocess(image, spec.input),
     toInputs: (prepared) => toInputs(spec, prepared),
+    run: (prepared) => first.run(toInputs(spec, prepared)),
     decode: (outputs, prepared) => decoder.decode(outputs, prepared.transform),
     async inferImage(image, backend = first) {
       const t0 = performance.now();

@@ -85,14 +85,14 @@ describe('anomaly-map decoder on a real model in Anomalib layout with min-max me
     native = await openModel(resolve(repoRoot, 'models/magnetic-tile/model.json'), { precision: 'fp32', intraOpThreads: 1 });
     for (const img of MT_IMAGES) {
       const image = await readImage(resolve(VAL, img.file));
-      const prepared = ano.prepare(image);
+      const prepared = await ano.prepare(image);
       const outputs = await ano.run(prepared);
       expect(outputs['pred_score']!.dims).toEqual([1]);
       expect(outputs['anomaly_map']!.dims).toEqual([1, 1, 224, 224]);
       const raw = (outputs['pred_score']!.data as Float32Array)[0]!;
       const rawMap = Float32Array.from(outputs['anomaly_map']!.data as Float32Array);
       const decoded = ano.decode(outputs, prepared);
-      const np = native.prepare(image);
+      const np = await native.prepare(image);
       const nout = await native.run(np);
       const nativeDecoded = native.decode(nout, np);
       const nativeMap = Float32Array.from(nout['anomaly_map']!.data as Float32Array);

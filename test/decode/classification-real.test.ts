@@ -40,7 +40,7 @@ describe('classification decoder on a real model (magnetic-tile weights as a sof
     native = await openModel(resolve(repoRoot, 'models/magnetic-tile/model.json'), { precision: 'fp32', intraOpThreads: 1 });
     for (const img of MT_IMAGES) {
       const image = await readImage(resolve(VAL, img.file));
-      const prepared = cls.prepare(image);
+      const prepared = await cls.prepare(image);
       const outputs = await cls.run(prepared);
       const logits = Float32Array.from(outputs['logits']!.data as Float32Array);
       expect(outputs['logits']!.dims).toEqual([1, 2]);

@@ -180,7 +180,7 @@ describe('end2end decoder on a real detection set', () => {
   it('re-decodes coco-yolo11n bus.jpg detections written as 1 x N x 6 (input pixels) to the same frame boxes', async () => {
     const model = await openModel(fixtureModel('coco-yolo11n-int8-320'));
     try {
-      const prepared = model.prepare(await readImage(sample('coco-yolo11n-int8-320', 'bus.jpg')));
+      const prepared = await model.prepare(await readImage(sample('coco-yolo11n-int8-320', 'bus.jpg')));
       const transform = prepared.transform;
       const v8 = model.decode(await model.run(prepared), prepared).candidates;
       expect(v8.length).toBeGreaterThanOrEqual(4);

@@ -10,7 +10,7 @@ export interface Outputs {
 
 /** Runs one image through the daemon's own path (prepare -> backend) and returns the raw outputs. */
 export async function rawOutputs(model: OpenModel, image: Mat): Promise<Outputs> {
-  const out = await model.run(model.prepare(image));
+  const out = await model.run(await model.prepare(image));
   const s = out['pred_score']!;
   const m = out['anomaly_map']!;
   return { score: (s.data as Float32Array)[0]!, map: m.data as Float32Array, mapDims: m.dims };

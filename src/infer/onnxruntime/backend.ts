@@ -1,31 +1,15 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InferError, InspectdError, ModelLoadError } from '../../errors.js';
 import type { BackendInfo, InferenceBackend, TensorMap } from '../backend.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+import { compiledWorker } from '../../util/worker-path.js';
 
 export interface OnnxRuntimeOptions {
   file: string;
   precision: string;
   /** ORT intra-op threads for this session; 0 lets ORT use every core. */
   intraOpThreads: number;
-}
-
-/**
- * The worker must be plain JavaScript. From dist/ it sits beside this file; when this module is
- * loaded from TypeScript source (vitest), the compiled copy under dist/ is used instead.
- */
-function workerPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return join(dirname(here), 'worker.js');
-  const root = resolve(dirname(here), '../../..');
-  const compiled = join(root, 'dist/src/infer/onnxruntime/worker.js');
-  if (!existsSync(compiled)) {
-    throw new InspectdError('INSPECTD_BACKEND_UNAVAILABLE', `compiled worker ${compiled} is missing: run npm run build`);
-  }
-  return compiled;
 }
 
 interface Pending {
@@ -51,7 +35,8 @@ export class OnnxRuntimeBackend implements InferenceBackend {
 
   static async create(opts: OnnxRuntimeOptions): Promise<OnnxRuntimeBackend> {
     if (!existsSync(opts.file)) throw new ModelLoadError(`model file ${opts.file} does not exist`);
-    const worker = new Worker(workerPath());
+    // The session must live in a worker: ORT's run() blocks its calling thread for the whole inference.
+    const worker = new Worker(compiledWorker(import.meta.url, 'worker.js'));
     const loaded = await new Promise<{ inputNames: string[]; outputNames: string[] }>((res, rej) => {
       const onMessage = (msg: FromWorker) => {
         worker.off('error', onError);

@@ -26,6 +26,9 @@ export interface Outbox {
   markPublished(seqs: readonly number[], at: number): void;
 }
 
+/** Verdicts decided while a backlog goes out, kept in memory to follow it; beyond this the outbox carries them. */
+const HELD_MAX = 1000;
+
 export function verdictTopic(prefix: string, station: string): string {
   return `${prefix}/${station}/verdict`;
 }
@@ -47,8 +50,12 @@ export class VerdictPublisher implements VerdictOutput {
   private readonly handedOff = new Set<number>();
   private inflight = 0;
   private lastReadBack = 0;
-  /** After a (re)connect, until the outbox is empty: new verdicts wait their turn in the outbox. */
-  private backlog = true;
+  /**
+   * After a (re)connect: the verdicts up to this seq are owed from the outbox and go first. Verdicts
+   * decided meanwhile wait in `held` (in seq order) and follow once the backlog is handed off.
+   */
+  private backlogUpTo: number | undefined = 0;
+  private held: VerdictMessage[] = [];
   private storageOk = true;
   private lastDecided = 0;
   private lastCommitted = 0;
@@ -99,7 +106,7 @@ export class VerdictPublisher implements VerdictOutput {
       this.handedOff.clear();
       this.inflight = 0;
       this.lastReadBack = 0;
-      this.backlog = true;
+      this.enterBacklog();
       this.pump();
     });
     client.on('close', () => this.log.debug('mqtt connection closed'));
@@ -133,15 +140,27 @@ export class VerdictPublisher implements VerdictOutput {
 
   private sendLive(msg: VerdictMessage): void {
     const client = this.client;
-    // Disconnected or behind a backlog: the outbox delivers it in its turn. A broker that stops
-    // acknowledging (inflight far past the window) also sends new verdicts back to the outbox,
-    // so memory stays bounded. With the log failing, though, the outbox cannot deliver: go live.
+    // Disconnected: the outbox delivers it after the reconnect, in its turn.
     if (!client?.connected || this.handedOff.has(msg.seq)) return;
-    if ((this.backlog || this.inflight >= this.maxInflight * 4) && this.storageOk) {
-      this.backlog = true;
+    if (this.backlogUpTo !== undefined && msg.seq > this.backlogUpTo) {
+      // Behind a backlog: wait in order. Past the bound, let the outbox carry these too.
+      if (this.held.length < HELD_MAX) this.held.push(msg);
+      else this.enterBacklog();
+      return;
+    }
+    if (this.backlogUpTo !== undefined) return;
+    if (this.inflight >= this.maxInflight * 4) {
+      // A broker that stopped acknowledging: send new verdicts back to the outbox so memory stays bounded.
+      this.enterBacklog();
       return;
     }
     this.send(client, msg);
+  }
+
+  /** Everything decided so far is owed from the outbox, before anything new. */
+  private enterBacklog(): void {
+    this.backlogUpTo = this.lastDecided;
+    this.held = [];
   }
 
   private send(client: MqttClient, msg: VerdictMessage): void {
@@ -183,6 +202,7 @@ export class VerdictPublisher implements VerdictOutput {
         this.sendLive(msg);
       }
       this.awaitingCommit.clear();
+      this.pump();
     }
   }
 
@@ -204,10 +224,15 @@ export class VerdictPublisher implements VerdictOutput {
           if (!this.handedOff.has(msg.seq)) this.send(client, msg);
         }
       }
-      // Caught up once the outbox has nothing more and every verdict decided so far is in it.
-      if (exhausted && this.backlog && this.lastCommitted >= this.lastDecided) {
-        this.backlog = false;
-        this.log.debug({ seq: this.lastReadBack }, 'mqtt backlog sent; publishing verdicts as decided');
+      // The backlog is handed off once the outbox has nothing more and every owed verdict was committed
+      // (so the read covered it), or at once when the log is failing and the outbox cannot deliver.
+      const owed = this.backlogUpTo;
+      if (owed !== undefined && ((exhausted && this.lastCommitted >= owed) || !this.storageOk)) {
+        this.backlogUpTo = undefined;
+        const held = this.held;
+        this.held = [];
+        for (const msg of held) if (!this.handedOff.has(msg.seq)) this.send(client, msg);
+        this.log.debug({ seq: this.lastReadBack, held: held.length }, 'mqtt backlog sent; publishing verdicts as decided');
       }
     } finally {
       this.pumping = false;

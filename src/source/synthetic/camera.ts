@@ -2,10 +2,13 @@
  * The synthetic line camera: the daemon's default source when no real camera is configured.
  * It paces rendered parts at a fixed rate like a free-running area-scan camera on a conveyor.
  */
+import { Worker } from 'node:worker_threads';
 import { InspectdError } from '../../errors.js';
 import { opencv } from '../../preprocess/opencv.js';
+import { compiledWorker } from '../../util/worker-path.js';
 import type { Frame, FrameSource, FrameTruth } from '../frame.js';
 import { renderPart } from './render.js';
+import type { FromRenderWorker, ToRenderWorker } from './render-worker.js';
 
 export interface SyntheticCameraOptions {
   camera: string;
@@ -31,6 +34,12 @@ export interface SyntheticCameraOptions {
    */
   corruptEvery?: number;
   onEnd?: () => void;
+  /**
+   * Where parts are drawn. 'worker' (the daemon's choice): a render thread, so ~8 ms of JavaScript
+   * per 640x512 part never sits in front of a deadline timer, as with a real camera's driver.
+   * 'main': in the timer callback (tools and tests on a fake clock). Default 'main'.
+   */
+  renderThread?: 'worker' | 'main';
 }
 
 export class SyntheticCamera implements FrameSource {
@@ -48,8 +57,6 @@ export class SyntheticCamera implements FrameSource {
   private timer: NodeJS.Timeout | null = null;
   private started = false;
   private stopped = false;
-  /** Mat copies its input, so one render buffer serves every frame. */
-  private readonly buf: Uint8Array;
 
   constructor(private readonly opts: SyntheticCameraOptions) {
     this.camera = opts.camera;
@@ -69,8 +76,7 @@ export class SyntheticCamera implements FrameSource {
     this.nextFrameId = opts.startFrameId ?? 0;
     // Render one part now: bad sizes or kinds fail at construction, and the texture bank is
     // baked before the first timed frame rather than inside it.
-    this.buf = new Uint8Array(this.width * this.height * this.channels);
-    renderPart(this.partParams(this.nextFrameId), this.buf);
+    renderPart(this.partParams(this.nextFrameId));
   }
 
   async start(onFrame: (frame: Frame) => void, onError: (err: Error) => void): Promise<void> {
@@ -87,23 +93,48 @@ export class SyntheticCamera implements FrameSource {
       this.finish();
       return;
     }
-    this.t0 = performance.now();
-    this.slot = 0;
     this.onFrame = onFrame;
     this.onError = onError;
+    if (this.opts.renderThread === 'worker') {
+      this.worker = new Worker(compiledWorker(import.meta.url, 'render-worker.js'));
+      this.worker.on('message', (msg: FromRenderWorker) => this.onRendered(msg));
+      this.worker.on('error', (err) => this.onError(source(`camera ${this.camera}: render worker failed: ${err.message}`)));
+    } else {
+      this.t0 = performance.now();
+      this.slot = 0;
+      this.arm();
+      return;
+    }
+    // Warm up like a real camera: the first render (texture bank) is slow, and must not be a frame's.
+    await new Promise<void>((res) => {
+      this.warmedUp = res;
+      this.requestNext();
+      if (this.isCorrupt(this.nextFrameId)) res();
+    });
+    this.t0 = performance.now();
+    this.slot = 0;
     this.arm();
   }
 
   async stop(): Promise<void> {
-    // Frames are emitted synchronously from the timer callback, so once the timer is
-    // cleared and the flag set, no onFrame can follow.
+    // Frames are emitted synchronously from the timer callback or a render's arrival; once the timer
+    // is cleared and the flag set, no onFrame can follow.
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    await this.worker?.terminate();
+    this.worker = undefined;
   }
 
   private onFrame: (frame: Frame) => void = () => {};
   private onError: (err: Error) => void = () => {};
+  private worker: Worker | undefined;
+  private warmedUp: (() => void) | undefined;
+  /** The next frame's render, once back from the worker. */
+  private rendered: { index: number; pixels: Uint8Array; truth: FrameTruth } | undefined;
+  private rendering: number | undefined;
+  /** Its slot came before its render did: it is emitted the moment the render arrives. */
+  private due = false;
 
   private partParams(index: number) {
     return {
@@ -117,6 +148,38 @@ export class SyntheticCamera implements FrameSource {
     };
   }
 
+  private isCorrupt(frameId: number): boolean {
+    const every = this.opts.corruptEvery;
+    return every !== undefined && (frameId + 1) % every === 0;
+  }
+
+  /** Asks the worker for the next frame's image, one ahead, so it is ready at its slot. */
+  private requestNext(): void {
+    const index = this.nextFrameId;
+    if (this.isCorrupt(index) || this.rendering === index || this.rendered?.index === index || !this.worker) return;
+    // (Without a worker the part is drawn at its slot, in capture().)
+    this.rendering = index;
+    this.worker.postMessage({ type: 'render', params: this.partParams(index) } satisfies ToRenderWorker);
+  }
+
+  private onRendered(msg: FromRenderWorker): void {
+    this.rendering = undefined;
+    if (msg.type === 'render-error') {
+      this.onError(source(`camera ${this.camera}: frame ${msg.index}: ${msg.message}`));
+      return;
+    }
+    this.rendered = { index: msg.index, pixels: msg.pixels, truth: msg.truth };
+    if (this.warmedUp) {
+      const w = this.warmedUp;
+      this.warmedUp = undefined;
+      w();
+    }
+    if (this.due && !this.stopped) {
+      this.due = false;
+      this.emitAndArm();
+    }
+  }
+
   private arm(): void {
     if (this.stopped) return;
     const due = this.t0 + this.slot * this.periodMs;
@@ -126,6 +189,16 @@ export class SyntheticCamera implements FrameSource {
   private readonly tick = (): void => {
     this.timer = null;
     if (this.stopped) return;
+    const id = this.nextFrameId;
+    if (this.worker && !this.isCorrupt(id) && this.rendered?.index !== id) {
+      // Rendering is slower than the frame rate: this frame goes out when its image exists.
+      this.due = true;
+      return;
+    }
+    this.emitAndArm();
+  };
+
+  private emitAndArm(): void {
     try {
       this.onFrame(this.capture());
     } catch (err) {
@@ -140,27 +213,28 @@ export class SyntheticCamera implements FrameSource {
       this.finish();
       return;
     }
+    this.requestNext();
     // More than a whole period late (event loop stalled, or fps beyond what rendering can
     // keep up with): drop the missed slots like a free-running camera, rather than burst.
     const next = this.slot + 1;
     const late = Math.floor((performance.now() - this.t0) / this.periodMs);
     this.slot = late > next ? late : next;
     this.arm();
-  };
+  }
 
   private capture(): Frame {
     const cv = opencv();
     const frameId = this.nextFrameId++;
-    const every = this.opts.corruptEvery;
     let image;
     let truth: FrameTruth;
-    if (every !== undefined && (frameId + 1) % every === 0) {
+    if (this.isCorrupt(frameId)) {
       image = new cv.Mat();
       truth = { defective: false, kinds: [], boxes: [], corrupt: true };
     } else {
-      const part = renderPart(this.partParams(frameId), this.buf);
+      const part = this.rendered?.index === frameId ? this.rendered : { ...renderPart(this.partParams(frameId)) };
+      this.rendered = undefined;
       const bytes = Buffer.from(part.pixels.buffer, part.pixels.byteOffset, part.pixels.byteLength);
-      image = new cv.Mat(bytes, part.height, part.width, part.channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
+      image = new cv.Mat(bytes, this.height, this.width, this.channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
       truth = part.truth;
     }
     return {
@@ -177,6 +251,8 @@ export class SyntheticCamera implements FrameSource {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    void this.worker?.terminate();
+    this.worker = undefined;
     this.opts.onEnd?.();
   }
 }

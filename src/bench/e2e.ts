@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import type { DaemonStats } from '../daemon.js';
 import { packageRoot } from '../paths.js';
+import { freePort } from '../util/free-port.js';
 import type { VerdictMessage } from '../verdict/types.js';
 import { ascending, percentile, round2 } from './stats.js';
 
@@ -39,17 +39,6 @@ export interface E2eFigures {
   timeoutMarginP99Ms: number;
   timeoutMarginMaxMs: number;
   daemon: DaemonStats | undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
 }
 
 /**

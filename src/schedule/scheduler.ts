@@ -48,8 +48,8 @@ export interface SchedulerStats {
 /**
  * Runs the frames of every camera that shares one backend pool (one model). It owns timing only:
  * when a frame is dispatched, when its deadline fires, and that each frame gets exactly one verdict.
- * Waiting frames are served earliest-deadline-first across cameras, and each camera's waiting
- * frames are bounded on their own, so a fast camera sheds its own backlog, never a slow camera's.
+ * Waiting frames are kept in deadline order and bounded per camera, so a fast camera sheds its own
+ * backlog, never a slow camera's; see pick() for the order they run in.
  */
 export class Scheduler {
   private readonly idle: InferenceBackend[];
@@ -156,22 +156,46 @@ export class Scheduler {
 
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
-      const job = this.queue[0]!;
+      const job = this.pick();
       this.dequeue(job);
       if (job.decided) {
         this.settle(job);
         continue;
       }
-      if (this.queue.length > 0 && job.deadlineAt - Date.now() < this.expectedInferMs) {
-        // It cannot be answered in time, and another frame is waiting: running it would only make that
-        // one late too, and under overload plain FIFO turns every frame into a TIMEOUT. Skip it; its
-        // timer still gives TIMEOUT at its deadline. The last waiting frame is always run (best effort),
-        // so a pessimistic estimate can never starve the line.
+      this.lastServed.set(job.frame.camera, ++this.dispatches);
+      this.run(job, this.idle.pop()!);
+    }
+  }
+
+  /** Dispatch order of each camera's last run: the camera served longest ago goes first. */
+  private readonly lastServed = new Map<string, number>();
+  private dispatches = 0;
+
+  /**
+   * The next frame to run. Frames that can no longer be answered in time are dropped from the line
+   * first (their timers still give TIMEOUT at the deadline): under overload, running them would only
+   * make the frames behind them late too, and plain FIFO then turns every frame into a TIMEOUT. The
+   * last waiting frame is always kept (best effort), so a pessimistic estimate never starves the line.
+   * Of the rest: the camera served longest ago, and its earliest deadline. With one camera that is
+   * earliest-deadline-first; with several it is EDF within each camera and round-robin between
+   * them, so a fast camera's backlog can never push a slow camera's frame past its deadline.
+   */
+  private pick(): Job {
+    const now = Date.now();
+    for (let i = 0; i < this.queue.length && this.queue.length > 1; ) {
+      const job = this.queue[i]!;
+      if (!job.decided && job.deadlineAt - now < this.expectedInferMs) {
+        this.dequeue(job);
         this.stats.shed++;
         continue;
       }
-      this.run(job, this.idle.pop()!);
+      i++;
     }
+    let best = this.queue[0]!;
+    for (const job of this.queue) {
+      if ((this.lastServed.get(job.frame.camera) ?? 0) < (this.lastServed.get(best.frame.camera) ?? 0)) best = job;
+    }
+    return best;
   }
 
   private run(job: Job, backend: InferenceBackend): void {

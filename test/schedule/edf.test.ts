@@ -1,0 +1,104 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDecoder } from '../../src/decode/index.js';
+import type { InferenceBackend, TensorMap } from '../../src/infer/backend.js';
+import { OnnxRuntimeBackend } from '../../src/infer/onnxruntime/backend.js';
+import { cameraInspection, type CameraInspection } from '../../src/inspect/camera.js';
+import { wrapModel } from '../../src/inspect/model.js';
+import { loadModelSpec, modelFile } from '../../src/model/spec.js';
+import { opencv } from '../../src/preprocess/opencv.js';
+import { Scheduler, type VerdictSink } from '../../src/schedule/scheduler.js';
+import type { Frame } from '../../src/source/frame.js';
+import { renderPart } from '../../src/source/synthetic/render.js';
+import type { Decision } from '../../src/verdict/types.js';
+import { defaultModelJson } from '../helpers/model.js';
+
+/** The real model, made to take ~50 ms a run: one worker then serves ~20 fps. */
+class SlowBackend implements InferenceBackend {
+  runs = 0;
+  constructor(
+    private readonly inner: InferenceBackend,
+    private readonly delayMs: number,
+  ) {}
+  get info() {
+    return this.inner.info;
+  }
+  async run(inputs: TensorMap): Promise<TensorMap> {
+    this.runs++;
+    const out = await this.inner.run(inputs);
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    return out;
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+const loaded = loadModelSpec(defaultModelJson);
+const rules = { threshold: loaded.spec.thresholds.default, perClass: {}, minDefectAreaPx: 0, ignore: [] };
+let backend: InferenceBackend;
+
+beforeAll(async () => {
+  backend = await OnnxRuntimeBackend.create({ file: modelFile(loaded, 'int8').file, precision: 'int8', intraOpThreads: 1 });
+});
+afterAll(async () => {
+  await backend?.close();
+});
+
+function frame(camera: string, frameId: number): Frame {
+  const cv = opencv();
+  const part = renderPart({ width: 320, height: 256, channels: 1, defectRate: 0.3, seed: 2, index: frameId });
+  return { camera, frameId, capturedAt: Date.now(), partId: null, image: new cv.Mat(Buffer.from(part.pixels), part.height, part.width, cv.CV_8UC1) };
+}
+
+interface Given {
+  camera: string;
+  frameId: number;
+  verdict: Decision['verdict'];
+}
+
+describe('cameras sharing one model pool', () => {
+  it('a 60 fps camera three times past the pool cannot starve a 5 fps one; every frame answered exactly once', async () => {
+    const slow = new SlowBackend(backend, 50);
+    const given: Given[] = [];
+    const sink: VerdictSink = {
+      decided: (f, d) => {
+        given.push({ camera: f.camera, frameId: f.frameId, verdict: d.verdict });
+        return given.length;
+      },
+      late: () => {},
+    };
+    const scheduler = new Scheduler([slow], sink, { maxQueue: 2 }, pino({ level: 'silent' }));
+    const model = wrapModel(loaded, [slow], createDecoder(loaded.spec));
+    const fast: CameraInspection = cameraInspection('fast', model, rules);
+    const slowCam: CameraInspection = cameraInspection('slow', model, rules);
+    const rssBefore = process.memoryUsage().rss;
+    // 4 s of line: 240 frames at 60 fps, 20 at 5 fps, each due 120 ms after capture.
+    let fastId = 0;
+    let slowId = 0;
+    const t0 = Date.now();
+    const fastTimer = setInterval(() => scheduler.submit(frame('fast', fastId++), 120, fast), 1000 / 60);
+    const slowTimer = setInterval(() => scheduler.submit(frame('slow', slowId++), 120, slowCam), 200);
+    await new Promise((r) => setTimeout(r, 4000));
+    clearInterval(fastTimer);
+    clearInterval(slowTimer);
+    expect(await scheduler.settled(5000)).toBe(true);
+    const elapsedS = (Date.now() - t0) / 1000;
+
+    // Exactly one verdict for every frame of both cameras.
+    for (const [camera, n] of [['fast', fastId], ['slow', slowId]] as const) {
+      const ids = given.filter((g) => g.camera === camera).map((g) => g.frameId).sort((a, b) => a - b);
+      expect(ids).toEqual([...Array(n).keys()]);
+    }
+    const answered = (camera: string) => given.filter((g) => g.camera === camera && (g.verdict === 'PASS' || g.verdict === 'FAIL')).length;
+    // The pool did real work for the fast camera (the overload is real, not idle)...
+    expect(slow.runs / elapsedS).toBeGreaterThan(10);
+    expect(fastId / elapsedS).toBeGreaterThan(2.5 * (slow.runs / elapsedS));
+    // ...and the slow camera, 1 frame in 13, still got nearly all of its frames answered: its own
+    // waiting frames are not shed for the fast camera's, and EDF puts its frame in line by deadline.
+    expect(answered('slow') / slowId).toBeGreaterThanOrEqual(0.8);
+    expect(answered('fast')).toBeGreaterThan(0);
+    // Shedding keeps memory bounded: the queue never held more than maxQueue frames per camera.
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 2 ** 20);
+  }, 30_000);
+});

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/decode/index.js';
-import type { InferenceBackend, TensorMap } from '../../src/infer/backend.js';
+import type { InferenceBackend } from '../../src/infer/backend.js';
 import { OnnxRuntimeBackend } from '../../src/infer/onnxruntime/backend.js';
 import { loadModelSpec, modelFile } from '../../src/model/spec.js';
 import { opencv } from '../../src/preprocess/opencv.js';
@@ -12,25 +12,8 @@ import type { Frame } from '../../src/source/frame.js';
 import { renderPart } from '../../src/source/synthetic/render.js';
 import type { Decision } from '../../src/verdict/types.js';
 import { defaultModelJson } from '../helpers/model.js';
+import { SlowBackend } from '../helpers/slow-backend.js';
 
-/** The real backend, made slow: what a stalled GPU or an overloaded CPU looks like to the scheduler. */
-class SlowBackend implements InferenceBackend {
-  constructor(
-    private readonly inner: InferenceBackend,
-    private readonly delayMs: number,
-  ) {}
-  get info() {
-    return this.inner.info;
-  }
-  async run(inputs: TensorMap): Promise<TensorMap> {
-    const out = await this.inner.run(inputs);
-    await new Promise((r) => setTimeout(r, this.delayMs));
-    return out;
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 interface Given {
   frame: Frame;

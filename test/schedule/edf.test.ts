@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/decode/index.js';
-import type { InferenceBackend, TensorMap } from '../../src/infer/backend.js';
+import type { InferenceBackend } from '../../src/infer/backend.js';
 import { OnnxRuntimeBackend } from '../../src/infer/onnxruntime/backend.js';
 import { cameraInspection, type CameraInspection } from '../../src/inspect/camera.js';
 import { wrapModel } from '../../src/inspect/model.js';
@@ -12,27 +12,8 @@ import type { Frame } from '../../src/source/frame.js';
 import { renderPart } from '../../src/source/synthetic/render.js';
 import type { Decision } from '../../src/verdict/types.js';
 import { defaultModelJson } from '../helpers/model.js';
+import { SlowBackend } from '../helpers/slow-backend.js';
 
-/** The real model, made to take ~50 ms a run: one worker then serves ~20 fps. */
-class SlowBackend implements InferenceBackend {
-  runs = 0;
-  constructor(
-    private readonly inner: InferenceBackend,
-    private readonly delayMs: number,
-  ) {}
-  get info() {
-    return this.inner.info;
-  }
-  async run(inputs: TensorMap): Promise<TensorMap> {
-    this.runs++;
-    const out = await this.inner.run(inputs);
-    await new Promise((r) => setTimeout(r, this.delayMs));
-    return out;
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 const loaded = loadModelSpec(defaultModelJson);
 const rules = { threshold: loaded.spec.thresholds.default, perClass: {}, minDefectAreaPx: 0, ignore: [] };

@@ -57,7 +57,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     model: { ...model, path: resolve(baseDir, (model.path as string | undefined) ?? 'models/synthetic-line/model.json') },
     cameras: Array.from({ length: run.cameras }, (_, i) => ({
       name: `cam${i + 1}`,
-      source: { type: 'synthetic', fps: perCamFps, width: run.width, height: run.height, seed: 42 + i },
+      source: { type: 'synthetic', fps: perCamFps, width: run.width, height: run.height, seed: 42 + i, distinctParts: 32 },
     })),
     mqtt: { embeddedBroker: { port } },
     storage: { path: join(dir, 'bench.db') },

@@ -20,6 +20,8 @@ const syntheticSource = z
     count: z.number().int().positive().optional(),
     /** Every Nth frame is deliberately corrupt, to exercise the ERROR path on a test line. */
     corruptEvery: z.number().int().positive().optional(),
+    /** Draw only this many distinct parts and cycle them (benchmarks at high rates; frame i shows part i mod N). */
+    distinctParts: z.number().int().positive().optional(),
   })
   .strict();
 

@@ -23,6 +23,7 @@ export function createSource(cam: CameraConfig, log: Logger): FrameSource {
         corruptEvery: s.corruptEvery,
         partIds,
         renderThread: 'worker',
+        distinctParts: s.distinctParts,
       });
     case 'opencv':
       return new OpenCvCamera({ camera: cam.name, device: s.device, api: s.api, fps: s.fps, width: s.width, height: s.height, maxFailedGrabs: s.maxFailedGrabs, partIds }, log);

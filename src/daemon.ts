@@ -72,7 +72,7 @@ export class Daemon {
     const recorder = await this.openVerdictLog();
     const inspections = await this.loadModels();
     const brokerUrl = await this.startBroker();
-    this.startOutputs(recorder, brokerUrl, inspections);
+    await this.startOutputs(recorder, brokerUrl, inspections);
     this.startSchedulers(recorder, inspections);
     await this.startCameras(inspections);
     // Measured from here: model loading and broker start are not the line's event-loop delay.
@@ -121,7 +121,7 @@ export class Daemon {
     return this.brokerUrl!;
   }
 
-  private startOutputs(recorder: VerdictRecorder, url: string, inspections: StationInspections): void {
+  private async startOutputs(recorder: VerdictRecorder, url: string, inspections: StationInspections): Promise<void> {
     const { config: cfg } = this.opts;
     this.publisher = new VerdictPublisher(
       recorder,
@@ -148,6 +148,11 @@ export class Daemon {
     });
     this.outputs = new Outputs([this.publisher]);
     this.outputs.start();
+    // The first frames should not all wait in the outbox for a connect that is a moment away; a
+    // broker that is down must not keep the line from starting, though (verdicts wait in the log).
+    if (!(await this.publisher.firstConnect(5000))) {
+      this.opts.log.warn({ url }, 'mqtt broker not reachable at start; inspecting anyway, verdicts wait in the outbox');
+    }
   }
 
   private startSchedulers(recorder: VerdictRecorder, inspections: StationInspections): void {

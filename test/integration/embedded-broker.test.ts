@@ -43,7 +43,7 @@ describe('the embedded broker', () => {
       let status = '';
       client.on('message', (topic, p) => {
         if (topic.endsWith('/status')) status = p.toString();
-        else got.push(JSON.parse(p.toString()) as VerdictMessage);
+        else if (topic.endsWith('/verdict')) got.push(JSON.parse(p.toString()) as VerdictMessage);
       });
       await client.subscribeAsync('inspectd/#', { qos: 1 });
       const seen = Date.now() + 30_000;

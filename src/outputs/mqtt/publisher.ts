@@ -84,6 +84,18 @@ export class VerdictPublisher implements VerdictOutput {
     return this.client?.connected ?? false;
   }
 
+  /** Resolves true at the first connect, false after timeoutMs (the broker may be down: the line still starts). */
+  firstConnect(timeoutMs: number): Promise<boolean> {
+    if (this.connected) return Promise.resolve(true);
+    return new Promise((res) => {
+      const t = setTimeout(() => res(false), timeoutMs);
+      this.client?.once('connect', () => {
+        clearTimeout(t);
+        res(true);
+      });
+    });
+  }
+
   start(): void {
     const client = mqtt.connect(this.opts.url, {
       clientId: this.opts.clientId ?? `inspectd-${this.opts.station}-${process.pid}`,

@@ -28,7 +28,7 @@ function config(brokerUrl: string, publishMode: 'on-decision' | 'after-commit') 
     cameras: [
       { name: 'line', source: { type: 'synthetic', fps: 10, seed: 3 } },
       // 3 ms is shorter than any inference: every frame of this camera is a TIMEOUT, published at its deadline.
-      { name: 'tight', deadlineMs: 3, source: { type: 'synthetic', fps: 5, seed: 4 } },
+      { name: 'tight', deadlineMs: 3, source: { type: 'synthetic', fps: 2, seed: 4 } },
     ],
   };
 }

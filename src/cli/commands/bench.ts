@@ -19,6 +19,8 @@ export interface BenchOptions {
   width: number;
   height: number;
   commitDelayMs: number;
+  /** search: find the e2e saturation (three more runs); none: skip it (quick checks). */
+  saturation: 'search' | 'none';
   json?: string;
 }
 
@@ -60,7 +62,7 @@ export async function benchCommand(opts: BenchOptions, argv: readonly string[]):
   // Saturation: the highest offered rate (tried at fractions of raw saturation) at which at most 1%
   // of frames miss their deadline; what is answered there is the daemon's saturation.
   let saturation = { fraction: 0, answeredFps: 0 };
-  for (const fraction of [0.6, 0.75, 0.9]) {
+  for (const fraction of opts.saturation === 'search' ? [0.6, 0.75, 0.9] : []) {
     const r = await measureE2e({ ...run, offeredFps: round2(raw.saturationFps * fraction), seconds: Math.max(5, Math.round(opts.seconds / 3)) }, baseDir, progress);
     if (r.deadlineMisses > 0.01 * r.received) break;
     saturation = { fraction, answeredFps: r.answeredFps };

@@ -11,6 +11,8 @@ import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/sch
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
 import type { Frame, FrameSource } from './source/frame.js';
+import { TriggerDesk } from './source/trigger.js';
+import { opencv } from './preprocess/opencv.js';
 import type { ModelInfo } from './verdict/types.js';
 import { packageVersion } from './paths.js';
 
@@ -43,6 +45,7 @@ export class Daemon {
   /** One scheduler per model: the cameras that share a model share its backend pool. */
   private readonly schedulers = new Map<string, Scheduler>();
   private sources: FrameSource[] = [];
+  private triggerDesk: TriggerDesk | undefined;
   private stopping: Promise<void> | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 });
@@ -207,19 +210,57 @@ export class Daemon {
 
   private async startCameras(inspections: StationInspections): Promise<void> {
     const { config: cfg, log } = this.opts;
+    const sources = new Map(cfg.cameras.map((cam) => [cam.name, createSource(cam, log.child({ component: 'camera', camera: cam.name }))]));
+    const triggers = this.openTriggerDesk(inspections, sources);
     for (const cam of cfg.cameras) {
       const deadlineMs = cam.deadlineMs ?? cfg.deadlineMs;
       const camLog = log.child({ component: 'camera', camera: cam.name });
       const inspection = inspections.cameras.get(cam.name)!;
       const scheduler = this.schedulerFor(inspection);
-      const source = createSource(cam, camLog);
+      const source = sources.get(cam.name)!;
       this.sources.push(source);
+      const triggered = triggers?.isTriggered(cam.name) ?? false;
       await source.start(
-        (frame: Frame) => scheduler.submit(frame, deadlineMs, inspection),
+        (frame: Frame) => {
+          if (!triggered) return scheduler.submit(frame, deadlineMs, inspection);
+          // Triggered: a frame is a part only when the PLC asked for one.
+          const part = triggers!.tag(frame);
+          if (part) scheduler.submit(part, deadlineMs, inspection);
+          else frame.image.release();
+        },
         (err) => camLog.warn({ err: err.message }, 'camera problem'),
       );
       camLog.info({ source: cam.source.type, deadlineMs, model: inspection.modelInfo.name }, 'camera started');
     }
+  }
+
+  /**
+   * Cameras in `trigger: mqtt` mode take their parts from the PLC's trigger topic; each trigger gets
+   * one verdict (TIMEOUT, frameId -1, when no frame comes by its deadline). Bad triggers are answered
+   * on `trigger/error` and change nothing.
+   */
+  private openTriggerDesk(inspections: StationInspections, sources: ReadonlyMap<string, FrameSource>): TriggerDesk | undefined {
+    const { config: cfg, log } = this.opts;
+    const triggered = cfg.cameras.filter((c) => c.trigger === 'mqtt');
+    if (triggered.length === 0 || !this.publisher) return undefined;
+    const deadlines = new Map(cfg.cameras.map((c) => [c.name, c.deadlineMs ?? cfg.deadlineMs]));
+    const trigLog = log.child({ component: 'trigger' });
+    const desk = new TriggerDesk(new Map(triggered.map((c) => [c.name, { source: sources.get(c.name)!, deadlineMs: deadlines.get(c.name)! }])), {
+      noFrame: (camera, partId, arrivedAt) => {
+        const inspection = inspections.cameras.get(camera)!;
+        const empty = opencv().Mat;
+        const frame: Frame = { camera, frameId: -1, capturedAt: arrivedAt, triggeredAt: arrivedAt, partId, image: new empty() };
+        trigLog.warn({ camera, partId }, 'no frame for a trigger by its deadline: TIMEOUT');
+        this.schedulerFor(inspection).timeoutWithoutFrame(frame, deadlines.get(camera)!, inspection);
+      },
+      rejected: (r) => {
+        trigLog.warn({ code: r.code, err: r.message }, 'trigger rejected');
+        this.publisher?.say('trigger/error', r);
+      },
+    });
+    this.triggerDesk = desk;
+    this.publisher.listen('trigger', (payload) => desk.accept(payload));
+    return desk;
   }
 
   /** Clean stop: no new frames, in-flight frames finish, every verdict written and published. */
@@ -231,6 +272,8 @@ export class Daemon {
   private async doStop(): Promise<void> {
     const { config: cfg, log } = this.opts;
     await Promise.all(this.sources.map((s) => s.stop().catch((err: Error) => log.warn({ err: err.message }, 'camera stop failed'))));
+    // Triggers still waiting will get no frame now: each gets its TIMEOUT, not silence.
+    this.triggerDesk?.flush();
     for (const scheduler of this.schedulers.values()) {
       if (!(await scheduler.settled(cfg.shutdown.drainMs))) {
         log.warn({ pending: scheduler.pending }, 'stopping with inferences still running');

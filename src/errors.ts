@@ -18,6 +18,9 @@ export type ErrorCode =
   | 'INSPECTD_SOURCE'
   | 'INSPECTD_BROKER'
   | 'INSPECTD_STORE'
+  | 'INSPECTD_TRIGGER_INVALID'
+  | 'INSPECTD_TRIGGER_UNKNOWN_CAMERA'
+  | 'INSPECTD_TRIGGER_DUPLICATE'
   | 'INSPECTD_USAGE';
 
 export class InspectdError extends Error {

@@ -81,6 +81,12 @@ const camera = z
      * precision share one backend pool, loaded once, served earliest-deadline-first.
      */
     model: modelRef.optional(),
+    /**
+     * free-run: every frame is a part. mqtt: the PLC asks on `{prefix}/{station}/trigger`
+     * ({camera, partId, ts?}); each trigger gets one inspection of the frame taken for it, carrying
+     * its partId, due at the trigger's arrival + deadlineMs, or TIMEOUT when no frame comes.
+     */
+    trigger: z.enum(['free-run', 'mqtt']).default('free-run'),
     /** Part id source: 'frame' makes `${camera}-${frameId}`; 'none' publishes null. */
     partId: z.enum(['frame', 'none']).default('none'),
   })
@@ -116,6 +122,7 @@ export const configSchema = z
           thresholds: { perClass: {} },
           minDefectAreaPx: 0,
           ignore: [],
+          trigger: 'free-run',
           partId: 'frame',
         },
       ]),

@@ -73,7 +73,8 @@ export class Scheduler {
   /** Takes a frame; exactly one verdict follows, at the latest at capturedAt + deadlineMs. */
   submit(frame: Frame, deadlineMs: number, inspection: CameraInspection): void {
     this.stats.submitted++;
-    const deadlineAt = frame.capturedAt + deadlineMs;
+    // A triggered part is due when the PLC asked plus the deadline; a free-running frame from capture.
+    const deadlineAt = (frame.triggeredAt ?? frame.capturedAt) + deadlineMs;
     const job: Job = {
       frame,
       inspection,
@@ -116,6 +117,27 @@ export class Scheduler {
         this.finish(job, errorDecision(err));
       },
     );
+  }
+
+  /**
+   * A trigger whose frame never came: the part still gets exactly one verdict, TIMEOUT, at its
+   * deadline (frameId -1: no frame was taken).
+   */
+  timeoutWithoutFrame(frame: Frame, deadlineMs: number, inspection: CameraInspection): void {
+    this.stats.submitted++;
+    this.timeout({
+      frame,
+      inspection,
+      deadlineMs,
+      deadlineAt: (frame.triggeredAt ?? frame.capturedAt) + deadlineMs,
+      prepared: undefined,
+      preparing: false,
+      queuedAt: 0,
+      timer: undefined,
+      timedOutSeq: undefined,
+      decided: false,
+      running: false,
+    });
   }
 
   private enqueue(job: Job): void {

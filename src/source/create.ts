@@ -24,6 +24,7 @@ export function createSource(cam: CameraConfig, log: Logger): FrameSource {
         partIds,
         renderThread: 'worker',
         distinctParts: s.distinctParts,
+        triggered: cam.trigger === 'mqtt',
       });
     case 'opencv':
       return new OpenCvCamera({ camera: cam.name, device: s.device, api: s.api, fps: s.fps, width: s.width, height: s.height, maxFailedGrabs: s.maxFailedGrabs, partIds }, log);

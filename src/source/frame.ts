@@ -24,6 +24,11 @@ export interface Frame {
   /** 8-bit image, mono (CV_8UC1) or BGR (CV_8UC3). May be empty or malformed: the pipeline turns that into ERROR. */
   image: Mat;
   truth?: FrameTruth;
+  /**
+   * Triggered cameras: when the PLC's trigger for this part arrived (epoch ms). The deadline counts
+   * from it, not from capturedAt: the PLC's clock starts when it asks.
+   */
+  triggeredAt?: number;
 }
 
 /** Anything that yields frames: the synthetic line, an OpenCV capture device, a folder replay. */
@@ -32,4 +37,9 @@ export interface FrameSource {
   start(onFrame: (frame: Frame) => void, onError: (err: Error) => void): Promise<void>;
   /** Stop producing frames; resolves when no further onFrame call will happen. */
   stop(): Promise<void>;
+  /**
+   * Take one frame now, because a part is in front of the camera (a software trigger). Sources
+   * without one free-run, and the trigger tags their next frame instead.
+   */
+  trigger?(): void;
 }

@@ -68,6 +68,7 @@ export class VerdictPublisher implements VerdictOutput {
   private readonly verdictTopic: string;
   private readonly statusTopic: string;
   private readonly retained = new Map<string, string>();
+  private readonly listeners = new Map<string, (payload: Buffer) => void>();
   private readonly drained = new IdleSignal();
 
   constructor(
@@ -114,6 +115,8 @@ export class VerdictPublisher implements VerdictOutput {
       this.log.info({ url: this.opts.url, backlog: this.outbox.countUnpublished() }, 'mqtt connected');
       client.publish(this.statusTopic, 'online', { qos: 1, retain: true });
       for (const [topic, payload] of this.retained) client.publish(topic, payload, { qos: 1, retain: true });
+      // A clean session: subscriptions are made anew on every connect.
+      for (const topic of this.listeners.keys()) client.subscribe(topic, { qos: 1 });
       // Whatever was in flight on the old connection is re-sent from the outbox, before anything new.
       this.handedOff.clear();
       this.inflight = 0;
@@ -121,6 +124,7 @@ export class VerdictPublisher implements VerdictOutput {
       this.enterBacklog();
       this.pump();
     });
+    client.on('message', (topic, payload) => this.listeners.get(topic)?.(payload));
     client.on('close', () => this.log.debug('mqtt connection closed'));
     client.on('offline', () => this.log.warn({ url: this.opts.url }, 'mqtt broker unreachable; verdicts are kept in the outbox'));
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
@@ -133,6 +137,19 @@ export class VerdictPublisher implements VerdictOutput {
     if (this.retained.get(topic) === text) return;
     this.retained.set(topic, text);
     if (this.client?.connected) this.client.publish(topic, text, { qos: 1, retain: true });
+  }
+
+  /** Messages from the plant on `{prefix}/{station}/{subtopic}` (the PLC's trigger), delivered to handler. */
+  listen(subtopic: string, handler: (payload: Buffer) => void): void {
+    const topic = `${this.opts.topicPrefix}/${this.opts.station}/${subtopic}`;
+    this.listeners.set(topic, handler);
+    if (this.client?.connected) this.client.subscribe(topic, { qos: 1 });
+  }
+
+  /** A reply under the station's prefix (QoS 1, not retained); dropped while disconnected. */
+  say(subtopic: string, payload: unknown): void {
+    if (!this.client?.connected) return;
+    this.client.publish(`${this.opts.topicPrefix}/${this.opts.station}/${subtopic}`, JSON.stringify(payload), { qos: 1, retain: false });
   }
 
   decided(msg: VerdictMessage): void {

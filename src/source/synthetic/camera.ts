@@ -46,6 +46,8 @@ export interface SyntheticCameraOptions {
    * ~8 ms of rendering per frame would otherwise be measured as the daemon's own load.
    */
   distinctParts?: number;
+  /** Triggered: no free-running schedule; each trigger() draws and emits the next part. */
+  triggered?: boolean;
 }
 
 export class SyntheticCamera implements FrameSource {
@@ -196,14 +198,35 @@ export class SyntheticCamera implements FrameSource {
       this.warmedUp = undefined;
       w();
     }
-    if (this.due && !this.stopped) {
+    if (this.opts.triggered) {
+      this.emitOwed();
+    } else if (this.due && !this.stopped) {
       this.due = false;
       this.emitAndArm();
     }
   }
 
+  /** Triggers not yet answered with a frame (their part is still being drawn). */
+  private triggersOwed = 0;
+
+  /** Takes the next part now: a software trigger, as a hardware-triggered line camera takes its frame. */
+  trigger(): void {
+    if (!this.opts.triggered || this.stopped) return;
+    this.triggersOwed++;
+    this.emitOwed();
+  }
+
+  private emitOwed(): void {
+    while (this.triggersOwed > 0 && !this.stopped) {
+      const id = this.nextFrameId;
+      if (this.worker && !this.isCorrupt(id) && this.rendered?.index !== id) return; // drawn on arrival
+      this.triggersOwed--;
+      this.emitAndArm();
+    }
+  }
+
   private arm(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.opts.triggered) return;
     const due = this.t0 + this.slot * this.periodMs;
     this.timer = setTimeout(this.tick, Math.max(0, due - performance.now()));
   }

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import type { Frame, FrameSource } from './frame.js';
+
+/** What a PLC publishes on `{prefix}/{station}/trigger`: inspect this part on this camera now. */
+const triggerSchema = z
+  .object({
+    camera: z.string().min(1),
+    partId: z.string().min(1).max(200),
+    /** The PLC's own timestamp (epoch ms), echoed in logs; the deadline counts from arrival. */
+    ts: z.number().optional(),
+  })
+  .strict();
+
+export type TriggerRequest = z.infer<typeof triggerSchema>;
+
+/** Why a trigger changed nothing, as the PLC reads it on `{prefix}/{station}/trigger/error`. */
+export interface TriggerRejection {
+  code: 'INSPECTD_TRIGGER_INVALID' | 'INSPECTD_TRIGGER_UNKNOWN_CAMERA' | 'INSPECTD_TRIGGER_DUPLICATE';
+  message: string;
+  /** The trigger as received (parsed when it was JSON, else the raw text). */
+  trigger: unknown;
+}
+
+interface Pending {
+  partId: string;
+  arrivedAt: number;
+  timer: NodeJS.Timeout;
+}
+
+export interface TriggeredCamera {
+  source: FrameSource;
+  deadlineMs: number;
+}
+
+export interface TriggerDeskEvents {
+  /** A trigger's deadline passed with no frame: the part's verdict must be TIMEOUT now. */
+  noFrame(camera: string, partId: string, arrivedAt: number): void;
+  rejected(rejection: TriggerRejection): void;
+}
+
+/**
+ * The PLC's side of a triggered line: every trigger asks for exactly one inspection. A trigger is
+ * kept until a frame of its camera arrives (that frame is then the part: it carries the partId,
+ * and its deadline counts from the trigger) or until its deadline, when the part gets TIMEOUT.
+ * Frames of a triggered camera with no trigger waiting are not parts and are not judged.
+ */
+export class TriggerDesk {
+  private readonly pending = new Map<string, Pending[]>();
+
+  constructor(
+    private readonly cameras: ReadonlyMap<string, TriggeredCamera>,
+    private readonly events: TriggerDeskEvents,
+  ) {}
+
+  isTriggered(camera: string): boolean {
+    return this.cameras.has(camera);
+  }
+
+  /** A trigger message from the broker; anything malformed, unknown or duplicate is rejected, changing nothing. */
+  accept(payload: Buffer | string, arrivedAt = Date.now()): void {
+    const text = payload.toString();
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      this.events.rejected({ code: 'INSPECTD_TRIGGER_INVALID', message: 'trigger is not JSON', trigger: text.slice(0, 500) });
+      return;
+    }
+    const parsed = triggerSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      this.events.rejected({ code: 'INSPECTD_TRIGGER_INVALID', message: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`, trigger: raw });
+      return;
+    }
+    const t = parsed.data;
+    const cam = this.cameras.get(t.camera);
+    if (!cam) {
+      this.events.rejected({ code: 'INSPECTD_TRIGGER_UNKNOWN_CAMERA', message: `no camera "${t.camera}" in triggered mode (cameras[].trigger: mqtt)`, trigger: raw });
+      return;
+    }
+    const queue = this.pending.get(t.camera) ?? [];
+    if (queue.some((p) => p.partId === t.partId)) {
+      this.events.rejected({ code: 'INSPECTD_TRIGGER_DUPLICATE', message: `part ${t.partId} already has a trigger waiting on camera ${t.camera}`, trigger: raw });
+      return;
+    }
+    const entry: Pending = {
+      partId: t.partId,
+      arrivedAt,
+      timer: setTimeout(() => this.expire(t.camera, entry), Math.max(0, arrivedAt + cam.deadlineMs - Date.now())),
+    };
+    queue.push(entry);
+    this.pending.set(t.camera, queue);
+    // A camera that can take a frame on request does so now, like a hardware-triggered line camera.
+    cam.source.trigger?.();
+  }
+
+  /** A frame from a triggered camera: the oldest waiting part's, or undefined when none waits (not a part). */
+  tag(frame: Frame): Frame | undefined {
+    const queue = this.pending.get(frame.camera);
+    const next = queue?.shift();
+    if (!next) return undefined;
+    clearTimeout(next.timer);
+    return { ...frame, partId: next.partId, triggeredAt: next.arrivedAt };
+  }
+
+  private expire(camera: string, entry: Pending): void {
+    const queue = this.pending.get(camera);
+    const i = queue?.indexOf(entry) ?? -1;
+    if (i < 0) return;
+    queue!.splice(i, 1);
+    this.events.noFrame(camera, entry.partId, entry.arrivedAt);
+  }
+
+  /** Triggers still waiting (clean stop: each gets its TIMEOUT now rather than never). */
+  flush(): void {
+    for (const [camera, queue] of this.pending) {
+      for (const entry of queue.splice(0)) {
+        clearTimeout(entry.timer);
+        this.events.noFrame(camera, entry.partId, entry.arrivedAt);
+      }
+    }
+  }
+}

@@ -1,9 +1,11 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import { InspectdError } from './errors.js';
 import type { CameraInspection } from './inspect/camera.js';
 import { openStationInspections, type StationInspections } from './inspect/station.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
+import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
 import { Outputs } from './outputs/output.js';
 import { VerdictRecorder } from './record/recorder.js';
@@ -46,7 +48,9 @@ export class Daemon {
   private readonly schedulers = new Map<string, Scheduler>();
   private sources: FrameSource[] = [];
   private triggerDesk: TriggerDesk | undefined;
+  private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private stopRequested = false;
   private pruneTimer: NodeJS.Timeout | undefined;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 });
   private readonly rssStart = process.memoryUsage().rss;
@@ -71,11 +75,28 @@ export class Daemon {
   }
 
   /** Start order: verdict log → models → broker → outputs → schedulers → cameras. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  /** A stop asked for while starting: the start ends at its next step, and the stop then undoes what it made. */
+  private checkNotStopping(): void {
+    if (this.stopRequested) throw new InspectdError('INSPECTD_STOPPING', 'stopped while starting');
+  }
+
+  private async doStart(): Promise<void> {
+    // Secrets and certificates first: a file that cannot be read is a config error, before anything loads.
+    const credentials = brokerCredentials(this.opts.config.mqtt, this.opts.baseDir ?? process.cwd());
+    if (!credentials.rejectUnauthorized) this.opts.log.warn('mqtt.tls.rejectUnauthorized is false: the broker certificate is not checked');
     const recorder = await this.openVerdictLog();
+    this.checkNotStopping();
     const inspections = await this.loadModels();
+    this.checkNotStopping();
     const brokerUrl = await this.startBroker();
-    await this.startOutputs(recorder, brokerUrl, inspections);
+    this.checkNotStopping();
+    await this.startOutputs(recorder, brokerUrl, inspections, credentials);
+    this.checkNotStopping();
     this.startSchedulers(recorder, inspections);
     await this.startCameras(inspections);
     // Measured from here: model loading and broker start are not the line's event-loop delay.
@@ -124,7 +145,7 @@ export class Daemon {
     return this.brokerUrl!;
   }
 
-  private async startOutputs(recorder: VerdictRecorder, url: string, inspections: StationInspections): Promise<void> {
+  private async startOutputs(recorder: VerdictRecorder, url: string, inspections: StationInspections, credentials: BrokerCredentials): Promise<void> {
     const { config: cfg } = this.opts;
     this.publisher = new VerdictPublisher(
       recorder,
@@ -133,8 +154,8 @@ export class Daemon {
         topicPrefix: cfg.mqtt.topicPrefix,
         station: cfg.station,
         clientId: cfg.mqtt.clientId,
-        username: cfg.mqtt.username,
-        password: cfg.mqtt.password,
+        persistentSession: cfg.mqtt.persistentSession,
+        credentials,
         keepaliveS: cfg.mqtt.keepaliveS,
         reconnectMs: cfg.mqtt.reconnectMs,
         publishMode: cfg.mqtt.publishMode,
@@ -218,6 +239,7 @@ export class Daemon {
       const inspection = inspections.cameras.get(cam.name)!;
       const scheduler = this.schedulerFor(inspection);
       const source = sources.get(cam.name)!;
+      this.checkNotStopping();
       this.sources.push(source);
       const triggered = triggers?.isTriggered(cam.name) ?? false;
       await source.start(
@@ -265,7 +287,11 @@ export class Daemon {
 
   /** Clean stop: no new frames, in-flight frames finish, every verdict written and published. */
   stop(): Promise<void> {
-    this.stopping ??= this.doStop();
+    this.stopRequested = true;
+    this.stopping ??= (async () => {
+      await this.starting?.catch(() => {});
+      await this.doStop();
+    })();
     return this.stopping;
   }
 

@@ -132,8 +132,27 @@ export const configSchema = z
         url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'expected mqtt://host:port (or mqtts://, ws://, wss://)').optional(),
         topicPrefix: z.string().regex(/^[^#+]+$/, 'must not contain MQTT wildcards').default('inspectd'),
         clientId: z.string().min(1).optional(),
+        /**
+         * Keep the broker-side session (and the trigger subscription) across reconnects; needs a
+         * fixed clientId. Triggers sent while the daemon was away are then delivered when it returns.
+         */
+        persistentSession: z.boolean().default(false),
         username: z.string().optional(),
+        /** In the file is better: a config file is often readable by more people than a secret should be. */
         password: z.string().optional(),
+        /** A file holding the password (first line); or set INSPECTD_MQTT_PASSWORD in the environment. */
+        passwordFile: z.string().min(1).optional(),
+        /** TLS to the plant broker (mqtts://): CA to trust, and a client certificate where the broker asks for one. */
+        tls: z
+          .object({
+            ca: z.string().min(1).optional(),
+            cert: z.string().min(1).optional(),
+            key: z.string().min(1).optional(),
+            /** Only for a broker whose certificate cannot be checked; logged as a warning. */
+            rejectUnauthorized: z.boolean().default(true),
+          })
+          .strict()
+          .optional(),
         keepaliveS: z.number().int().min(0).max(65535).default(30),
         reconnectMs: z.number().int().positive().default(1000),
         /**
@@ -159,6 +178,7 @@ export const configSchema = z
         topicPrefix: 'inspectd',
         keepaliveS: 30,
         reconnectMs: 1000,
+        persistentSession: false,
         publishMode: 'on-decision',
         embeddedBroker: { enabled: true, host: '127.0.0.1', port: 1883 },
       }),
@@ -194,6 +214,12 @@ export const configSchema = z
       if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'name'], message: `duplicate camera name "${c.name}"` });
       seen.add(c.name);
     });
+    if (cfg.mqtt.persistentSession && !cfg.mqtt.clientId) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'clientId'], message: 'required when mqtt.persistentSession is true (the broker keeps the session by client id)' });
+    }
+    if (cfg.mqtt.password !== undefined && cfg.mqtt.passwordFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'passwordFile'], message: 'give mqtt.password or mqtt.passwordFile, not both' });
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;

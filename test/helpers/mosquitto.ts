@@ -8,7 +8,7 @@ import { freePort } from '../../src/util/free-port.js';
 
 export { freePort };
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const ok = await new Promise<boolean>((res) => {

@@ -52,6 +52,12 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   try {
     await daemon.start();
   } catch (e) {
+    if (errorCode(e) === 'INSPECTD_STOPPING') {
+      // SIGTERM while starting: a clean stop, not a failure.
+      await stopped;
+      log.flush();
+      return EXIT_OK;
+    }
     log.fatal({ code: errorCode(e), err: errorMessage(e) }, 'daemon failed to start');
     await daemon.stop().catch(() => {});
     log.flush();

@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { VerdictMessage } from '../../verdict/types.js';
 import { IdleSignal } from '../../util/idle-signal.js';
+import type { BrokerCredentials } from './credentials.js';
 import type { VerdictOutput } from '../output.js';
 
 export interface PublisherOptions {
@@ -9,8 +10,9 @@ export interface PublisherOptions {
   topicPrefix: string;
   station: string;
   clientId?: string;
-  username?: string;
-  password?: string;
+  /** Keep the broker-side session across reconnects (needs clientId). */
+  persistentSession?: boolean;
+  credentials: BrokerCredentials;
   keepaliveS: number;
   reconnectMs: number;
   /** on-decision: publish as soon as decided; after-commit: once logged, or at the deadline at the latest. */
@@ -100,12 +102,11 @@ export class VerdictPublisher implements VerdictOutput {
   start(): void {
     const client = mqtt.connect(this.opts.url, {
       clientId: this.opts.clientId ?? `inspectd-${this.opts.station}-${process.pid}`,
-      username: this.opts.username,
-      password: this.opts.password,
+      ...this.opts.credentials,
       keepalive: this.opts.keepaliveS,
       reconnectPeriod: this.opts.reconnectMs,
       connectTimeout: 10_000,
-      clean: true,
+      clean: !this.opts.persistentSession,
       // While disconnected nothing is queued in memory: the outbox in SQLite is the queue.
       queueQoSZero: false,
       will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
@@ -127,6 +128,7 @@ export class VerdictPublisher implements VerdictOutput {
     client.on('message', (topic, payload) => this.listeners.get(topic)?.(payload));
     client.on('close', () => this.log.debug('mqtt connection closed'));
     client.on('offline', () => this.log.warn({ url: this.opts.url }, 'mqtt broker unreachable; verdicts are kept in the outbox'));
+    // MQTT.js's messages never carry the password; a refused login says 'Not authorized'.
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
   }
 

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'INSPECTD_MODEL_LOAD'
   | 'INSPECTD_MODEL_OUTPUT_RANGE'
   | 'INSPECTD_FRAME_INVALID'
+  | 'INSPECTD_FRAME_IMPLAUSIBLE'
   | 'INSPECTD_IMAGE_READ'
   | 'INSPECTD_PREPROCESS'
   | 'INSPECTD_INFER'
@@ -75,9 +76,21 @@ export class FrameError extends InspectdError {
   }
 }
 
+/**
+ * A frame the pipeline could use but that cannot be a capture of a part: too small, the wrong size
+ * or channel count for its camera, or so uniform (capped lens, dead sensor, blown exposure) that a
+ * model would call it PASS.
+ */
+export class FrameImplausibleError extends InspectdError {
+  constructor(message: string) {
+    super('INSPECTD_FRAME_IMPLAUSIBLE', message);
+  }
+}
+
+/** An image file that cannot be read, or whose bytes show it is cut short or damaged (`reason`). */
 export class ImageReadError extends InspectdError {
-  constructor(file: string, options?: { cause?: unknown }) {
-    super('INSPECTD_IMAGE_READ', `cannot read image ${file}`, options);
+  constructor(file: string, options?: { cause?: unknown; reason?: string }) {
+    super('INSPECTD_IMAGE_READ', `cannot read image ${file}${options?.reason ? `: ${options.reason}` : ''}`, options);
   }
 }
 

@@ -64,6 +64,43 @@ const modelRef = z
   })
   .strict();
 
+/**
+ * What a frame must look like to be judged as a part (src/inspect/plausibility.ts). Limits come
+ * from the shipped data: real camera frames measured 49-222 mean grey and at least 9 grey levels of
+ * standard deviation (magnetic tile, NEU-DET, the synthetic line); a capped lens, a dead sensor or a
+ * blown exposure sits at the ends of the range with almost no spread. Binarised images (DeepPCB,
+ * up to 255 mean) need maxBrightness: 255.
+ */
+const plausibility = z
+  .object({
+    /** Frame size the camera delivers; left out, the source's configured size (synthetic, opencv width+height) applies. */
+    width: z.number().int().positive().optional(),
+    height: z.number().int().positive().optional(),
+    /** 1 (mono) or 3 (BGR); left out, a synthetic source's channels apply, otherwise either is accepted. */
+    channels: z.union([z.literal(1), z.literal(3)]).optional(),
+    /** A frame smaller than this on either side is not a capture (a 1x1 placeholder, a thumbnail). */
+    minSidePx: z.number().int().min(1).default(32),
+    /** Scale 16-bit frames to 8 bits (x·255/65535) and drop a 4th (alpha) channel; off, such frames are ERROR. */
+    convert: z.boolean().default(false),
+    /** Mean grey level (0-255; a colour frame's luminance) a frame must lie within. */
+    minBrightness: z.number().min(0).max(255).default(8),
+    maxBrightness: z.number().min(0).max(255).default(247),
+    /** Standard deviation of grey levels below which a frame is uniform. */
+    minContrast: z.number().min(0).max(255).default(4),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if ((p.width === undefined) !== (p.height === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [p.width === undefined ? 'width' : 'height'], message: 'width and height go together' });
+    }
+    if (p.minBrightness > p.maxBrightness) {
+      ctx.addIssue({ code: 'custom', path: ['minBrightness'], message: `must not exceed maxBrightness (${p.maxBrightness})` });
+    }
+  });
+
+/** The block's own defaults, taken from the schema above so they are written once. */
+const plausibilityDefaults = plausibility.parse({});
+
 const camera = z
   .object({
     name: z
@@ -89,6 +126,7 @@ const camera = z
     trigger: z.enum(['free-run', 'mqtt']).default('free-run'),
     /** Part id source: 'frame' makes `${camera}-${frameId}`; 'none' publishes null. */
     partId: z.enum(['frame', 'none']).default('none'),
+    plausibility: plausibility.default(plausibilityDefaults),
   })
   .strict();
 
@@ -124,6 +162,7 @@ export const configSchema = z
           ignore: [],
           trigger: 'free-run',
           partId: 'frame',
+          plausibility: plausibilityDefaults,
         },
       ]),
     mqtt: z

@@ -5,6 +5,7 @@ import type { Frame } from '../source/frame.js';
 import { decide, type VerdictRules } from '../verdict/rules.js';
 import type { Decision, ModelInfo } from '../verdict/types.js';
 import type { OpenModel } from './model.js';
+import { plausibleImage, type PlausibilityRules } from './plausibility.js';
 
 /**
  * One camera's inspection: its model (whose backend pool it may share with other cameras) and its
@@ -21,16 +22,21 @@ export interface CameraInspection {
   judge(outputs: TensorMap, prepared: PreparedInput): Decision;
 }
 
-export function cameraInspection(camera: string, model: OpenModel, rules: VerdictRules): CameraInspection {
+/** Without plausibility rules (the CLI's single images) a frame goes to the model unchecked. */
+export function cameraInspection(camera: string, model: OpenModel, rules: VerdictRules, plausibility?: PlausibilityRules): CameraInspection {
   const labels = model.spec.labels;
   return {
     camera,
     model,
     modelInfo: model.info,
     prepare: async (frame) => {
+      let judged = frame.image;
       try {
-        return await model.prepare(frame.image);
+        // A frame that cannot be a part throws here: ERROR with its code, before any model sees it.
+        if (plausibility) judged = plausibleImage(frame, plausibility);
+        return await model.prepare(judged);
       } finally {
+        if (judged !== frame.image) judged.release();
         frame.image.release();
       }
     },

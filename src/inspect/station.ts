@@ -6,6 +6,7 @@ import { loadModelSpec } from '../model/spec.js';
 import { rulesFromSpec, unknownPerClassLabels, type VerdictRules } from '../verdict/rules.js';
 import { cameraInspection, type CameraInspection } from './camera.js';
 import { openModel, type OpenModel } from './model.js';
+import { plausibilityRules } from './plausibility.js';
 
 /** Every camera's inspection for one station, with the models (backend pools) they share. */
 export interface StationInspections {
@@ -53,7 +54,7 @@ export async function openStationInspections(cfg: Config, baseDir: string, log: 
   }
   const cameras = new Map<string, CameraInspection>();
   for (const cam of cfg.cameras) {
-    cameras.set(cam.name, cameraInspection(cam.name, models.get(cameraModel.get(cam.name)!)!, rules.get(cam.name)!));
+    cameras.set(cam.name, cameraInspection(cam.name, models.get(cameraModel.get(cam.name)!)!, rules.get(cam.name)!, plausibilityRules(cam)));
   }
   return {
     models: [...models.values()],

@@ -1,13 +1,16 @@
 import { resolve } from 'node:path';
-import { InspectdError } from '../errors.js';
-import { opencv, type Mat } from '../preprocess/opencv.js';
+import { ImageReadError, InspectdError } from '../errors.js';
+import { opencv } from '../preprocess/opencv.js';
 import type { Frame, FrameSource } from './frame.js';
 import { listImages } from './image-files.js';
+import { readImageFile } from './read-image.js';
 
 
 /**
  * Replays a folder of images as a camera, at a fixed rate: for commissioning a line on recorded
- * parts, or for regression tests. An unreadable file becomes an empty frame, hence an ERROR verdict.
+ * parts, or for regression tests. Images are passed on as stored (16-bit, alpha and all) for the
+ * plausibility checks to judge; an unreadable or truncated file becomes an empty frame carrying its
+ * INSPECTD_IMAGE_READ error, hence an ERROR verdict with that code.
  */
 export class FolderSource implements FrameSource {
   private timer: NodeJS.Timeout | undefined;
@@ -44,12 +47,19 @@ export class FolderSource implements FrameSource {
       const file = this.files[this.index++]!;
       const frameId = this.frameId++;
       const capturedAt = Date.now();
-      this.inflight = cv
-        .imreadAsync(file, cv.IMREAD_ANYCOLOR)
-        .catch((): Mat => new cv.Mat())
-        .then((image) => {
+      const capture = { camera: this.camera, frameId, capturedAt, partId: this.opts.partIds ? `${this.camera}-${frameId}` : null };
+      this.inflight = readImageFile(file)
+        .then(
+          (image): Frame => ({ ...capture, image }),
+          (err: unknown): Frame => ({
+            ...capture,
+            image: new cv.Mat(),
+            readError: err instanceof InspectdError ? err : new ImageReadError(file, { cause: err }),
+          }),
+        )
+        .then((frame) => {
           if (this.stopped) return;
-          onFrame({ camera: this.camera, frameId, capturedAt, partId: this.opts.partIds ? `${this.camera}-${frameId}` : null, image });
+          onFrame(frame);
         })
         .catch((err: Error) => onError(err));
       // Paced against the start time, not the last tick, so the rate does not drift.

@@ -1,4 +1,5 @@
 import type { Mat } from '@u4/opencv4nodejs';
+import type { InspectdError } from '../errors.js';
 
 /** Ground truth the synthetic camera knows about the part it drew; real cameras leave it out. */
 export interface FrameTruth {
@@ -21,8 +22,14 @@ export interface Frame {
   frameId: number;
   capturedAt: number;
   partId: string | null;
-  /** 8-bit image, mono (CV_8UC1) or BGR (CV_8UC3). May be empty or malformed: the pipeline turns that into ERROR. */
+  /**
+   * The image as the source got it: normally 8-bit mono (CV_8UC1) or BGR (CV_8UC3), but a file
+   * replay passes 16-bit and 4-channel images through unchanged. May be empty, malformed or
+   * implausible: the pipeline turns that into ERROR.
+   */
   image: Mat;
+  /** Why the source could not read this capture (a truncated file): the frame gets ERROR with its code. */
+  readError?: InspectdError;
   truth?: FrameTruth;
   /**
    * Triggered cameras: when the PLC's trigger for this part arrived (epoch ms). The deadline counts

@@ -72,7 +72,8 @@ async function main(): Promise<void> {
     const valid = new Uint8Array(n);
     for (let k = 0; k < n; k++) {
       const r = sel[k]!;
-      // readImage's decode (IMREAD_COLOR), synchronously: thousands of imreadAsync calls in a row
+      // The pixels readImage gives for 8-bit files (every dataset here; a 16-bit file would be reduced by
+      // libpng here, by x*255/65535 in readImage), synchronously: thousands of imreadAsync calls in a row
       // crash node 20 here (V8 'Check failed: marking_done_' in a GC), see docs/models.md.
       const img = cv.imread(join(root, r.path), cv.IMREAD_COLOR);
       if (img.empty) throw new Error(`cannot read ${r.path}`);

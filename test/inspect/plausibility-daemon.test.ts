@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VerdictMessage } from '../../src/verdict/types.js';
+import { DaemonProcess, VerdictSubscriber } from '../helpers/daemon.js';
+import { defaultModelJson } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
-import { cliPath, defaultModelJson } from '../helpers/model.js';
 import { encode, goodPart, HEIGHT, sixteenBit, WIDTH, withAlpha, writeImplausibleFiles } from './capture-files.js';
 
 /**
@@ -17,11 +15,9 @@ import { encode, goodPart, HEIGHT, sixteenBit, WIDTH, withAlpha, writeImplausibl
 const GOOD_PART = 7;
 
 let broker: TestBroker;
-let sub: MqttClient;
-let daemon: ChildProcess;
+let sub: VerdictSubscriber;
+let daemon: DaemonProcess;
 let exitCode: number | null = null;
-let stderr = '';
-const verdicts: VerdictMessage[] = [];
 let replayed: Array<{ file: string; code: string }> = [];
 
 beforeAll(async () => {
@@ -35,49 +31,38 @@ beforeAll(async () => {
   writeFileSync(join(replayDir, '10-good-part.png'), encode('.png', goodPart(GOOD_PART)));
   writeFileSync(join(convertDir, '1-sixteen-bit.png'), encode('.png', sixteenBit(goodPart(GOOD_PART))));
   writeFileSync(join(convertDir, '2-alpha.png'), encode('.png', withAlpha(goodPart(GOOD_PART))));
-  const cfg = join(dir, 'inspectd.yaml');
-  writeFileSync(
-    cfg,
-    [
-      'station: plaus1',
+  sub = await VerdictSubscriber.connect(broker.url, 'inspectd/plaus1/verdict');
+  daemon = DaemonProcess.start(
+    {
+      station: 'plaus1',
       // Generous: this checks verdicts, not speed, on a shared 2-core machine.
-      'deadlineMs: 3000',
-      'model:',
-      `  path: ${defaultModelJson}`,
-      'cameras:',
-      '  - name: replay',
-      '    source: { type: folder, fps: 10, path: ' + replayDir + ' }',
-      `    plausibility: { width: ${WIDTH}, height: ${HEIGHT}, channels: 1 }`,
-      '  - name: convert',
-      '    source: { type: folder, fps: 10, path: ' + convertDir + ' }',
-      '    plausibility: { convert: true }',
-      'log: { level: warn, format: json }',
-      '',
-    ].join('\n'),
+      deadlineMs: 3000,
+      model: { path: defaultModelJson },
+      mqtt: { url: broker.url },
+      log: { level: 'warn', format: 'json' },
+      cameras: [
+        { name: 'replay', source: { type: 'folder', fps: 10, path: replayDir }, plausibility: { width: WIDTH, height: HEIGHT, channels: 1 } },
+        { name: 'convert', source: { type: 'folder', fps: 10, path: convertDir }, plausibility: { convert: true } },
+      ],
+    },
+    {},
+    dir,
   );
-  sub = await mqtt.connectAsync(broker.url, { clientId: 'plaus-subscriber' });
-  sub.on('message', (topic, payload) => {
-    if (topic === 'inspectd/plaus1/verdict') verdicts.push(JSON.parse(payload.toString()) as VerdictMessage);
-  });
-  await sub.subscribeAsync('inspectd/plaus1/verdict', { qos: 1 });
-
-  daemon = spawn(process.execPath, [cliPath, 'run', '-c', cfg, '--broker', broker.url, '--db', join(dir, 'v.db')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  daemon.stdout!.resume();
-  const expected = replayed.length + 1 + 2;
-  const until = Date.now() + 60_000;
-  while (verdicts.length < expected && Date.now() < until && daemon.exitCode === null) await new Promise((r) => setTimeout(r, 50));
-  daemon.kill('SIGTERM');
-  exitCode = await new Promise<number | null>((r) => (daemon.exitCode !== null ? r(daemon.exitCode) : daemon.once('exit', (code) => r(code))));
+  await sub.waitFor(replayed.length + 1 + 2, 60_000).catch(() => undefined);
+  exitCode = await daemon.stop();
 }, 90_000);
 
 afterAll(async () => {
-  if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
-  await sub?.endAsync();
+  await daemon?.stop('SIGKILL');
+  await sub?.close();
   await broker?.stop();
 });
 
-const of = (camera: string) => verdicts.filter((v) => v.camera === camera).sort((a, b) => a.frameId - b.frameId);
+const of = (camera: string) =>
+  sub.received
+    .map((r) => r.msg)
+    .filter((v) => v.camera === camera)
+    .sort((a, b) => a.frameId - b.frameId);
 
 describe('a folder camera replaying captures that cannot be parts', () => {
   it('gives each implausible file ERROR with its code, none PASS, and goes on to judge the good part', () => {
@@ -86,7 +71,7 @@ describe('a folder camera replaying captures that cannot be parts', () => {
       ...replayed.map((r, frameId) => ({ frameId, verdict: 'ERROR', code: r.code })),
       { frameId: replayed.length, verdict: 'PASS', code: null },
     ];
-    expect(got, `stderr: ${stderr}`).toEqual(want);
+    expect(got, `daemon stderr: ${daemon.stderr}`).toEqual(want);
     expect(replayed.map((r) => basename(r.file))).toContain('05-truncated.jpg');
   });
 

@@ -33,7 +33,7 @@ export interface RecorderOptions {
   busyTimeoutMs?: number;
   /** Verdicts kept in memory while storage fails (default 50,000); see pending-writes.ts for what happens beyond. */
   maxPendingVerdicts?: number;
-  /** Seqs reserved per block, ahead of use (default 10,000): the most a crash can skip. */
+  /** Seqs reserved ahead of use (default 10,000; renewed when half is used): the most a crash can skip. */
   seqBlock?: number;
   /** Retention: acknowledged verdicts older than this are deleted (0 = keep). */
   retentionDays?: number;
@@ -167,7 +167,8 @@ export class VerdictRecorder {
     const msg = toMessage(v, ++this.lastSeq);
     const writes: StoreWrite[] = [];
     if (msg.seq > this.reservedTo - this.block / 2) {
-      this.reservedTo += this.block;
+      // A block ahead of this seq: whatever a crash leaves unused is at most one block.
+      this.reservedTo = msg.seq + this.block;
       writes.push({ op: 'reserve', station: this.station, to: this.reservedTo });
     }
     writes.push({ op: 'verdict', msg });

@@ -26,7 +26,7 @@ export interface StorageState {
   code: string | null;
   /** SQLite's message for the fault, null when ok. */
   message: string | null;
-  /** Writes waiting for storage (verdicts, acknowledgements, late results, reservations). */
+  /** Writes waiting for storage (verdicts, acknowledgements, late results, reservations), at the moment of the change. */
   pendingWrites: number;
   /** Verdicts of this run published but not kept for the log because the bound was reached (cumulative). */
   unloggedVerdicts: number;

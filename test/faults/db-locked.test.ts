@@ -16,6 +16,7 @@ describe('verdict log locked by another process', () => {
 
     const lock = await holdWriteLock(path);
     let lastSeq = 20;
+    let waitingAtRelease = 0;
     try {
       // 2 s of a line at ~200 fps with the log locked: several busy timeouts and retries.
       const end = Date.now() + 2_000;
@@ -28,11 +29,15 @@ describe('verdict log locked by another process', () => {
       expect(rec.storageState()).toMatchObject({ ok: false, code: 'INSPECTD_STORE_BUSY' });
       expect(await rec.sync()).toBe(false); // answers at once during a fault, does not wait
       expect(committed.length).toBe(20);
+      waitingAtRelease = lastSeq - committed.length;
     } finally {
       await lock.release();
     }
+    const releasedAt = Date.now();
     await waitFor('the log to recover', () => rec.storageState().ok);
+    const recoveredMs = Date.now() - releasedAt;
     expect(await rec.sync()).toBe(true);
+    console.info(`db-locked figures: ${JSON.stringify({ lockHeldMs: 2_000, busyTimeoutMs: fast.busyTimeoutMs, recorded: lastSeq, waitingAtRelease, recoveredMs, states: states.length })}`);
 
     // One state per change, not one per retry: fault, then recovered.
     expect(states.map((s) => [s.ok, s.code])).toEqual([

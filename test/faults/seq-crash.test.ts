@@ -58,5 +58,7 @@ describe('seq across crashes', () => {
     expect(rows.every((s) => published.includes(s))).toBe(true);
     expect(rows.length).toBeLessThan(published.length);
     expect(rows.length).toBeGreaterThan(0);
+    const gaps = lives.slice(1).map((l, i) => l[0]! - lives[i]!.at(-1)! - 1);
+    console.info(`seq-crash figures: ${JSON.stringify({ lives: lives.length, published: published.length, logged: rows.length, reused: published.length - new Set(published).size, gaps })}`);
   });
 });

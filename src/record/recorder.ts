@@ -96,7 +96,8 @@ export class VerdictRecorder {
     worker.on('message', (msg: FromWriter) => {
       if (msg.type === 'committed') {
         this.committedCount += msg.verdicts.length;
-        events.committed(msg.verdicts, msg.published);
+        // Once close() has begun the reader is closed and the outputs are stopped: nothing to tell them.
+        if (!this.closed) events.committed(msg.verdicts, msg.published);
       } else if (msg.type === 'storage') {
         this.state = msg.state;
         events.storage?.(msg.state);

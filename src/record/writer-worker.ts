@@ -101,7 +101,9 @@ function flush(): boolean {
       return false;
     }
     pending.commit(batch.length);
-    post({ type: 'committed', ...batchSummary(batch) });
+    const summary = batchSummary(batch);
+    // A batch of reservations only is nothing the outputs need to hear about.
+    if (summary.verdicts.length > 0 || summary.published.length > 0) post({ type: 'committed', ...summary });
     if (fault) {
       fault = undefined;
       attempts = 0;

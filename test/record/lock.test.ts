@@ -39,17 +39,25 @@ describe('one daemon per verdict log', () => {
     const first = await openRecorder(path);
     first.rec.record(verdict(0));
     await first.rec.sync();
+    // If the lock does not hold, this daemon would start and run: it is killed however the test ends.
+    const run = spawn(process.execPath, [cliPath, 'run', '--db', path, '--broker', 'mqtt://127.0.0.1:9'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      const run = spawn(process.execPath, [cliPath, 'run', '--db', path, '--broker', 'mqtt://127.0.0.1:9'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       run.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const status = await new Promise<number | null>((res) => run.once('exit', (code) => res(code)));
+      const status = await new Promise<number | null>((res) => {
+        const t = setTimeout(() => res(null), 20_000);
+        run.once('exit', (code) => {
+          clearTimeout(t);
+          res(code);
+        });
+      });
       expect(stderr).toContain('in use by another inspectd');
       expect(status).toBe(EXIT_LOG_IN_USE);
       const list = spawnSync(process.execPath, [cliPath, 'verdicts', '--db', path], { encoding: 'utf8' });
       expect(list.status).toBe(0);
       expect(list.stdout.trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([1]);
     } finally {
+      if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
       await first.rec.close();
     }
   });

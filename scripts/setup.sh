@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*" >&2; }
 
-packages=(libopencv-dev mosquitto mosquitto-clients build-essential pkg-config python3)
+# sqlite3: the fault tests hold the verdict log's lock from another process with its shell.
+packages=(libopencv-dev mosquitto mosquitto-clients build-essential pkg-config python3 sqlite3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,7 +8,7 @@ import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
 import { Outputs } from './outputs/output.js';
-import { VerdictRecorder } from './record/recorder.js';
+import { VerdictRecorder, type CloseResult } from './record/recorder.js';
 import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
@@ -17,6 +17,9 @@ import { TriggerDesk } from './source/trigger.js';
 import { opencv } from './preprocess/opencv.js';
 import type { ModelInfo } from './verdict/types.js';
 import { packageVersion } from './paths.js';
+
+/** What a clean stop could not write to the verdict log. */
+export type StopResult = CloseResult;
 
 export interface DaemonOptions {
   config: Config;
@@ -49,9 +52,8 @@ export class Daemon {
   private sources: FrameSource[] = [];
   private triggerDesk: TriggerDesk | undefined;
   private starting: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
+  private stopping: Promise<StopResult> | undefined;
   private stopRequested = false;
-  private pruneTimer: NodeJS.Timeout | undefined;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 });
   private readonly rssStart = process.memoryUsage().rss;
   models: ModelInfo[] = [];
@@ -107,20 +109,30 @@ export class Daemon {
     const { config: cfg } = this.opts;
     const recordLog = this.opts.log.child({ component: 'record' });
     const recorder = await VerdictRecorder.open(
-      { path: cfg.storage.path, synchronous: cfg.storage.synchronous, station: cfg.station },
+      {
+        path: cfg.storage.path,
+        synchronous: cfg.storage.synchronous,
+        station: cfg.station,
+        // Retention runs on the writer thread, in small steps (src/record/retention.ts).
+        retentionDays: cfg.storage.retentionDays,
+        maxSizeMb: cfg.storage.maxSizeMb,
+        maxPendingVerdicts: cfg.storage.maxPendingVerdicts,
+      },
       {
         // A commit may make a backlog sendable and may complete a drain.
         committed: (verdicts, published) => this.outputs?.committed(verdicts, published),
-        failed: (message, lost) => recordLog.error({ err: message, seqs: lost }, 'verdicts could not be written to the log'),
+        // Storage faults never stop the line (the writer keeps and retries); reported on each change:
+        // in the log, on the retained `storage` topic, and to the outputs, which stop waiting for
+        // commits that cannot come and deliver from memory.
+        storage: (s) => {
+          if (s.ok) recordLog.info({ storage: s }, 'verdict log writable');
+          else recordLog.error({ storage: s }, 'verdict log cannot be written; verdicts are kept and retried');
+          this.outputs?.storageHealthy(s.ok);
+          this.publisher?.retain('storage', s);
+        },
       },
     );
     this.recorder = recorder;
-    if (cfg.storage.retentionDays > 0) {
-      const prune = () => recorder.prune(Date.now() - cfg.storage.retentionDays * 86_400_000);
-      prune();
-      // Hourly is plenty for a day-granular setting; unpublished rows are never pruned.
-      this.pruneTimer = setInterval(prune, 3_600_000).unref();
-    }
     return recorder;
   }
 
@@ -170,6 +182,7 @@ export class Daemon {
       cameras: cfg.cameras.map((c: Config['cameras'][number]) => ({ name: c.name, model: inspections.cameras.get(c.name)!.modelInfo.name, deadlineMs: c.deadlineMs ?? cfg.deadlineMs })),
       publishMode: cfg.mqtt.publishMode,
     });
+    this.publisher.retain('storage', recorder.storageState());
     this.outputs = new Outputs([this.publisher]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
@@ -285,17 +298,20 @@ export class Daemon {
     return desk;
   }
 
-  /** Clean stop: no new frames, in-flight frames finish, every verdict written and published. */
-  stop(): Promise<void> {
+  /**
+   * Clean stop: no new frames, in-flight frames finish, every verdict written and published.
+   * Resolves with what the verdict log could not write (the CLI exits non-zero when unwritten > 0).
+   */
+  stop(): Promise<StopResult> {
     this.stopRequested = true;
     this.stopping ??= (async () => {
       await this.starting?.catch(() => {});
-      await this.doStop();
+      return this.doStop();
     })();
     return this.stopping;
   }
 
-  private async doStop(): Promise<void> {
+  private async doStop(): Promise<StopResult> {
     const { config: cfg, log } = this.opts;
     await Promise.all(this.sources.map((s) => s.stop().catch((err: Error) => log.warn({ err: err.message }, 'camera stop failed'))));
     // Triggers still waiting will get no frame now: each gets its TIMEOUT, not silence.
@@ -315,11 +331,12 @@ export class Daemon {
       await this.outputs.stop();
     }
     await this.inspections?.close();
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
-    await this.recorder?.close();
+    const written = (await this.recorder?.close()) ?? { unwritten: 0, unwrittenMarks: 0 };
+    if (written.unwritten > 0) log.error(written, 'stopped with verdicts that could not be written to the log');
     await this.broker?.stop();
     this.loopDelay.disable();
     log.info({ stats: this.stats }, 'stopped');
+    return written;
   }
 }
 

@@ -23,6 +23,16 @@ export type ErrorCode =
   | 'INSPECTD_TRIGGER_INVALID'
   | 'INSPECTD_TRIGGER_UNKNOWN_CAMERA'
   | 'INSPECTD_TRIGGER_DUPLICATE'
+  /** Another inspectd holds the verdict log's lock: one daemon per log. */
+  | 'INSPECTD_LOG_IN_USE'
+  /** The database file is not an inspectd verdict log (other tables, or not SQLite): left untouched. */
+  | 'INSPECTD_STORE_FOREIGN'
+  /** The verdict log was written by a newer inspectd (schema version above ours): left untouched. */
+  | 'INSPECTD_STORE_VERSION'
+  /** Storage faults while running, reported in the recorder's storage state (the line goes on). */
+  | 'INSPECTD_STORE_FULL'
+  | 'INSPECTD_STORE_BUSY'
+  | 'INSPECTD_STORE_IO'
   | 'INSPECTD_USAGE';
 
 export class InspectdError extends Error {

@@ -6,4 +6,10 @@ export const EXIT_IMAGES_FAILED = 1;
 /** `infer`/`eval`/`tensors`: the model itself is unusable (load failure, scores out of range). */
 export const EXIT_BAD_MODEL = 2;
 export const EXIT_USAGE = 64;
+/** `run`: the database is not a verdict log inspectd can use (foreign file, newer schema): EX_DATAERR. */
+export const EXIT_LOG_UNUSABLE = 65;
+/** `run`: a stop that could not write every verdict of this run to the log: EX_IOERR. */
+export const EXIT_LOG_UNWRITTEN = 74;
+/** `run`: another inspectd holds the verdict log (one daemon per log): EX_TEMPFAIL. */
+export const EXIT_LOG_IN_USE = 75;
 export const EXIT_CONFIG = 78;

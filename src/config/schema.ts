@@ -226,11 +226,15 @@ export const configSchema = z
         path: z.string().min(1).default('./var/inspectd.db'),
         /** FULL survives power loss per verdict; NORMAL only process crashes (WAL). */
         synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
-        /** Rows older than this are deleted (0 keeps everything). */
+        /** Acknowledged rows older than this are deleted (0 keeps everything). */
         retentionDays: z.number().min(0).default(0),
+        /** The oldest acknowledged rows are deleted while the log's used size exceeds this (0 = no limit). */
+        maxSizeMb: z.number().min(0).default(0),
+        /** Verdicts kept in memory while the log cannot be written; beyond it they are counted, not kept. */
+        maxPendingVerdicts: z.number().int().min(1).default(50_000),
       })
       .strict()
-      .default({ path: './var/inspectd.db', synchronous: 'FULL', retentionDays: 0 }),
+      .default({ path: './var/inspectd.db', synchronous: 'FULL', retentionDays: 0, maxSizeMb: 0, maxPendingVerdicts: 50_000 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

@@ -1,11 +1,14 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InspectdError } from '../errors.js';
 import type { Decision, VerdictMessage } from '../verdict/types.js';
+import { LogLock } from './log-lock.js';
 import { toMessage, VerdictStore, type NewVerdict, type StoreWrite } from './store.js';
-import type { FromWriter, ToWriter, WriterConfig } from './writer-protocol.js';
+import type { FromWriter, StorageState, ToWriter, WriterConfig } from './writer-protocol.js';
+
+export type { StorageState } from './writer-protocol.js';
 
 function writerPath(): string {
   const here = fileURLToPath(import.meta.url);
@@ -16,56 +19,142 @@ function writerPath(): string {
 }
 
 export interface RecorderEvents {
-  /** Verdicts now durable (so publishable) and acknowledgements now written. */
+  /** Verdicts now durable, and the seqs whose publish acknowledgement is now written. */
   committed(verdicts: readonly number[], published: readonly number[]): void;
-  /** A batch could not be written (disk full, I/O error): those verdicts are not in the log. */
-  failed(message: string, lost: readonly number[]): void;
+  /** The log's state changed: a fault began, changed kind, cleared, or the bound began to drop verdicts. */
+  storage?(state: StorageState): void;
 }
 
+export interface RecorderOptions {
+  path: string;
+  synchronous: 'FULL' | 'NORMAL';
+  station: string;
+  /** A write waits this long for another connection's lock before it counts as failed (default 5000). */
+  busyTimeoutMs?: number;
+  /** Verdicts kept in memory while storage fails (default 50,000); see pending-writes.ts for what happens beyond. */
+  maxPendingVerdicts?: number;
+  /** Seqs reserved ahead of use (default 10,000; renewed when half is used): the most a crash can skip. */
+  seqBlock?: number;
+  /** Retention: acknowledged verdicts older than this are deleted (0 = keep). */
+  retentionDays?: number;
+  /** Retention: the oldest acknowledged verdicts are deleted while the log's used size exceeds this (0 = no limit). */
+  maxSizeMb?: number;
+  /** How long close() keeps retrying a failing log before it reports what it could not write (default 5000). */
+  closeTimeoutMs?: number;
+  /** Bench/test knob: every commit takes at least this long, like a slow SD card (default 0). */
+  slowCommitMs?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  retentionCheckMs?: number;
+  retentionStepRows?: number;
+}
+
+/** What a clean stop could not do: verdicts of this run not in the log, acknowledgements not written. */
+export interface CloseResult {
+  unwritten: number;
+  unwrittenMarks: number;
+}
+
+const OK_STATE: StorageState = { ok: true, code: null, message: null, pendingWrites: 0, unloggedVerdicts: 0, since: 0 };
+
 /**
- * The main thread's side of the verdict log. It allocates seq at once (the verdict message is
- * complete the moment it is decided) and hands the write to the writer thread; outputs publish
- * the message beside that write and read back from the log only what the broker did not take.
- * Reads (the outbox, counts) use a second, read-only connection: WAL readers never wait for or
- * cause an fsync.
+ * The main thread's side of the verdict log. It hands out seq at once (the verdict message is
+ * complete the moment it is decided, and can be published at once) from a range already committed
+ * as reserved: the next block is reserved, through the writer, when half of the current one is
+ * used, so a crash between publish and commit leaves a gap, never a reused seq. The writer thread
+ * commits and retries; this thread never waits for the disk. Reads (the outbox, counts) use a
+ * second, read-only connection: WAL readers never wait for or cause an fsync.
+ *
+ * When a reservation cannot be committed (storage failing), seqs go on being handed out past the
+ * durable reservation (the line does not stop) while the reservation is retried first in the queue;
+ * only a crash during such a fault, after half a block was used in it, could reuse seqs.
  */
 export class VerdictRecorder {
   private lastSeq: number;
+  /** The reservation asked of the writer (durable once the writer has committed it). */
+  private reservedTo: number;
   private closed = false;
   private nextSyncId = 1;
-  private readonly syncs = new Map<number, () => void>();
+  private recorded = 0;
+  private committedCount = 0;
+  private state: StorageState = { ...OK_STATE, since: Date.now() };
+  private readonly syncs = new Map<number, (written: boolean) => void>();
+  private closing: Promise<CloseResult> | undefined;
 
   private constructor(
     private readonly station: string,
     private readonly worker: Worker,
     private readonly reader: VerdictStore,
+    private readonly lock: LogLock,
+    private readonly block: number,
+    private readonly closeTimeoutMs: number,
     lastSeq: number,
     events: RecorderEvents,
   ) {
     this.lastSeq = lastSeq;
+    this.reservedTo = lastSeq + block;
     worker.on('message', (msg: FromWriter) => {
-      if (msg.type === 'committed') events.committed(msg.verdicts, msg.published);
-      else if (msg.type === 'error') events.failed(msg.message, msg.lost);
-      else if (msg.type === 'synced') {
-        this.syncs.get(msg.id)?.();
+      if (msg.type === 'committed') {
+        this.committedCount += msg.verdicts.length;
+        // Once close() has begun the reader is closed and the outputs are stopped: nothing to tell them.
+        if (!this.closed) events.committed(msg.verdicts, msg.published);
+      } else if (msg.type === 'storage') {
+        this.state = msg.state;
+        events.storage?.(msg.state);
+      } else if (msg.type === 'synced') {
+        this.syncs.get(msg.id)?.(msg.written);
         this.syncs.delete(msg.id);
       }
     });
-    worker.on('error', (err) => events.failed(`verdict writer crashed: ${err.message}`, []));
+    worker.on('error', (err) => {
+      this.state = { ...this.state, ok: false, code: 'INSPECTD_STORE_IO', message: `verdict writer crashed: ${err.message}`, since: Date.now() };
+      events.storage?.(this.state);
+    });
   }
 
-  static async open(opts: WriterConfig & { station: string }, events: RecorderEvents): Promise<VerdictRecorder> {
-    // Create the file and schema, and read where seq stands, before the writer takes over.
-    const setup = new VerdictStore({ path: opts.path, synchronous: opts.synchronous });
-    const lastSeq = setup.lastSeq(opts.station);
-    setup.close();
-    const worker = new Worker(writerPath(), { workerData: { path: opts.path, synchronous: opts.synchronous } satisfies WriterConfig });
-    await new Promise<void>((res, rej) => {
-      worker.once('message', (m: FromWriter) => (m.type === 'ready' ? res() : rej(new InspectdError('INSPECTD_STORE', 'verdict writer failed to start'))));
-      worker.once('error', (err) => rej(new InspectdError('INSPECTD_STORE', `verdict writer failed: ${err.message}`, { cause: err })));
-    });
-    const reader = new VerdictStore({ path: opts.path, readonly: true });
-    return new VerdictRecorder(opts.station, worker, reader, lastSeq, events);
+  static async open(opts: RecorderOptions, events: RecorderEvents): Promise<VerdictRecorder> {
+    const path = resolve(opts.path);
+    mkdirSync(dirname(path), { recursive: true });
+    const block = Math.max(2, opts.seqBlock ?? 10_000);
+    // One daemon per log: refused here, before the second one reads where seq stands.
+    const lock = LogLock.acquire(path);
+    try {
+      // Checks and migrates the file, and reads where seq stands, before the writer takes over.
+      const setup = new VerdictStore({ path, synchronous: opts.synchronous, busyTimeoutMs: opts.busyTimeoutMs });
+      const lastSeq = setup.lastSeq(opts.station);
+      let reserved = true;
+      try {
+        setup.apply([{ op: 'reserve', station: opts.station, to: lastSeq + block }]);
+      } catch {
+        reserved = false; // storage failing at start: the writer retries it first (see above)
+      } finally {
+        setup.close();
+      }
+      const worker = await startWriter({
+        path,
+        synchronous: opts.synchronous,
+        station: opts.station,
+        busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
+        maxPendingVerdicts: opts.maxPendingVerdicts ?? 50_000,
+        retryMinMs: opts.retryMinMs ?? 50,
+        retryMaxMs: opts.retryMaxMs ?? 2000,
+        closeTimeoutMs: opts.closeTimeoutMs ?? 5000,
+        retention: {
+          maxAgeMs: (opts.retentionDays ?? 0) * 86_400_000,
+          maxBytes: (opts.maxSizeMb ?? 0) * 1024 * 1024,
+          checkEveryMs: opts.retentionCheckMs ?? 60_000,
+          stepRows: opts.retentionStepRows ?? 2_000,
+        },
+        slowCommitMs: opts.slowCommitMs ?? 0,
+      });
+      const reader = new VerdictStore({ path, readonly: true });
+      const rec = new VerdictRecorder(opts.station, worker, reader, lock, block, opts.closeTimeoutMs ?? 5000, lastSeq, events);
+      if (!reserved) rec.send([{ op: 'reserve', station: opts.station, to: rec.reservedTo }]);
+      return rec;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
   }
 
   private send(writes: StoreWrite[]): void {
@@ -73,10 +162,19 @@ export class VerdictRecorder {
     this.worker.postMessage({ type: 'write', writes } satisfies ToWriter);
   }
 
-  /** Allocates the next seq and queues the durable write; the returned message is what will be published. */
+  /** Hands out the next seq and queues the durable write; the returned message can be published at once. */
   record(v: NewVerdict): VerdictMessage {
+    if (this.closed) throw new InspectdError('INSPECTD_STORE', 'verdict log is closed');
     const msg = toMessage(v, ++this.lastSeq);
-    this.send([{ op: 'verdict', msg }]);
+    const writes: StoreWrite[] = [];
+    if (msg.seq > this.reservedTo - this.block / 2) {
+      // A block ahead of this seq: whatever a crash leaves unused is at most one block.
+      this.reservedTo = msg.seq + this.block;
+      writes.push({ op: 'reserve', station: this.station, to: this.reservedTo });
+    }
+    writes.push({ op: 'verdict', msg });
+    this.send(writes);
+    this.recorded++;
     return msg;
   }
 
@@ -97,38 +195,67 @@ export class VerdictRecorder {
     return this.reader.countUnpublished(this.station);
   }
 
-  /** Retention: deletes acknowledged verdicts decided before the cutoff, on the writer thread. */
-  prune(cutoffMs: number): void {
-    this.send([{ op: 'prune', cutoffMs }]);
+  /** The log's state as last reported by the writer. */
+  storageState(): StorageState {
+    return this.state;
   }
 
-  /** Resolves once every write handed over so far is committed: then the outbox is complete. */
-  sync(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  /** Retention now: acknowledged verdicts decided before the cutoff, deleted in small steps on the writer thread. */
+  prune(cutoffMs: number): void {
+    if (this.closed) throw new InspectdError('INSPECTD_STORE', 'verdict log is closed');
+    this.worker.postMessage({ type: 'prune', cutoffMs } satisfies ToWriter);
+  }
+
+  /**
+   * Resolves true once every write handed over so far is committed (then the outbox is complete),
+   * false at once while storage is failing (the writes are kept and retried; this does not wait).
+   */
+  sync(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(true);
     const id = this.nextSyncId++;
-    return new Promise<void>((res) => {
+    return new Promise<boolean>((res) => {
       this.syncs.set(id, res);
       this.worker.postMessage({ type: 'sync', id } satisfies ToWriter);
     });
   }
 
-  /** Writes everything queued, then closes both connections. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Writes everything queued (retrying up to closeTimeoutMs), closes both connections and the lock. */
+  close(): Promise<CloseResult> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<CloseResult> {
     this.closed = true;
     // The writer closes last: the last connection to close checkpoints the WAL into the database
     // file, which a read-only connection cannot do.
     this.reader.close();
-    await new Promise<void>((res) => {
-      const t = setTimeout(() => void this.worker.terminate().then(() => res()), 10_000);
+    // If the writer never answers, what it reported committed is all this thread knows was written.
+    const fallback: CloseResult = { unwritten: this.recorded - this.committedCount, unwrittenMarks: 0 };
+    const result = await new Promise<CloseResult>((res) => {
+      const t = setTimeout(() => res(fallback), this.closeTimeoutMs + 10_000);
       this.worker.on('message', (m: FromWriter) => {
         if (m.type === 'closed') {
           clearTimeout(t);
-          res();
+          res({ unwritten: m.unwritten, unwrittenMarks: m.unwrittenMarks });
         }
       });
-      this.worker.postMessage({ type: 'close' } satisfies ToWriter);
+      this.worker.postMessage({ type: 'close', lastSeq: this.lastSeq } satisfies ToWriter);
     });
     await this.worker.terminate();
+    for (const res of this.syncs.values()) res(false);
+    this.syncs.clear();
+    // Only now may another daemon take the log: nothing of ours writes to it any more.
+    this.lock.release();
+    return result;
   }
+}
+
+async function startWriter(cfg: WriterConfig): Promise<Worker> {
+  const worker = new Worker(writerPath(), { workerData: cfg });
+  await new Promise<void>((res, rej) => {
+    worker.once('message', (m: FromWriter) => (m.type === 'ready' ? res() : rej(new InspectdError('INSPECTD_STORE', 'verdict writer failed to start'))));
+    worker.once('error', (err) => rej(new InspectdError('INSPECTD_STORE', `verdict writer failed: ${err.message}`, { cause: err })));
+  });
+  return worker;
 }

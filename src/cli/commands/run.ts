@@ -1,10 +1,10 @@
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
-import { Daemon } from '../../daemon.js';
+import { Daemon, type StopResult } from '../../daemon.js';
 import { ConfigError, errorCode, errorMessage } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { packageRoot } from '../../paths.js';
-import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_LOG_IN_USE, EXIT_LOG_UNUSABLE, EXIT_LOG_UNWRITTEN, EXIT_OK } from '../exit-codes.js';
 
 export interface RunOptions {
   config?: string;
@@ -15,7 +15,8 @@ export interface RunOptions {
 
 /**
  * Runs the daemon until SIGINT/SIGTERM, then stops cleanly: in-flight frames finish, every verdict
- * is written and published, and the exit status is 0. A second signal forces exit 1.
+ * is written and published, and the exit status is 0 (74 when some verdicts could not be written to
+ * the log). A second signal forces exit 1.
  */
 export async function runCommand(opts: RunOptions): Promise<number> {
   let cfg;
@@ -34,7 +35,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const daemon = new Daemon({ config: cfg, log, baseDir });
 
   let signalled = 0;
-  const stopped = new Promise<void>((resolveStop) => {
+  const stopped = new Promise<StopResult>((resolveStop) => {
     const onSignal = (sig: NodeJS.Signals) => {
       signalled++;
       if (signalled > 1) {
@@ -63,10 +64,16 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     log.flush();
     process.stderr.write(`inspectd: ${errorMessage(e)}\n`);
     // A config that names something the model lacks is still a bad config: no restart can fix it.
-    return e instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE;
+    if (e instanceof ConfigError) return EXIT_CONFIG;
+    // The verdict log: held by another daemon, or not a log this inspectd may use (each its own status).
+    const code = errorCode(e);
+    if (code === 'INSPECTD_LOG_IN_USE') return EXIT_LOG_IN_USE;
+    if (code === 'INSPECTD_STORE_FOREIGN' || code === 'INSPECTD_STORE_VERSION') return EXIT_LOG_UNUSABLE;
+    return EXIT_FAILURE;
   }
   log.info({ station: cfg.station, broker: daemon.brokerUrl, db: resolve(cfg.storage.path) }, 'inspectd running');
-  await stopped;
+  const { unwritten } = await stopped;
   log.flush();
-  return EXIT_OK;
+  // Verdicts that reached the PLC but not the log: the stop was not clean, say so to systemd.
+  return unwritten > 0 ? EXIT_LOG_UNWRITTEN : EXIT_OK;
 }

@@ -1,3 +1,4 @@
+import { dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -15,7 +16,8 @@ import { createSource } from './source/create.js';
 import type { Frame, FrameSource } from './source/frame.js';
 import { TriggerDesk } from './source/trigger.js';
 import { opencv } from './preprocess/opencv.js';
-import type { ModelInfo } from './verdict/types.js';
+import type { ModelInfo, VerdictMessage } from './verdict/types.js';
+import { RejectArchive } from './archive/reject-archive.js';
 import { packageVersion } from './paths.js';
 
 /** What a clean stop could not write to the verdict log. */
@@ -51,6 +53,7 @@ export class Daemon {
   private readonly schedulers = new Map<string, Scheduler>();
   private sources: FrameSource[] = [];
   private triggerDesk: TriggerDesk | undefined;
+  private archive: RejectArchive | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
   private stopRequested = false;
@@ -92,6 +95,7 @@ export class Daemon {
     const credentials = brokerCredentials(this.opts.config.mqtt, this.opts.baseDir ?? process.cwd());
     if (!credentials.rejectUnauthorized) this.opts.log.warn('mqtt.tls.rejectUnauthorized is false: the broker certificate is not checked');
     const recorder = await this.openVerdictLog();
+    this.openArchive();
     this.checkNotStopping();
     const inspections = await this.loadModels();
     this.checkNotStopping();
@@ -134,6 +138,17 @@ export class Daemon {
     );
     this.recorder = recorder;
     return recorder;
+  }
+
+  /** The reject-image archive, beside the verdict log unless config puts it elsewhere. */
+  private openArchive(): void {
+    const { archive: a, storage } = this.opts.config;
+    if (!a.enabled) return;
+    const dir = resolve(a.path ?? join(dirname(resolve(storage.path)), 'rejects'));
+    this.archive = new RejectArchive(
+      { dir, maxBytes: a.maxMb * 2 ** 20, verdicts: a.verdicts, passSampleRate: a.passSampleRate, format: a.format, jpegQuality: a.jpegQuality },
+      this.opts.log.child({ component: 'archive' }),
+    );
   }
 
   /** Each model once (its workers proven on a grey frame and its self-test images), then each camera's rules. */
@@ -210,7 +225,15 @@ export class Daemon {
   private verdictSink(recorder: VerdictRecorder): VerdictSink {
     const station = this.opts.config.station;
     const recordLog = this.opts.log.child({ component: 'record' });
+    // Verdicts whose frame has not settled yet: the archive needs the verdict with the image.
+    const unsettled = new Map<number, VerdictMessage>();
     return {
+      settled: (frame, seq) => {
+        const msg = seq === undefined ? undefined : unsettled.get(seq);
+        if (seq !== undefined) unsettled.delete(seq);
+        if (msg && this.archive) this.archive.offer(frame.image, msg);
+        else frame.image.release();
+      },
       decided: (frame, decision, decidedAt, deadlineMs, inspection) => {
         let msg;
         try {
@@ -230,6 +253,7 @@ export class Daemon {
           return undefined;
         }
         this.outputs?.decided(msg);
+        if (this.archive) unsettled.set(msg.seq, msg);
         return msg.seq;
       },
       late: (seq, decision, decidedAt) => {
@@ -330,6 +354,7 @@ export class Daemon {
       }
       await this.outputs.stop();
     }
+    await this.archive?.flush(cfg.shutdown.drainMs);
     await this.inspections?.close();
     const written = (await this.recorder?.close()) ?? { unwritten: 0, unwrittenMarks: 0 };
     if (written.unwritten > 0) log.error(written, 'stopped with verdicts that could not be written to the log');

@@ -56,9 +56,10 @@ program
   .option('--db <file>', 'SQLite verdict database', './var/inspectd.db')
   .option('--after-seq <n>', 'only verdicts with seq greater than n', int('--after-seq'), 0)
   .option('--limit <n>', 'at most n verdicts', int('--limit'))
+  .option('--archive <dir>', 'reject-image archive to link images from (default: rejects/ beside the database)')
   .option('--station <name>', 'only this station')
   .addOption(new Option('--format <fmt>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
-  .action(async (o: { db: string; afterSeq: number; limit?: number; format: 'jsonl' | 'csv'; station?: string }) => {
+  .action(async (o: { db: string; afterSeq: number; limit?: number; format: 'jsonl' | 'csv'; station?: string; archive?: string }) => {
     const { verdictsCommand } = await import('./commands/verdicts.js');
     exitCode = verdictsCommand(o, process.stdout);
   });

@@ -235,6 +235,20 @@ export const configSchema = z
       })
       .strict()
       .default({ path: './var/inspectd.db', synchronous: 'FULL', retentionDays: 0, maxSizeMb: 0, maxPendingVerdicts: 50_000 }),
+    /** Reject images for review and retraining: FAIL/TIMEOUT/ERROR frames (and a sample of PASS) under a quota. */
+    archive: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Default: `rejects/` beside the verdict database. */
+        path: z.string().min(1).optional(),
+        maxMb: z.number().positive().default(1024),
+        verdicts: z.array(z.enum(['FAIL', 'TIMEOUT', 'ERROR'])).default(['FAIL', 'TIMEOUT', 'ERROR']),
+        passSampleRate: z.number().min(0).max(1).default(0),
+        format: z.enum(['jpg', 'png']).default('jpg'),
+        jpegQuality: z.number().int().min(1).max(100).default(90),
+      })
+      .strict()
+      .default({ enabled: true, maxMb: 1024, verdicts: ['FAIL', 'TIMEOUT', 'ERROR'], passSampleRate: 0, format: 'jpg', jpegQuality: 90 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

@@ -15,7 +15,10 @@ export interface CameraInspection {
   readonly camera: string;
   readonly model: OpenModel;
   readonly modelInfo: ModelInfo;
-  /** Frame → model tensor; the frame's pixels are released once the tensor holds all it needs. */
+  /**
+   * Frame → model tensor. The frame's own pixels stay: the scheduler hands them on when the frame
+   * settles (the reject archive keeps a FAIL's image), or releases them.
+   */
   prepare(frame: Frame): Promise<PreparedInput>;
   toInputs(prepared: PreparedInput): TensorMap;
   /** decode + verdict rules; may throw (bad output, out-of-range score) → ERROR. */
@@ -37,7 +40,6 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
         return await model.prepare(judged);
       } finally {
         if (judged !== frame.image) judged.release();
-        frame.image.release();
       }
     },
     toInputs: (p) => model.toInputs(p),

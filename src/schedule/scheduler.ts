@@ -13,6 +13,11 @@ export interface VerdictSink {
   decided(frame: Frame, decision: Decision, decidedAt: number, deadlineMs: number, inspection: CameraInspection): number | undefined;
   /** A result that arrived after its frame was already given TIMEOUT. */
   late(seq: number, decision: Decision, decidedAt: number): void;
+  /**
+   * The frame is done with (verdict given, inference returned): the sink owns its image now (the
+   * reject archive may keep it). Without this hook the scheduler releases the image itself.
+   */
+  settled?(frame: Frame, seq: number | undefined): void;
 }
 
 export interface SchedulerOptions {
@@ -32,6 +37,8 @@ interface Job {
   timer: NodeJS.Timeout | undefined;
   /** seq of the verdict already given (TIMEOUT at the deadline), if any. */
   timedOutSeq: number | undefined;
+  /** seq of the frame's verdict, whichever it was. */
+  seq?: number | undefined;
   decided: boolean;
   running: boolean;
 }
@@ -138,6 +145,7 @@ export class Scheduler {
       decided: false,
       running: false,
     });
+    frame.image.release();
   }
 
   private enqueue(job: Job): void {
@@ -304,11 +312,14 @@ export class Scheduler {
       this.stats.errors++;
       this.log.warn({ camera: job.frame.camera, frameId: job.frame.frameId, code: decision.error?.code, err: decision.error?.message }, 'frame ERROR');
     }
-    return this.sink.decided(job.frame, decision, Date.now(), job.deadlineMs, job.inspection);
+    job.seq = this.sink.decided(job.frame, decision, Date.now(), job.deadlineMs, job.inspection);
+    return job.seq;
   }
 
   private settle(job: Job): void {
     if (!this.open.delete(job)) return;
+    if (this.sink.settled) this.sink.settled(job.frame, job.seq);
+    else job.frame.image.release();
     if (this.open.size === 0) this.allSettled.notify();
   }
 

@@ -13,10 +13,11 @@ import { TestBroker } from '../helpers/mosquitto.js';
  * MARGIN: the deadline timer's own delay, the MQTT hop through mosquitto and the subscriber's event
  * loop, on a 2-core CI machine where the inference thread, the camera's render thread, mosquitto and
  * this test share the cores. Measured on a quiet 2-vCPU VM: typically 1-10 ms, single outliers up to
- * 17-22 ms (the main thread's event-loop delay alone reaches 12 ms there). 25 ms is that plus a
- * little, and still half of the 50 ms that a commit on the publish path would add.
+ * 17-30 ms when the test runs amid the rest of the suite (the main thread's event-loop delay alone
+ * reaches 12 ms there). 35 ms is that plus a little, and still well below what a commit on the publish
+ * path adds: with publishing after the commit this test measured verdicts 146 ms late.
  */
-const MARGIN_MS = 25;
+const MARGIN_MS = 35;
 const COMMIT_DELAY = { INSPECTD_TEST_COMMIT_DELAY_MS: '50' };
 
 function config(brokerUrl: string, publishMode: 'on-decision' | 'after-commit') {
@@ -68,7 +69,9 @@ describe.each(['on-decision', 'after-commit'] as const)('with every commit 50 ms
     expect(line.length).toBeGreaterThanOrEqual(30);
     const answered = line.filter((r) => r.msg.verdict === 'PASS' || r.msg.verdict === 'FAIL');
     // All-TIMEOUT must fail this test: the 30 ms line is answerable (the model takes ~8-12 ms here).
-    expect(answered.length / line.length).toBeGreaterThanOrEqual(0.8);
+    // Measured 74-97% answered on a 2-vCPU VM amid the suite (a single slow inference is a TIMEOUT);
+    // half is the bound that still tells an answering line from a timing-out one.
+    expect(answered.length / line.length).toBeGreaterThanOrEqual(0.5);
     const worst = Math.max(...answered.map(lateness));
     expect(worst).toBeLessThanOrEqual(MARGIN_MS);
   });

@@ -1,11 +1,23 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { archivedImagePath } from '../../archive/reject-archive.js';
 import { VerdictStore, rowToMessage } from '../../record/store.js';
 import type { VerdictMessage } from '../../verdict/types.js';
 import { EXIT_OK } from '../exit-codes.js';
 
 const CSV_COLUMNS = [
   'seq', 'station', 'camera', 'frameId', 'partId', 'verdict', 'score', 'defects', 'capturedAt', 'decidedAt',
-  'latencyMs', 'deadlineMs', 'model', 'error',
+  'latencyMs', 'deadlineMs', 'model', 'error', 'image',
 ] as const;
+
+/** The archived image of a verdict, when the reject archive kept one (the path follows from the row). */
+function archivedImage(dir: string, msg: VerdictMessage): string | undefined {
+  for (const format of ['jpg', 'png'] as const) {
+    const path = archivedImagePath(dir, msg, format);
+    if (existsSync(path)) return path;
+  }
+  return undefined;
+}
 
 function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -15,7 +27,7 @@ function csvField(v: unknown): string {
 
 /** Prints the verdict log in seq order, in the same shape as the MQTT payload. */
 export function verdictsCommand(
-  opts: { db: string; afterSeq: number; limit?: number; format: 'jsonl' | 'csv'; station?: string },
+  opts: { db: string; afterSeq: number; limit?: number; format: 'jsonl' | 'csv'; station?: string; archive?: string },
   out: NodeJS.WritableStream,
 ): number {
   const store = new VerdictStore({ path: opts.db, readonly: true });
@@ -23,7 +35,9 @@ export function verdictsCommand(
     const rows = store.list({ afterSeq: opts.afterSeq, limit: opts.limit, station: opts.station });
     if (opts.format === 'csv') out.write(CSV_COLUMNS.join(',') + '\n');
     for (const row of rows) {
-      const msg: VerdictMessage = rowToMessage(row);
+      const msg: VerdictMessage & { image?: string } = rowToMessage(row);
+      const image = archivedImage(resolve(opts.archive ?? join(dirname(resolve(opts.db)), 'rejects')), msg);
+      if (image) msg.image = image;
       if (opts.format === 'jsonl') out.write(JSON.stringify(msg) + '\n');
       else out.write(CSV_COLUMNS.map((c) => csvField((msg as unknown as Record<string, unknown>)[c])).join(',') + '\n');
     }

@@ -1,0 +1,118 @@
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { opencv, type Mat } from '../preprocess/opencv.js';
+import type { VerdictKind, VerdictMessage } from '../verdict/types.js';
+
+export interface ArchiveOptions {
+  /** Folder of the archive: one sub-folder per UTC day. */
+  dir: string;
+  maxBytes: number;
+  verdicts: readonly VerdictKind[];
+  /** Share of PASS frames kept as well (0..1), e.g. to see what the model calls good. */
+  passSampleRate: number;
+  format: 'jpg' | 'png';
+  jpegQuality: number;
+}
+
+/**
+ * Where a verdict's image is (or would be) kept: a function of the verdict alone, so the log needs
+ * no column for it and `inspectd verdicts` finds it from the row.
+ */
+export function archivedImagePath(dir: string, v: Pick<VerdictMessage, 'station' | 'seq' | 'camera' | 'verdict' | 'decidedAt'>, format: 'jpg' | 'png'): string {
+  const day = new Date(v.decidedAt).toISOString().slice(0, 10);
+  return join(dir, day, `${v.station}-${v.seq}-${v.camera}-${v.verdict}.${format}`);
+}
+
+/**
+ * Rejects (FAIL, TIMEOUT, ERROR) and a sample of passes saved as images for review and retraining,
+ * under a byte quota, oldest out first. Encoding runs on libuv's pool (OpenCV's async encode) and
+ * writing through fs promises, so the main thread only hands the frame over. The archive owns the
+ * Mat it is given and releases it.
+ */
+export class RejectArchive {
+  private readonly files: Array<{ path: string; bytes: number }> = [];
+  private bytes = 0;
+  private writing = 0;
+  saved = 0;
+  dropped = 0;
+
+  constructor(
+    private readonly opts: ArchiveOptions,
+    private readonly log: Logger,
+  ) {
+    mkdirSync(opts.dir, { recursive: true });
+    // What is already there counts against the quota, oldest first (day folders sort by name).
+    for (const day of readdirSync(opts.dir).sort()) {
+      const dayDir = join(opts.dir, day);
+      let names: string[];
+      try {
+        names = readdirSync(dayDir);
+      } catch {
+        continue;
+      }
+      const entries = names.map((n) => ({ path: join(dayDir, n), st: statSync(join(dayDir, n)) })).sort((a, b) => a.st.mtimeMs - b.st.mtimeMs);
+      for (const e of entries) {
+        this.files.push({ path: e.path, bytes: e.st.size });
+        this.bytes += e.st.size;
+      }
+    }
+  }
+
+  /** Whether this verdict's frame is kept (PASS by sampling). */
+  wants(msg: VerdictMessage): boolean {
+    if (msg.verdict === 'PASS') return this.opts.passSampleRate > 0 && Math.random() < this.opts.passSampleRate;
+    return this.opts.verdicts.includes(msg.verdict);
+  }
+
+  /** Takes the frame's image (and releases it); never throws, never waits. */
+  offer(image: Mat, msg: VerdictMessage): void {
+    if (image.empty || !this.wants(msg)) {
+      image.release();
+      return;
+    }
+    // A disk slower than the line must not pile frames up in memory: past a few in flight, drop.
+    if (this.writing >= 8) {
+      this.dropped++;
+      image.release();
+      return;
+    }
+    this.writing++;
+    void this.save(image, msg).finally(() => this.writing--);
+  }
+
+  private async save(image: Mat, msg: VerdictMessage): Promise<void> {
+    const cv = opencv();
+    const path = archivedImagePath(this.opts.dir, msg, this.opts.format);
+    try {
+      const params = this.opts.format === 'jpg' ? [cv.IMWRITE_JPEG_QUALITY, this.opts.jpegQuality] : [];
+      const encoded = await cv.imencodeAsync(`.${this.opts.format}`, image, params);
+      await mkdir(join(path, '..'), { recursive: true });
+      await writeFile(path, encoded);
+      this.files.push({ path, bytes: encoded.length });
+      this.bytes += encoded.length;
+      this.saved++;
+      await this.enforceQuota();
+    } catch (err) {
+      this.dropped++;
+      this.log.warn({ err: (err as Error).message, seq: msg.seq }, 'reject image not saved');
+    } finally {
+      image.release();
+    }
+  }
+
+  private async enforceQuota(): Promise<void> {
+    while (this.bytes > this.opts.maxBytes && this.files.length > 0) {
+      const oldest = this.files.shift()!;
+      this.bytes -= oldest.bytes;
+      await unlink(oldest.path).catch(() => {});
+    }
+  }
+
+  /** Resolves once the images handed over so far are written (clean stop). */
+  async flush(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.writing > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 # sqlite3: the fault tests hold the verdict log's lock from another process with its shell.
-packages=(libopencv-dev mosquitto mosquitto-clients build-essential pkg-config python3 sqlite3)
+# libsystemd-dev: the optional sd-notify package (sd_notify for the Type=notify unit) builds against it.
+# systemd (systemd-analyze, systemd-sysusers), prometheus (promtool) and shellcheck check the unit files,
+# /metrics and the Dockerfile's RUN steps in tests.
+packages=(libopencv-dev mosquitto mosquitto-clients build-essential pkg-config python3 sqlite3 libsystemd-dev systemd prometheus shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -24,6 +27,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [[ " ${missing[*]} " == *" mosquitto "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet mosquitto 2>/dev/null; then
     say "disabling the distribution's mosquitto service (inspectd runs its own on 127.0.0.1)"
     $sudo systemctl disable --now mosquitto >&2 || true
+  fi
+  # The prometheus package is here for promtool; its server (:9090) is not wanted, so the same applies.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+    say "disabling the distribution's prometheus service (only its promtool is used)"
+    $sudo systemctl disable --now prometheus >&2 || true
   fi
 fi
 

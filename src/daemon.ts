@@ -1,10 +1,13 @@
 import { dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { ReloadPlan } from './config/reload.js';
 import type { Config } from './config/schema.js';
 import { InspectdError } from './errors.js';
 import type { CameraInspection } from './inspect/camera.js';
-import { openStationInspections, type StationInspections } from './inspect/station.js';
+import { openStationInspections, rulesForCameras, type StationInspections } from './inspect/station.js';
+import { setLogLevel } from './log.js';
+import { noTelemetry, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
@@ -28,6 +31,8 @@ export interface DaemonOptions {
   log: Logger;
   /** Resolves the model path in config against this folder (the working directory by default). */
   baseDir?: string;
+  /** Metrics, health and the systemd watchdog hear about frames and verdicts through this (src/ops/). */
+  telemetry?: Telemetry;
 }
 
 /** What the daemon did, summed over its schedulers, with the timings the bench reads from the stop log. */
@@ -62,7 +67,12 @@ export class Daemon {
   models: ModelInfo[] = [];
   brokerUrl: string | undefined;
 
-  constructor(private readonly opts: DaemonOptions) {}
+  private readonly telemetry: Telemetry;
+
+  /** opts.config is replaced by a live reload (applyLive); everything else in opts is fixed. */
+  constructor(private opts: DaemonOptions) {
+    this.telemetry = opts.telemetry ?? noTelemetry;
+  }
 
   get stats(): DaemonStats {
     const total: SchedulerStats = { submitted: 0, decided: 0, timeouts: 0, shed: 0, errors: 0, late: 0 };
@@ -133,6 +143,8 @@ export class Daemon {
           else recordLog.error({ storage: s }, 'verdict log cannot be written; verdicts are kept and retried');
           this.outputs?.storageHealthy(s.ok);
           this.publisher?.retain('storage', s);
+          // Retried writes are degraded (nothing lost yet); verdicts left out of the log are failed.
+          this.telemetry.setStorageState(s.ok ? 'ok' : s.unloggedVerdicts > 0 ? 'failed' : 'degraded', s.message ?? undefined);
         },
       },
     );
@@ -156,6 +168,7 @@ export class Daemon {
     const { config: cfg, log } = this.opts;
     this.inspections = await openStationInspections(cfg, this.opts.baseDir ?? process.cwd(), log.child({ component: 'model' }));
     this.models = this.inspections.models.map((m) => m.info);
+    for (const m of this.models) this.telemetry.setModel(m);
     return this.inspections;
   }
 
@@ -254,9 +267,11 @@ export class Daemon {
         }
         this.outputs?.decided(msg);
         if (this.archive) unsettled.set(msg.seq, msg);
+        this.telemetry.observeVerdict(msg);
         return msg.seq;
       },
       late: (seq, decision, decidedAt) => {
+        this.telemetry.observeLate();
         try {
           recorder.recordLate(seq, decision, decidedAt);
         } catch (err) {
@@ -271,7 +286,6 @@ export class Daemon {
     const sources = new Map(cfg.cameras.map((cam) => [cam.name, createSource(cam, log.child({ component: 'camera', camera: cam.name }))]));
     const triggers = this.openTriggerDesk(inspections, sources);
     for (const cam of cfg.cameras) {
-      const deadlineMs = cam.deadlineMs ?? cfg.deadlineMs;
       const camLog = log.child({ component: 'camera', camera: cam.name });
       const inspection = inspections.cameras.get(cam.name)!;
       const scheduler = this.schedulerFor(inspection);
@@ -281,15 +295,21 @@ export class Daemon {
       const triggered = triggers?.isTriggered(cam.name) ?? false;
       await source.start(
         (frame: Frame) => {
+          this.telemetry.frameIn(frame.camera);
+          // Read per frame, not captured at start: a live reload may change the deadline.
+          const deadlineMs = this.deadlineOf(cam.name);
           if (!triggered) return scheduler.submit(frame, deadlineMs, inspection);
           // Triggered: a frame is a part only when the PLC asked for one.
           const part = triggers!.tag(frame);
           if (part) scheduler.submit(part, deadlineMs, inspection);
           else frame.image.release();
         },
-        (err) => camLog.warn({ err: err.message }, 'camera problem'),
+        (err) => {
+          this.telemetry.setCameraState(cam.name, 'down', err.message);
+          camLog.warn({ err: err.message }, 'camera problem');
+        },
       );
-      camLog.info({ source: cam.source.type, deadlineMs, model: inspection.modelInfo.name }, 'camera started');
+      camLog.info({ source: cam.source.type, deadlineMs: this.deadlineOf(cam.name), model: inspection.modelInfo.name }, 'camera started');
     }
   }
 
@@ -320,6 +340,36 @@ export class Daemon {
     this.triggerDesk = desk;
     this.publisher.listen('trigger', (payload) => desk.accept(payload));
     return desk;
+  }
+
+  private deadlineOf(camera: string): number {
+    const cfg = this.opts.config;
+    return cfg.cameras.find((c) => c.name === camera)?.deadlineMs ?? cfg.deadlineMs;
+  }
+
+  /** What operations reads on demand (scrapes, health checks, STATUS=); valid once start() has run. */
+  probes(): PipelineProbes {
+    return {
+      queueDepth: () => [...this.schedulers.values()].reduce((n, s) => n + s.pending, 0),
+      shed: () => this.stats.shed,
+      brokerConnected: () => this.publisher?.connected ?? false,
+      outboxBacklog: () => this.recorder?.countUnpublished() ?? 0,
+      stageTimes: () => (this.inspections?.models ?? []).map((m) => ({ model: m.info.name, stages: this.schedulers.get(m.loaded.path + '#' + m.info.precision)?.times.summary() ?? {} })),
+      databasePath: () => resolve(this.opts.config.storage.path),
+    };
+  }
+
+  /**
+   * Live reload (config/reload.ts has checked that `next` differs only in live fields): new verdict
+   * rules, deadlines, log level and drain time. Everything is checked first, then swapped
+   * synchronously, so each frame is judged wholly by the old config or wholly by the new one.
+   */
+  applyLive(next: Config, plan: ReloadPlan): void {
+    if (!this.inspections) throw new InspectdError('INSPECTD_RELOAD_REFUSED', 'the daemon has not finished starting');
+    const rules = rulesForCameras(next, this.opts.baseDir ?? process.cwd()); // throws ConfigError, having changed nothing
+    for (const [camera, r] of rules) this.inspections.cameras.get(camera)!.rules = r;
+    if (plan.live.includes('log.level')) setLogLevel(this.opts.log, next.log.level);
+    this.opts = { ...this.opts, config: next };
   }
 
   /**

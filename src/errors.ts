@@ -33,7 +33,11 @@ export type ErrorCode =
   | 'INSPECTD_STORE_FULL'
   | 'INSPECTD_STORE_BUSY'
   | 'INSPECTD_STORE_IO'
-  | 'INSPECTD_USAGE';
+  | 'INSPECTD_USAGE'
+  /** The metrics and health server could not listen (logged; the line keeps running). */
+  | 'INSPECTD_HTTP'
+  /** A reloaded config was invalid or changed settings that need a restart; the old one stays. */
+  | 'INSPECTD_RELOAD_REFUSED';
 
 export class InspectdError extends Error {
   readonly code: ErrorCode;

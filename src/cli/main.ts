@@ -22,6 +22,14 @@ function num(name: string, min: number, max: number) {
   };
 }
 
+function hostPort(v: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError('--http must be HOST:PORT, e.g. 127.0.0.1:9464');
+  // [::1]:9464 names an IPv6 host; listen() wants it without the brackets.
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
 let exitCode = 0;
 const program = new Command()
   .name('inspectd')
@@ -36,9 +44,20 @@ program
   .option('--broker <url>', 'use this MQTT broker (mqtt://host:port) instead of the embedded one')
   .option('--db <file>', 'SQLite verdict database (overrides storage.path)')
   .option('--station <name>', 'station name (overrides station)')
-  .action(async (o: { config?: string; broker?: string; db?: string; station?: string }) => {
+  .option('--http <host:port>', 'serve /metrics, /healthz and /readyz here (overrides http.host/port; port 0 = any free port)', hostPort)
+  .action(async (o: { config?: string; broker?: string; db?: string; station?: string; http?: { host: string; port: number } }) => {
     const { runCommand } = await import('./commands/run.js');
     exitCode = await runCommand(o);
+  });
+
+program
+  .command('status')
+  .description("a running daemon's readiness (its /readyz): exit 0 ready, 1 not ready, 69 no daemon answering")
+  .option('--http <host:port>', "the daemon's metrics and health address", hostPort, { host: '127.0.0.1', port: 9464 })
+  .option('--json', 'print /readyz as JSON')
+  .action(async (o: { http: { host: string; port: number }; json?: boolean }) => {
+    const { statusCommand } = await import('./commands/status.js');
+    exitCode = await statusCommand(o, process.stdout, process.stderr);
   });
 
 program

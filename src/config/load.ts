@@ -10,6 +10,8 @@ export interface ConfigOverrides {
   brokerUrl?: string;
   dbPath?: string;
   station?: string;
+  /** `run --http HOST:PORT`: where the metrics and health server listens (turns it on). */
+  http?: { host: string; port: number };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -29,6 +31,7 @@ export function parseConfig(raw: unknown, source: string, overrides: ConfigOverr
   const merged: Record<string, unknown> = { ...input };
   if (overrides.station !== undefined) merged.station = overrides.station;
   if (overrides.dbPath !== undefined) merged.storage = { ...(input.storage as object | undefined), path: overrides.dbPath };
+  if (overrides.http !== undefined) merged.http = { ...(input.http as object | undefined), ...overrides.http, enabled: true };
   if (overrides.brokerUrl !== undefined) {
     const mqtt = (input.mqtt as Record<string, unknown> | undefined) ?? {};
     const embedded = (mqtt.embeddedBroker as Record<string, unknown> | undefined) ?? {};

@@ -256,6 +256,28 @@ export const configSchema = z
       })
       .strict()
       .default({ level: 'info', format: 'auto' }),
+    /** One HTTP server for /metrics (Prometheus), /healthz and /readyz; loopback by default. */
+    http: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('127.0.0.1'),
+        /** 0 lets the kernel pick a free port (logged at start); 9464 is the usual Prometheus exporter port. */
+        port: z.number().int().min(0).max(65535).default(9464),
+        /** /readyz stays ready while the broker is unreachable until this many verdicts wait in the outbox. */
+        readyMaxBacklog: z.number().int().min(0).default(1000),
+      })
+      .strict()
+      .default({ enabled: true, host: '127.0.0.1', port: 9464, readyMaxBacklog: 1000 }),
+    /** The pipeline's heartbeat: systemd's WATCHDOG=1 and /healthz. */
+    watchdog: z
+      .object({
+        /** A frame that has waited this long with no frame answered since means the pipeline is stalled. */
+        stallMs: z.number().int().positive().default(10_000),
+        /** READY=1 is sent after the first answered frame, or after this long without one (a camera down at start). */
+        firstFrameWaitMs: z.number().int().positive().default(60_000),
+      })
+      .strict()
+      .default({ stallMs: 10_000, firstFrameWaitMs: 60_000 }),
     shutdown: z
       .object({
         /** How long a clean stop waits for in-flight frames and unacknowledged publishes. */

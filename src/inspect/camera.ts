@@ -15,6 +15,8 @@ export interface CameraInspection {
   readonly camera: string;
   readonly model: OpenModel;
   readonly modelInfo: ModelInfo;
+  /** The rules judge() applies; a live config reload replaces them between two frames. */
+  rules: VerdictRules;
   /**
    * Frame → model tensor. The frame's own pixels stay: the scheduler hands them on when the frame
    * settles (the reject archive keeps a FAIL's image), or releases them.
@@ -28,10 +30,11 @@ export interface CameraInspection {
 /** Without plausibility rules (the CLI's single images) a frame goes to the model unchecked. */
 export function cameraInspection(camera: string, model: OpenModel, rules: VerdictRules, plausibility?: PlausibilityRules): CameraInspection {
   const labels = model.spec.labels;
-  return {
+  const inspection: CameraInspection = {
     camera,
     model,
     modelInfo: model.info,
+    rules,
     prepare: async (frame) => {
       let judged = frame.image;
       try {
@@ -43,8 +46,9 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
       }
     },
     toInputs: (p) => model.toInputs(p),
-    judge: (outputs, p) => decide(model.decode(outputs, p), rules, labels),
+    judge: (outputs, p) => decide(model.decode(outputs, p), inspection.rules, labels),
   };
+  return inspection;
 }
 
 /** One image through a camera's chain on one session, outside the scheduler: `infer`, `eval`, tools. */

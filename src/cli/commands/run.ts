@@ -1,9 +1,10 @@
 import { dirname, resolve } from 'node:path';
-import { loadConfig } from '../../config/load.js';
+import { loadConfig, type ConfigOverrides } from '../../config/load.js';
 import { Daemon, type StopResult } from '../../daemon.js';
 import { ConfigError, errorCode, errorMessage } from '../../errors.js';
 import { createLogger } from '../../log.js';
-import { packageRoot } from '../../paths.js';
+import { Service } from '../../ops/service.js';
+import { packageRoot, packageVersion } from '../../paths.js';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_LOG_IN_USE, EXIT_LOG_UNUSABLE, EXIT_LOG_UNWRITTEN, EXIT_OK } from '../exit-codes.js';
 
 export interface RunOptions {
@@ -11,6 +12,8 @@ export interface RunOptions {
   broker?: string;
   db?: string;
   station?: string;
+  /** `--http HOST:PORT`, already parsed. */
+  http?: { host: string; port: number };
 }
 
 /**
@@ -19,9 +22,10 @@ export interface RunOptions {
  * the log). A second signal forces exit 1.
  */
 export async function runCommand(opts: RunOptions): Promise<number> {
+  const overrides: ConfigOverrides = { brokerUrl: opts.broker, dbPath: opts.db, station: opts.station, http: opts.http };
   let cfg;
   try {
-    cfg = loadConfig(opts.config, { brokerUrl: opts.broker, dbPath: opts.db, station: opts.station });
+    cfg = loadConfig(opts.config, overrides);
   } catch (e) {
     if (e instanceof ConfigError || errorCode(e) === 'INSPECTD_CONFIG_READ') {
       process.stderr.write(`${errorMessage(e)}\n`);
@@ -32,7 +36,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const log = createLogger(cfg.log);
   // A relative model path belongs to the config file that names it; the built-in default to the package.
   const baseDir = opts.config ? dirname(resolve(opts.config)) : packageRoot();
-  const daemon = new Daemon({ config: cfg, log, baseDir });
+  // Metrics, health, systemd notifications and reload live in the service around the daemon.
+  const service = new Service({ config: cfg, log, version: packageVersion(), configPath: opts.config, overrides });
+  const daemon = new Daemon({ config: cfg, log, baseDir, telemetry: service.ops });
 
   let signalled = 0;
   const stopped = new Promise<StopResult>((resolveStop) => {
@@ -44,23 +50,29 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         process.exit(EXIT_FAILURE);
       }
       log.info({ signal: sig }, 'stopping');
+      service.stopping();
       void daemon.stop().then(resolveStop);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // systemctl reload (ExecReload=kill -HUP); without a handler SIGHUP would end the process.
+    process.on('SIGHUP', () => void service.reload());
   });
 
   try {
+    await service.listen();
     await daemon.start();
   } catch (e) {
     if (errorCode(e) === 'INSPECTD_STOPPING') {
       // SIGTERM while starting: a clean stop, not a failure.
       await stopped;
+      await service.close();
       log.flush();
       return EXIT_OK;
     }
     log.fatal({ code: errorCode(e), err: errorMessage(e) }, 'daemon failed to start');
     await daemon.stop().catch(() => {});
+    await service.close();
     log.flush();
     process.stderr.write(`inspectd: ${errorMessage(e)}\n`);
     // A config that names something the model lacks is still a bad config: no restart can fix it.
@@ -71,8 +83,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     if (code === 'INSPECTD_STORE_FOREIGN' || code === 'INSPECTD_STORE_VERSION') return EXIT_LOG_UNUSABLE;
     return EXIT_FAILURE;
   }
-  log.info({ station: cfg.station, broker: daemon.brokerUrl, db: resolve(cfg.storage.path) }, 'inspectd running');
+  log.info({ station: cfg.station, broker: daemon.brokerUrl, db: resolve(cfg.storage.path), http: service.http?.address }, 'inspectd running');
+  service.started(daemon);
   const { unwritten } = await stopped;
+  await service.close();
   log.flush();
   // Verdicts that reached the PLC but not the log: the stop was not clean, say so to systemd.
   return unwritten > 0 ? EXIT_LOG_UNWRITTEN : EXIT_OK;

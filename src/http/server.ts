@@ -1,0 +1,70 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
+import type { Operations } from '../ops/operations.js';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+}
+
+/**
+ * The daemon's one HTTP server: `/metrics` (Prometheus text format), `/healthz` (alive: 200, or
+ * 503 while the pipeline is stalled) and `/readyz` (200 ready / 503 not, JSON detail of every
+ * check). Fastify, because it already speaks pino and the operator page will share this server.
+ * Loopback by default: nothing here changes state, and nothing is exposed to the plant network
+ * unless `http.host` says so.
+ */
+export class HttpServer {
+  private readonly app: FastifyInstance;
+  /** The address actually bound (port 0 in config means the kernel chose one). */
+  address: { host: string; port: number } | undefined;
+
+  constructor(
+    private readonly ops: Operations,
+    private readonly opts: HttpOptions,
+    private readonly log: Logger,
+  ) {
+    // Requests are not logged: a scrape every 15 s would be most of the log.
+    this.app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+    this.routes();
+  }
+
+  private routes(): void {
+    const { app, ops } = this;
+    app.get('/metrics', async (_req, reply) => {
+      const text = await ops.metrics.exposition();
+      return reply.type(ops.metrics.contentType).send(text);
+    });
+    app.get('/healthz', async (_req, reply) => {
+      const live = ops.health.liveness();
+      return reply.code(live.alive ? 200 : 503).send({ status: live.alive ? 'ok' : 'stalled', ...live, uptimeS: Math.round(process.uptime()) });
+    });
+    app.get('/readyz', async (_req, reply) => {
+      const r = ops.health.readiness();
+      ops.metrics.ready.set(r.ready ? 1 : 0);
+      return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', ...r, summary: ops.statusLine() });
+    });
+  }
+
+  /**
+   * Listens, or logs why not and carries on: the line's verdicts matter more than its metrics, so a
+   * taken port must not stop inspection (Prometheus shows the target down, and the log says why).
+   */
+  async start(): Promise<boolean> {
+    try {
+      await this.app.listen({ host: this.opts.host, port: this.opts.port });
+    } catch (err) {
+      this.log.error({ event: 'http.listen_failed', code: 'INSPECTD_HTTP', host: this.opts.host, port: this.opts.port, err: errorMessage(err) }, 'metrics and health server could not listen; the line runs without it');
+      return false;
+    }
+    const addr = this.app.server.address();
+    if (addr && typeof addr === 'object') this.address = { host: addr.address, port: addr.port };
+    this.log.info({ event: 'http.listening', ...this.address, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics and health server listening');
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    await this.app.close();
+  }
+}

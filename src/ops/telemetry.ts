@@ -1,0 +1,58 @@
+import type { ModelInfo, VerdictMessage } from '../verdict/types.js';
+
+/**
+ * What the pipeline tells operations about itself. Whoever decides verdicts calls it (today the
+ * daemon's verdict sink); metrics, health, the systemd watchdog and STATUS= are all built from these
+ * calls and the probes below, so the pipeline never depends on any of them. Every method is cheap
+ * and never throws: it runs on the main thread, between frames.
+ */
+export interface Telemetry {
+  /** A frame reached the scheduler. */
+  frameIn(camera: string): void;
+  /** A verdict was decided (PASS/FAIL/ERROR answered, or TIMEOUT given at the deadline). */
+  observeVerdict(msg: VerdictMessage): void;
+  /** An inference result came back after its frame had already been given TIMEOUT. */
+  observeLate(): void;
+  setCameraState(camera: string, state: CameraState, reason?: string): void;
+  setStorageState(state: StorageState, reason?: string): void;
+  setModel(model: ModelInfo): void;
+}
+
+export type CameraState = 'up' | 'down';
+/** ok: writes commit; degraded: writes are retried or backed up; failed: verdicts are being lost. */
+export type StorageState = 'ok' | 'degraded' | 'failed';
+export const STORAGE_STATES: readonly StorageState[] = ['ok', 'degraded', 'failed'];
+
+/** p50/p99 (ms) of one scheduler's recent frames per stage (prepare, wait, infer, judge), as the scheduler keeps them. */
+export interface StageSummary {
+  model: string;
+  stages: Partial<Record<string, { p50: number; p99: number; n: number }>>;
+}
+
+/**
+ * Read on demand (a scrape, a health check, a STATUS= line), never pushed: values the pipeline
+ * already keeps. Every probe is optional, so a caller wires what it has.
+ */
+export interface PipelineProbes {
+  /** Frames accepted and not yet settled (waiting for a worker or running). */
+  queueDepth?: () => number;
+  /** Frames shed so far (queue full, or skipped because they could not make their deadline). */
+  shed?: () => number;
+  brokerConnected?: () => boolean;
+  /** Verdicts in the outbox not yet acknowledged by the broker. */
+  outboxBacklog?: () => number;
+  /** Per model: how long its frames spend in each stage, over its most recent frames. */
+  stageTimes?: () => StageSummary[];
+  /** The verdict log's file (its -wal beside it counts too). */
+  databasePath?: () => string;
+}
+
+/** For callers that run without operations (benchmarks, tests of the pipeline alone). */
+export const noTelemetry: Telemetry = {
+  frameIn: () => {},
+  observeVerdict: () => {},
+  observeLate: () => {},
+  setCameraState: () => {},
+  setStorageState: () => {},
+  setModel: () => {},
+};

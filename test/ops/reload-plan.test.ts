@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { planReload } from '../../src/config/reload.js';
+import { PipelineHeartbeat } from '../../src/ops/heartbeat.js';
+
+const cam = (over: Record<string, unknown> = {}) => ({ name: 'cam1', source: { type: 'synthetic', fps: 10 }, ...over });
+const cfg = (over: Record<string, unknown> = {}) => parseConfig({ cameras: [cam()], ...over }, 'test');
+
+describe('reload plan', () => {
+  it('finds nothing to do in an unchanged config', () => {
+    expect(planReload(cfg(), cfg())).toEqual({ changed: [], live: [], restart: [] });
+  });
+
+  it('applies rules, deadlines, log level and drain time live', () => {
+    const next = cfg({
+      deadlineMs: 40,
+      cameras: [cam({ deadlineMs: 60, thresholds: { default: 0.4, perClass: { scratch: 0.2 } }, minDefectAreaPx: 9, roi: [0, 0, 10, 10], ignore: [[1, 1, 2, 2]] })],
+      log: { level: 'debug' },
+      shutdown: { drainMs: 100 },
+    });
+    const plan = planReload(cfg(), next);
+    expect(plan.restart).toEqual([]);
+    expect(plan.live.sort()).toEqual(
+      [
+        'deadlineMs',
+        'cameras[0].deadlineMs',
+        'cameras[0].thresholds.default',
+        'cameras[0].thresholds.perClass.scratch',
+        'cameras[0].minDefectAreaPx',
+        'cameras[0].roi',
+        'cameras[0].ignore',
+        'log.level',
+        'shutdown.drainMs',
+      ].sort(),
+    );
+  });
+
+  it('names every field that needs a restart: cameras added or re-sourced, model, broker, storage, http', () => {
+    const plan = planReload(
+      cfg(),
+      cfg({
+        cameras: [cam({ source: { type: 'synthetic', fps: 20 } }), cam({ name: 'cam2' })],
+        model: { path: 'models/magnetic-tile/model.json' },
+        mqtt: { url: 'mqtt://plant:1883' },
+        storage: { path: '/var/lib/inspectd/x.db' },
+        http: { port: 9100 },
+        log: { format: 'pretty' },
+      }),
+    );
+    expect(plan.live).toEqual([]);
+    expect(plan.restart.sort()).toEqual(['cameras', 'http.port', 'log.format', 'model.path', 'mqtt.url', 'storage.path'].sort());
+    expect(planReload(cfg(), cfg({ cameras: [cam({ source: { type: 'synthetic', fps: 20 }, partId: 'frame' })] })).restart).toEqual([
+      'cameras[0].source.fps',
+      'cameras[0].partId',
+    ]);
+  });
+});
+
+describe('reload plan for PLC-triggered cameras', () => {
+  it('needs a restart for their deadline (the trigger desk keeps its own), not for their rules', () => {
+    const trig = (over: Record<string, unknown> = {}) => cam({ trigger: 'mqtt', ...over });
+    expect(planReload(cfg({ cameras: [trig()] }), cfg({ cameras: [trig()], deadlineMs: 40 })).restart).toEqual(['deadlineMs']);
+    expect(planReload(cfg({ cameras: [trig({ deadlineMs: 50 })] }), cfg({ cameras: [trig({ deadlineMs: 60 })] })).restart).toEqual(['cameras[0].deadlineMs']);
+    // Its own deadline set: the station default does not reach it, so that change stays live.
+    expect(planReload(cfg({ cameras: [trig({ deadlineMs: 50 })] }), cfg({ cameras: [trig({ deadlineMs: 50 })], deadlineMs: 40 })).live).toEqual(['deadlineMs']);
+    expect(planReload(cfg({ cameras: [trig()] }), cfg({ cameras: [trig({ minDefectAreaPx: 5 })] })).live).toEqual(['cameras[0].minDefectAreaPx']);
+  });
+});
+
+describe('pipeline heartbeat', () => {
+  it('is stalled only when a frame has waited stallMs with no frame answered since', () => {
+    let now = 0;
+    const hb = new PipelineHeartbeat(1000, () => now);
+    expect(hb.stalled()).toBe(false); // idle line: nothing waits
+    hb.frameIn();
+    now = 900;
+    hb.frameIn();
+    expect(hb.stalled()).toBe(false);
+    now = 1001;
+    expect(hb.stalled()).toBe(true); // the first frame has waited 1001 ms, nothing answered
+    hb.answered();
+    expect(hb.stalled()).toBe(false);
+    now = 5000;
+    expect(hb.stalled()).toBe(false); // answered, then idle: not stalled however long
+    hb.frameIn();
+    now = 5500;
+    hb.answered();
+    hb.frameIn();
+    now = 6400;
+    expect(hb.stalled()).toBe(false); // overload that still answers keeps it alive
+    expect(hb.waitingMs()).toBe(900);
+  });
+});

@@ -123,7 +123,8 @@ describe('live reload (SIGHUP) under load', () => {
   }, 60_000);
 
   it('lost no verdict and judged no frame twice across all the reloads', () => {
-    expect(verdicts.length).toBeGreaterThan(60);
+    // At least the answered verdicts each step waited for (3 per applied config, 3 after the refusals).
+    expect(verdicts.length).toBeGreaterThanOrEqual((FLIPS + 3) * 3);
     expect(verdicts.map((v) => v.seq)).toEqual(verdicts.map((_, i) => i + 1));
     expect(verdicts.map((v) => v.frameId).sort((a, b) => a - b)).toEqual(verdicts.map((_, i) => i));
   });

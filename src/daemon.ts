@@ -355,6 +355,7 @@ export class Daemon {
       brokerConnected: () => this.publisher?.connected ?? false,
       outboxBacklog: () => this.recorder?.countUnpublished() ?? 0,
       stageTimes: () => (this.inspections?.models ?? []).map((m) => ({ model: m.info.name, stages: this.schedulers.get(m.loaded.path + '#' + m.info.precision)?.times.summary() ?? {} })),
+      archiveBytes: () => this.archive?.sizeBytes ?? 0,
       databasePath: () => resolve(this.opts.config.storage.path),
     };
   }

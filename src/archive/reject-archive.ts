@@ -61,6 +61,11 @@ export class RejectArchive {
   }
 
   /** Whether this verdict's frame is kept (PASS by sampling). */
+  /** Bytes of images kept now (for the archive size metric). */
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+
   wants(msg: VerdictMessage): boolean {
     if (msg.verdict === 'PASS') return this.opts.passSampleRate > 0 && Math.random() < this.opts.passSampleRate;
     return this.opts.verdicts.includes(msg.verdict);

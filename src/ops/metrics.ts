@@ -114,6 +114,14 @@ export class PipelineMetrics {
         this.set(path ? fileBytes(path) + fileBytes(`${path}-wal`) : 0);
       },
     });
+    new Gauge({
+      name: 'inspectd_archive_size_bytes',
+      help: 'Reject images kept in the archive (bounded by its byte quota); 0 without an archive',
+      registers,
+      collect() {
+        this.set(probes().archiveBytes?.() ?? 0);
+      },
+    });
     this.cameraUp = new Gauge({ name: 'inspectd_camera_up', help: '1 while the camera delivers frames, 0 while it is down', labelNames: ['camera'], registers });
     this.storage = new Gauge({ name: 'inspectd_storage_state', help: 'Verdict log state: 1 for the current state (ok, degraded, failed), 0 for the others', labelNames: ['state'], registers });
     this.setStorageState('ok');

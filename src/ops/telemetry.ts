@@ -43,6 +43,8 @@ export interface PipelineProbes {
   outboxBacklog?: () => number;
   /** Per model: how long its frames spend in each stage, over its most recent frames. */
   stageTimes?: () => StageSummary[];
+  /** Bytes of reject images kept, when there is an archive. */
+  archiveBytes?: () => number;
   /** The verdict log's file (its -wal beside it counts too). */
   databasePath?: () => string;
 }

@@ -74,6 +74,8 @@ describe('metrics and health of a running daemon', () => {
     expect(one(s, 'inspectd_mqtt_connected').value).toBe(1);
     expect(one(s, 'inspectd_storage_state', { state: 'ok' }).value).toBe(1);
     expect(one(s, 'inspectd_database_size_bytes').value).toBeGreaterThan(0);
+    // The archive (on by default) keeps the FAIL frames' images: about 30% of this line.
+    expect(one(s, 'inspectd_archive_size_bytes').value).toBeGreaterThan(0);
     expect(one(s, 'inspectd_queue_depth').value).toBeGreaterThanOrEqual(0);
     expect(one(s, 'inspectd_frames_shed_total').value).toBeGreaterThanOrEqual(0);
     expect(one(s, 'process_resident_memory_bytes').value).toBeGreaterThan(50e6);

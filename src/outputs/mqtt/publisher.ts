@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { VerdictMessage } from '../../verdict/types.js';
 import { IdleSignal } from '../../util/idle-signal.js';
 import type { BrokerCredentials } from './credentials.js';
+import { ForgetfulStore } from './forgetful-store.js';
 import type { VerdictOutput } from '../output.js';
 
 export interface PublisherOptions {
@@ -107,8 +108,9 @@ export class VerdictPublisher implements VerdictOutput {
       reconnectPeriod: this.opts.reconnectMs,
       connectTimeout: 10_000,
       clean: !this.opts.persistentSession,
-      // While disconnected nothing is queued in memory: the outbox in SQLite is the queue.
+      // While disconnected nothing is queued in memory: the outbox in SQLite is the queue, and the only one.
       queueQoSZero: false,
+      outgoingStore: new ForgetfulStore(),
       will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     this.client = client;

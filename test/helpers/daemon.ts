@@ -1,11 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
 import type { VerdictMessage } from '../../src/verdict/types.js';
 import { cliPath } from './model.js';
+
+/**
+ * The daemon as a plant runs it, seen from outside: a child process, an MQTT subscriber of our
+ * own, and the SQLite file read afterwards. Nothing here reaches into the daemon's modules, so these
+ * tests hold across a rework of its publish path or scheduler.
+ */
 
 /** The daemon as a user runs it: `inspectd run -c FILE` as a child process, its JSON log captured. */
 export class DaemonProcess {
@@ -28,8 +35,16 @@ export class DaemonProcess {
     const cfg = { log: { level: 'info', format: 'json' }, ...config, storage: { ...(config.storage as object | undefined), path: dbPath } };
     const file = join(dir, 'inspectd.yaml');
     writeFileSync(file, stringify(cfg));
-    const child = spawn(process.execPath, [cliPath, 'run', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    return new DaemonProcess(child, dir, dbPath);
+    return DaemonProcess.run(['run', '-c', file], { env, dir, dbPath });
+  }
+
+  /**
+   * `inspectd ARGS` as given (an existing config file, no config at all, flags); `cwd` runs it from
+   * another folder. `dir` and `dbPath` are only what the caller says they are.
+   */
+  static run(args: string[], opts: { cwd?: string; env?: Record<string, string>; dir?: string; dbPath?: string } = {}): DaemonProcess {
+    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    return new DaemonProcess(child, opts.dir ?? opts.cwd ?? process.cwd(), opts.dbPath ?? '');
   }
 
   /** SIGTERM (clean stop) and its exit code. */
@@ -74,5 +89,129 @@ export class VerdictSubscriber {
 
   async close(): Promise<void> {
     await this.client.endAsync(true);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `inspectd-${prefix}-`));
+}
+
+/** Writes `lines` as inspectd.yaml in `dir`; returns its path. */
+export function writeConfig(dir: string, lines: string[]): string {
+  const file = join(dir, 'inspectd.yaml');
+  writeFileSync(file, [...lines, ''].join('\n'));
+  return file;
+}
+
+/** `inspectd run [-c cfg] [...extra]` (no cfg: the embedded default); `cwd` to check paths are not resolved against it. */
+export function startDaemon(cfg: string | undefined, extra: string[] = [], opts: { cwd?: string } = {}): DaemonProcess {
+  return DaemonProcess.run(['run', ...(cfg === undefined ? [] : ['-c', cfg]), ...extra], opts);
+}
+
+/** Polls until the condition holds; the daemon's start-up time varies a lot on a loaded CI box. */
+export async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+export interface VerdictRow {
+  station: string;
+  seq: number;
+  camera: string;
+  frame_id: number;
+  verdict: string;
+  score: number | null;
+  captured_at: number;
+  decided_at: number;
+  deadline_ms: number;
+  late_verdict: string | null;
+  late_score: number | null;
+  late_defects: string | null;
+  late_decided_at: number | null;
+  published_at: number | null;
+}
+
+/** Every row of the verdict log in seq order; [] while the daemon has not yet created it. */
+export function dbRows(db: string): VerdictRow[] {
+  if (!existsSync(db)) return [];
+  const d = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    return d.prepare('SELECT * FROM verdicts ORDER BY station, seq').all() as VerdictRow[];
+  } catch (err) {
+    // The daemon creates the file a moment before its schema.
+    if (/no such table/.test((err as Error).message)) return [];
+    throw err;
+  } finally {
+    d.close();
+  }
+}
+
+/** One message as the subscriber saw it, in arrival order, with the time it arrived. */
+export interface MqttMessage {
+  topic: string;
+  payload: string;
+  retain: boolean;
+  /** The broker's re-delivery to this subscriber (its PUBACK was not seen), not a new publish. */
+  dup: boolean;
+  receivedAt: number;
+}
+
+/**
+ * An outside subscriber that keeps every message in arrival order (never a map keyed by seq, which
+ * would hide both reordering and duplicates). `persistent` gives it a session the broker keeps
+ * (clean: false, QoS 1), as a PLC gateway would have.
+ */
+export class Subscriber {
+  readonly messages: MqttMessage[] = [];
+  /** Connections made, the first included: each reconnect may bring re-deliveries. */
+  connects = 0;
+  private constructor(readonly client: MqttClient) {}
+
+  static async connect(url: string, topic: string, opts: { persistent?: boolean; clientId?: string } = {}): Promise<Subscriber> {
+    const clientId = opts.clientId ?? `test-sub-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const client = await mqtt.connectAsync(url, { clientId, clean: !opts.persistent, reconnectPeriod: 50, connectTimeout: 5000 });
+    const sub = new Subscriber(client);
+    client.on('message', (t, p, packet) =>
+      sub.messages.push({ topic: t, payload: p.toString(), retain: packet.retain, dup: packet.dup, receivedAt: Date.now() }),
+    );
+    // A persistent session keeps its subscription across a reconnect; a clean one must subscribe again.
+    sub.connects = 1;
+    client.on('connect', (ack) => {
+      sub.connects++;
+      if (!ack.sessionPresent) void client.subscribe(topic, { qos: 1 });
+    });
+    await client.subscribeAsync(topic, { qos: 1 });
+    return sub;
+  }
+
+  /** Verdicts in arrival order, each with its arrival time. */
+  verdicts(): Array<VerdictMessage & { receivedAt: number; dup: boolean }> {
+    return this.messages
+      .filter((m) => m.topic.endsWith('/verdict'))
+      .map((m) => ({ ...(JSON.parse(m.payload) as VerdictMessage), receivedAt: m.receivedAt, dup: m.dup }));
+  }
+
+  statuses(): MqttMessage[] {
+    return this.messages.filter((m) => m.topic.endsWith('/status'));
+  }
+
+  close(): Promise<void> {
+    return this.client.endAsync(true);
+  }
+}
+
+/** Cleanups registered by a test, run in reverse in afterEach/afterAll even when it failed. */
+export class Cleanups {
+  private readonly list: Array<() => Promise<unknown> | unknown> = [];
+  add(fn: () => Promise<unknown> | unknown): void {
+    this.list.push(fn);
+  }
+  async run(): Promise<void> {
+    for (const fn of this.list.splice(0).reverse()) await Promise.resolve().then(fn).catch(() => {});
   }
 }

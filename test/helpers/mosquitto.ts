@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findMosquitto } from '../../src/outputs/mqtt/embedded-broker.js';
 import { freePort } from '../../src/util/free-port.js';
@@ -25,11 +25,15 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
   throw new Error(`mosquitto did not listen on ${port}`);
 }
 
-/** A real mosquitto on a free loopback port, for tests; stop() kills it. */
+/** A real mosquitto on a free loopback port, for tests; stop() ends it gracefully, kill() with SIGKILL. */
 export class TestBroker {
   private child: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'inspectd-test-broker-'));
-  /** persistent: sessions and queued QoS 1 messages survive a restart (saved on a graceful stop). */
+  /**
+   * persistent: sessions and queued QoS 1 messages survive a restart. They are saved every second
+   * (autosave_interval 1), as a plant broker that must survive a crash is set up, so they survive
+   * kill() too, up to the last second's changes.
+   */
   constructor(
     readonly port: number,
     readonly persistent = false,
@@ -47,20 +51,33 @@ export class TestBroker {
 
   async restart(): Promise<void> {
     const conf = join(this.dir, 'mosquitto.conf');
-    const persistence = this.persistent ? `persistence true\npersistence_location ${this.dir}/\n` : 'persistence false\n';
+    // Run as root, mosquitto drops to the `mosquitto` user, which cannot write our private temp
+    // folder: persistence then fails silently. Naming the current user keeps it (no effect when not root).
+    const persistence = this.persistent
+      ? `persistence true\npersistence_location ${this.dir}/\nautosave_interval 1\nuser ${userInfo().username}\n`
+      : 'persistence false\n';
     writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\n${persistence}log_dest none\n`);
     this.child = spawn(findMosquitto(), ['-c', conf], { stdio: 'ignore' });
     await waitForPort(this.port, 5000);
   }
 
-  async stop(): Promise<void> {
+  /** A graceful stop: a persistent broker saves its sessions on SIGTERM; otherwise there is nothing to save. */
+  stop(): Promise<void> {
+    return this.end(this.persistent ? 'SIGTERM' : 'SIGKILL');
+  }
+
+  /** The broker dies without warning (SIGKILL): no save, no goodbye to its clients. */
+  kill(): Promise<void> {
+    return this.end('SIGKILL');
+  }
+
+  private async end(signal: NodeJS.Signals): Promise<void> {
     const c = this.child;
     this.child = undefined;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((res) => {
       c.once('exit', () => res());
-      // A persistent broker saves its sessions on SIGTERM; otherwise there is nothing to save.
-      c.kill(this.persistent ? 'SIGTERM' : 'SIGKILL');
+      c.kill(signal);
     });
   }
 }

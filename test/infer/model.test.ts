@@ -31,6 +31,8 @@ describe('openModel', () => {
       const decoded = model.decode(await model.backend.run(model.toInputs(prepared)), prepared);
       expect(decoded.candidates.filter((c) => c.label === 'patches')).toHaveLength(3);
       const { timings } = await model.inferImage(image);
+      // Named keys first: a loop over an empty object would assert nothing.
+      expect(Object.keys(timings).sort()).toEqual(['decodeMs', 'inferMs', 'preMs']);
       for (const v of Object.values(timings)) expect(v).toBeGreaterThan(0);
     } finally {
       await model.close();
@@ -46,8 +48,16 @@ describe('openModel', () => {
 
   it('a mid-grey frame alone does not expose the degraded model: the self-test images are what catch it', async () => {
     const path = variant('coco-yolov8n-qdq-320-degraded', (s) => delete s.selfTest);
+    // Without its self-test images the degraded export loads (the grey warm-up frame passes)...
     const model = await openModel(path);
-    await model.close();
+    try {
+      expect(model.info.name).toBe('coco-yolov8n-qdq-320-degraded');
+      // ...and only a real image shows its scores leave [0, 1].
+      const bus = await readImage(sample('coco-yolov8n-qdq-320-degraded', 'bus.jpg'));
+      await expect(model.inferImage(bus)).rejects.toThrow(ModelOutputRangeError);
+    } finally {
+      await model.close();
+    }
   });
 
   it('names the mismatch when model.json input or output names are not in the ONNX file', async () => {

@@ -156,7 +156,7 @@ describe('the daemon on its synthetic line', () => {
     expect(verdicts.some((v) => v.frameId > lastCorrupt && v.verdict !== 'ERROR')).toBe(true);
   });
 
-  it('announces online (retained) and leaves offline on a clean stop', () => {
+  it('announces online and leaves offline on a clean stop', () => {
     expect(statuses[0]).toBe('online');
     expect(statuses.at(-1)).toBe('offline');
   });

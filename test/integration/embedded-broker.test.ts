@@ -49,8 +49,15 @@ describe('the embedded broker', () => {
       const seen = Date.now() + 30_000;
       while (got.length < 10 && Date.now() < seen) await sleep(50);
       await client.endAsync();
+      // A client that connects once verdicts flow gets the status from the broker's retained copy.
+      const later = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'emb-later' });
+      const retained = new Promise<{ payload: string; retain: boolean }>((r) => later.once('message', (_t, p, packet) => r({ payload: p.toString(), retain: packet.retain })));
+      await later.subscribeAsync('inspectd/station1/status', { qos: 1 });
+      const first = await Promise.race([retained, sleep(5000).then(() => undefined)]);
+      await later.endAsync();
       // Default station and prefix: inspectd/station1/...
       expect(status).toBe('online');
+      expect(first).toEqual({ payload: 'online', retain: true });
       expect(got.length).toBeGreaterThanOrEqual(10);
       expect(got.every((v) => v.station === 'station1' && v.camera === 'cam1')).toBe(true);
     } finally {

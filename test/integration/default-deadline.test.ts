@@ -14,14 +14,19 @@ import { Cleanups, startDaemon, Subscriber, tempDir, until, type DaemonProcess }
  * whose 2 cores are shared with several other builds (load 5–15), inference alone slowed to ~45 ms
  * p50 and this test failed, rightly: the deadline was not met. The failure message carries the
  * daemon's own stop stats to tell the two apart.
- * - every PASS/FAIL arrives at most MARGIN_MS after its deadline (capturedAt + 30 + 15 ms);
+ * - every PASS/FAIL arrives at most MARGIN_MS after its deadline (capturedAt + 30 + 35 ms);
  * - every TIMEOUT arrives no earlier than its deadline and at most MARGIN_MS after it;
  * - at most MAX_TIMEOUTS of the FRAMES frames are TIMEOUT (the model takes ~8–17 ms, so the line
  *   is mostly answered); a daemon that answers every frame TIMEOUT fails here.
  */
 const FRAMES = 80;
 const DEADLINE_MS = 30;
-const MARGIN_MS = 15;
+/**
+ * With nothing else running, single TIMEOUTs still arrived 16 ms after their deadline (the daemon's
+ * event-loop delay reaches ~24 ms at worst on 2 vCPUs); 35 ms, as in plc-deadline.test.ts, is that
+ * plus the hop, and still far below the 50+ ms a commit or a late timer would add.
+ */
+const MARGIN_MS = 35;
 const MAX_TIMEOUTS = 3;
 
 const cleanups = new Cleanups();

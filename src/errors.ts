@@ -33,7 +33,14 @@ export type ErrorCode =
   | 'INSPECTD_STORE_FULL'
   | 'INSPECTD_STORE_BUSY'
   | 'INSPECTD_STORE_IO'
-  | 'INSPECTD_USAGE';
+  | 'INSPECTD_USAGE'
+  // The GPU path (native/, src/infer/tensorrt/): see docs/gpu.md for each one's fix.
+  | 'INSPECTD_ADDON_LOAD'
+  | 'INSPECTD_CUDA'
+  | 'INSPECTD_CUDA_OOM'
+  | 'INSPECTD_TRT_NOT_FOUND'
+  | 'INSPECTD_ENGINE_INCOMPATIBLE'
+  | 'INSPECTD_ENGINE_BUILD';
 
 export class InspectdError extends Error {
   readonly code: ErrorCode;

@@ -152,6 +152,7 @@ class FramePipeline : public Napi::ObjectWrap<FramePipeline> {
     return DefineClass(env, "FramePipeline",
                        {InstanceMethod<&FramePipeline::run>("run"), InstanceMethod<&FramePipeline::describe>("describe"),
                         InstanceMethod<&FramePipeline::timings>("timings"), InstanceMethod<&FramePipeline::stats>("stats"),
+                        InstanceMethod<&FramePipeline::benchmarkKernel>("benchmarkKernel"),
                         InstanceMethod<&FramePipeline::close>("close")});
   }
 
@@ -318,6 +319,39 @@ class FramePipeline : public Napi::ObjectWrap<FramePipeline> {
     o.Set("completed", Napi::Number::New(env, static_cast<double>(core_->completed)));
     o.Set("inFlight", core_->inFlight);
     return o;
+  }
+
+  // Benchmarks only: the preprocessing kernel alone, `iterations` launches back to back on slot 0's
+  // stream, rotating over `sets` copies of slot 0's frame and as many output tensors (together
+  // larger than L2, so the timing is of memory, not cache). Returns ms per launch (CUDA events).
+  Napi::Value benchmarkKernel(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      Core& core = *core_;
+      if (core.closed || core.inFlight > 0) throw CodedError("INSPECTD_USAGE", "benchmarkKernel needs an open, idle pipeline");
+      const int iterations = info[0].As<Napi::Number>().Int32Value();
+      const int sets = info[1].As<Napi::Number>().Int32Value();
+      cudaCheck(cudaSetDevice(core.device), "cudaSetDevice");
+      Slot& slot = *core.slots[0];
+      cudaStream_t s = slot.stream->get();
+      std::vector<DeviceBuffer> frames, tensors;
+      for (int i = 0; i < sets; ++i) {
+        frames.emplace_back(frameBytes(core.params));
+        tensors.emplace_back(tensorBytes(core.params));
+        cudaCheck(cudaMemcpyAsync(frames.back().get(), slot.frameHost.get(), frameBytes(core.params), cudaMemcpyHostToDevice, s), "cudaMemcpyAsync");
+      }
+      auto launch = [&](int i) {
+        cudaCheck(launchPreprocess(core.params, static_cast<const uint8_t*>(frames[i % sets].get()), tensors[i % sets].get(), s), "kernel launch");
+      };
+      for (int i = 0; i < 20; ++i) launch(i);  // warm-up: clocks up, module loaded
+      cudaCheck(cudaEventRecord(slot.started->get(), s), "cudaEventRecord");
+      for (int i = 0; i < iterations; ++i) launch(i);
+      cudaCheck(cudaEventRecord(slot.finished->get(), s), "cudaEventRecord");
+      cudaCheck(cudaEventSynchronize(slot.finished->get()), "cudaEventSynchronize");
+      float ms = 0;
+      cudaCheck(cudaEventElapsedTime(&ms, slot.started->get(), slot.finished->get()), "cudaEventElapsedTime");
+      return Napi::Number::New(env, ms / iterations);
+    });
   }
 
   Napi::Value close(const Napi::CallbackInfo& info) {

@@ -71,7 +71,11 @@ export class GpuFramePipeline {
     }
   }
 
-  /** Preprocess (and infer) one camera frame; `use` reads the outputs before the slot is reused. */
+  /**
+   * Preprocess (and infer) one camera frame; `use` reads the outputs before the slot is reused.
+   * The pixels are copied into pinned memory when a slot is free, which may be after this call
+   * returns: keep them unchanged until the promise settles.
+   */
   runFrame<T>(pixels: Uint8Array, use: (out: GpuOutputs) => T): Promise<T> {
     if (pixels.byteLength !== this.plan.frameBytes) {
       return Promise.reject(new FrameError(`frame has ${pixels.byteLength} bytes, the pipeline expects ${this.plan.frameBytes}`));
@@ -90,6 +94,11 @@ export class GpuFramePipeline {
 
   timings(slot: number): [number, number, number] {
     return this.native.timings(slot);
+  }
+
+  /** Benchmarks: the kernel alone on the last frame written to slot 0, ms per launch. */
+  benchmarkKernel(iterations: number, sets: number): number {
+    return this.native.benchmarkKernel(iterations, sets);
   }
 
   stats(): { submitted: number; completed: number; inFlight: number } {

@@ -72,6 +72,8 @@ export interface NativeFramePipeline {
   /** upload, preprocess, stage (inference + download), ms, of the slot's last frame. */
   timings(slot: number): [number, number, number];
   stats(): { submitted: number; completed: number; inFlight: number };
+  /** Benchmarks only: ms per launch of the preprocessing kernel alone (native/src/frame_pipeline.cc). */
+  benchmarkKernel(iterations: number, sets: number): number;
   close(): Promise<void>;
 }
 

@@ -46,6 +46,22 @@ INSPECTD_GPU_TESTS=1 INSPECTD_GPU_OUT="$OUT/json" INSPECTD_GPU_REFS=.carry/gpu-r
   node node_modules/vitest/vitest.mjs run test/gpu --reporter=verbose 2>&1 | tee "$OUT/tests.txt"
 tests_rc=${PIPESTATUS[0]}
 
+step "mutation check: the accuracy test must fail on a broken kernel"
+# OpenCV 3's 14-bit BGR->GRAY weights instead of OpenCV 4's: off by one grey level on ~0.3% of pixels.
+rm -rf /tmp/inspectd-mutant && cp -r native /tmp/inspectd-mutant && rm -rf /tmp/inspectd-mutant/build
+sed -i 's/(b \* 3735 + g \* 19235 + r \* 9798 + (1 << 14)) >> 15/(b * 1868 + g * 9617 + r * 4899 + (1 << 13)) >> 14/' /tmp/inspectd-mutant/src/preprocess.cu
+if ! grep -q '1868' /tmp/inspectd-mutant/src/preprocess.cu; then
+  echo "MUTATION NOT APPLIED" | tee -a "$OUT/tests.txt"
+elif INSPECTD_CUDA_ARCHS=90 /tmp/inspectd-mutant/build-without-gyp.sh /tmp/inspectd-mutant.node .carry/node-api .carry/node-api/addon-api >/dev/null 2>&1 &&
+  INSPECTD_GPU_ADDON=/tmp/inspectd-mutant.node INSPECTD_GPU_TESTS=1 INSPECTD_GPU_REFS=.carry/gpu-refs \
+    node node_modules/vitest/vitest.mjs run test/gpu/preprocess.test.ts >/tmp/mutant.txt 2>&1; then
+  echo "MUTATION CHECK FAILED: the accuracy test passed on the broken kernel" | tee -a "$OUT/tests.txt"
+  tests_rc=1
+else
+  echo "mutation check: accuracy test failed on the broken kernel, as it must:" | tee -a "$OUT/tests.txt"
+  grep -m3 -E 'AssertionError|expected' /tmp/mutant.txt | tee -a "$OUT/tests.txt"
+fi
+
 step "benchmark"
 node dist/bench/gpu/preprocess-bench.js --frames 2000 --json "$OUT/json/bench.json" 2>&1 | tee "$OUT/bench.txt"
 

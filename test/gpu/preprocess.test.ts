@@ -9,18 +9,21 @@ import { GPU, loadReferences, writeResult } from './helpers.js';
  * random frames and real magnetic-tile and DeepPCB images, in mono8, BGR8 and Bayer RG8, through
  * every spec (GRAY/RGB/BGR, stretch with INTER_AREA and INTER_LINEAR, letterbox, NCHW/NHWC).
  *
- * Bound: no element more than 1 grey level (before normalisation) from the CPU tensor, and at most
- * 1% of elements differing at all. The kernel reproduces OpenCV's fixed-point INTER_LINEAR and
- * INTER_AREA arithmetic, so differences are rounding ties, not a different filter.
+ * Bound: float32 output identical to the CPU tensor (0 grey levels, at most 1e-6 apart); float16
+ * output within float16's own rounding of it. The kernel reproduces OpenCV's fixed-point
+ * INTER_LINEAR, INTER_AREA, BGR->GRAY and Bayer arithmetic, so any difference is a bug (the first
+ * H200 run, with OpenCV 3's 14-bit grey weights, was off by one level on 0.3% of grey pixels).
+ * The GPU-machine script also runs this test against a deliberately broken kernel and expects it
+ * to fail.
  */
-const MAX_GREY_LEVELS = 1;
-const MAX_DIFFERING_FRACTION = 0.01;
+const MAX_GREY_LEVELS = 0;
+const MAX_DIFFERING_FRACTION = 0;
 
 describe.runIf(GPU)('CUDA preprocessing matches the CPU (OpenCV) preprocessing', () => {
   const { manifest, blob } = GPU ? loadReferences() : { manifest: { cases: [] } as never, blob: Buffer.alloc(0) };
   const rows: Array<Record<string, unknown>> = [];
 
-  it('on every reference case, within 1 grey level and 1% differing elements', async () => {
+  it('on every reference case: float32 identical, float16 within its rounding', async () => {
     expect(manifest.cases.length).toBeGreaterThanOrEqual(72);
     for (const c of manifest.cases) {
       const spec = SPECS[c.spec]!;
@@ -60,7 +63,7 @@ describe.runIf(GPU)('CUDA preprocessing matches the CPU (OpenCV) preprocessing',
           });
           const row = { case: c.id, out, ...stats, differingFraction: stats.differing / stats.elements, resize: pipeline.plan.native.resize };
           rows.push(row);
-          expect(stats.maxGrey, `${c.id} ${out}`).toBeLessThanOrEqual(MAX_GREY_LEVELS + 1e-3);
+          expect(stats.maxGrey, `${c.id} ${out}`).toBeLessThanOrEqual(MAX_GREY_LEVELS + 1e-4);
           expect(stats.differing / stats.elements, `${c.id} ${out}`).toBeLessThanOrEqual(MAX_DIFFERING_FRACTION);
         } finally {
           await pipeline.close();

@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   for (const f of frames) {
     const mat = cpuMat(f.pixels, f.width, f.height, f.format);
     for (const [name, spec] of Object.entries(SPECS)) {
-      const { mat: resized } = resizeForModel(mat, spec);
+      const { mat: resized } = await resizeForModel(mat, spec);
       const u8 = new Uint8Array(resized.getData());
       // The float tensor is the 8-bit image through x*alpha + beta; record how exactly.
       const tensor = toTensor(resized, spec);

@@ -53,6 +53,20 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   touch "$stamp"
 fi
 
+# The GPU addon (native/): always built, so it always loads. nvcc found -> the CUDA parts are compiled
+# in; TensorRT headers found -> the TensorRT code too (the libraries are opened at run time, never
+# linked). Node-API headers come from the Node install itself, so nothing is downloaded.
+addon=native/build/Release/inspectd_gpu.node
+if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp native/detect.sh -newer "$addon" 2>/dev/null | head -n 1)" ]; then
+  node_root="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+  # npm's own node-gyp (bundled with every npm), unless the project's node_modules has one.
+  gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+  [ -f node_modules/node-gyp/bin/node-gyp.js ] && gyp=node_modules/node-gyp/bin/node-gyp.js
+  gyp="$(readlink -f "$gyp")"
+  say "building the GPU addon ($( [ -n "$(sh native/detect.sh cuda)" ] && echo "with CUDA from $(sh native/detect.sh cuda)" || echo "without CUDA: no nvcc found" ))"
+  (cd native && JOBS="$(nproc)" node "$gyp" rebuild --nodedir="$node_root" --loglevel=error >&2)
+fi
+
 if [ ! -f dist/.built ] || [ -n "$(find src bench tools tsconfig.json package.json -newer dist/.built \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -n 1)" ]; then
   say "compiling TypeScript"
   npx tsc -p tsconfig.json >&2

@@ -37,7 +37,14 @@ export type ErrorCode =
   /** The metrics and health server could not listen (logged; the line keeps running). */
   | 'INSPECTD_HTTP'
   /** A reloaded config was invalid or changed settings that need a restart; the old one stays. */
-  | 'INSPECTD_RELOAD_REFUSED';
+  | 'INSPECTD_RELOAD_REFUSED'
+  // The GPU path (native/, src/infer/tensorrt/): see docs/gpu.md for each one's fix.
+  | 'INSPECTD_ADDON_LOAD'
+  | 'INSPECTD_CUDA'
+  | 'INSPECTD_CUDA_OOM'
+  | 'INSPECTD_TRT_NOT_FOUND'
+  | 'INSPECTD_ENGINE_INCOMPATIBLE'
+  | 'INSPECTD_ENGINE_BUILD';
 
 export class InspectdError extends Error {
   readonly code: ErrorCode;

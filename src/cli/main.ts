@@ -161,6 +161,19 @@ program
     exitCode = await benchCommand({ ...o, commitDelayMs: o.commitDelay }, process.argv.slice(2));
   });
 
+program
+  .command('build-engine')
+  .description('build a TensorRT engine for this GPU from a model (INT8 from its Q/DQ ONNX); prints each layer\'s precision')
+  .requiredOption('-m, --model <model.json>', 'model description file')
+  .addOption(new Option('--precision <p>', "engine precision (default: model.json's defaultPrecision)").choices(['int8', 'fp16', 'fp32']))
+  .option('--workspace <MB>', 'TensorRT builder workspace', int('--workspace'), 1024)
+  .option('--timing-cache <file>', 'reuse and update a TensorRT timing cache (faster rebuilds)')
+  .option('--out <file>', 'engine file (default: beside the model, named by GPU, TensorRT version and model hash)')
+  .action(async (o: { model: string; precision?: 'int8' | 'fp16' | 'fp32'; workspace: number; timingCache?: string; out?: string }) => {
+    const { buildEngineCommand } = await import('../infer/tensorrt/build-engine.js');
+    exitCode = await buildEngineCommand(o, process.stdout, process.stderr);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The whole GPU-machine check in one script (that machine has CUDA 13 and a compiler, no Node,
+# no network, no TensorRT). Run from the repository root with what bench/gpu/prepare-carry.sh made
+# under .carry/ and the dev machine's dist/ and native/build/Release/inspectd_gpu.node:
+#   1. unpacks Node and the test runner; builds the addon here with nvcc (native/build-without-gyp.sh)
+#   2. INSPECTD_GPU_TESTS=1 vitest run test/gpu (CUDA preprocessing vs the CPU path, the async path
+#      over 100,000 frames, leak cycles, worker clean-up, TensorRT-not-found), against that build
+#   3. the preprocessing / transfer benchmark (bench/gpu/preprocess-bench.ts)
+# Results go to $OUT (tests.txt, bench.txt, results.json, env.txt).
+set -uo pipefail
+OUT="${OUT:-/tmp/inspectd-gpu-out}"
+mkdir -p "$OUT"
+step() { printf '\n== %s\n' "$*"; }
+
+step "machine"
+{
+  date -u
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,pstate --format=csv
+  nvcc --version | tail -2
+  uname -r
+  ldconfig -p | grep -E 'libnvinfer|libnvonnxparser' || echo "no libnvinfer / libnvonnxparser on this machine"
+} >"$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+
+step "node and test runner"
+mkdir -p /tmp/inspectd-node
+xz -dc .carry/node.xz >/tmp/inspectd-node/node && chmod +x /tmp/inspectd-node/node
+export PATH="/tmp/inspectd-node:$PATH"
+node --version
+[ -d node_modules/vitest ] || tar -xJf .carry/node_modules.tar.xz
+[ -f .carry/gpu-refs/refs.bin ] || xz -dk .carry/gpu-refs/refs.bin.xz
+
+step "build the addon here (nvcc, sm_90)"
+addon=/tmp/inspectd-gpu-here.node
+if INSPECTD_CUDA_ARCHS=90 native/build-without-gyp.sh "$addon" .carry/node-api .carry/node-api/addon-api >>"$OUT/env.txt" 2>&1; then
+  echo "built on this machine: $addon" | tee -a "$OUT/env.txt"
+else
+  addon="$PWD/native/build/Release/inspectd_gpu.node"
+  echo "BUILD HERE FAILED (see env.txt); using the dev machine's build $addon" | tee -a "$OUT/env.txt"
+fi
+export INSPECTD_GPU_ADDON="$addon"
+node -e "const a=require(process.env.INSPECTD_GPU_ADDON); console.log(JSON.stringify({build:a.buildInfo(), devices:a.devices(), tensorRt:a.tensorRt()}, null, 1))" | tee -a "$OUT/env.txt"
+
+step "GPU tests"
+INSPECTD_GPU_TESTS=1 INSPECTD_GPU_OUT="$OUT/json" INSPECTD_GPU_REFS=.carry/gpu-refs \
+  node node_modules/vitest/vitest.mjs run test/gpu --reporter=verbose 2>&1 | tee "$OUT/tests.txt"
+tests_rc=${PIPESTATUS[0]}
+
+step "mutation check: the accuracy test must fail on a broken kernel"
+# OpenCV 3's 14-bit BGR->GRAY weights instead of OpenCV 4's: off by one grey level on ~0.3% of pixels.
+rm -rf /tmp/inspectd-mutant && cp -r native /tmp/inspectd-mutant && rm -rf /tmp/inspectd-mutant/build
+sed -i 's/(b \* 3735 + g \* 19235 + r \* 9798 + (1 << 14)) >> 15/(b * 1868 + g * 9617 + r * 4899 + (1 << 13)) >> 14/' /tmp/inspectd-mutant/src/preprocess.cu
+if ! grep -q '1868' /tmp/inspectd-mutant/src/preprocess.cu; then
+  echo "MUTATION NOT APPLIED" | tee -a "$OUT/tests.txt"
+elif INSPECTD_CUDA_ARCHS=90 /tmp/inspectd-mutant/build-without-gyp.sh /tmp/inspectd-mutant.node .carry/node-api .carry/node-api/addon-api >/dev/null 2>&1 &&
+  INSPECTD_GPU_ADDON=/tmp/inspectd-mutant.node INSPECTD_GPU_TESTS=1 INSPECTD_GPU_REFS=.carry/gpu-refs \
+    node node_modules/vitest/vitest.mjs run test/gpu/preprocess.test.ts >/tmp/mutant.txt 2>&1; then
+  echo "MUTATION CHECK FAILED: the accuracy test passed on the broken kernel" | tee -a "$OUT/tests.txt"
+  tests_rc=1
+else
+  echo "mutation check: accuracy test failed on the broken kernel, as it must:" | tee -a "$OUT/tests.txt"
+  grep -m3 -E 'AssertionError|expected' /tmp/mutant.txt | tee -a "$OUT/tests.txt"
+fi
+
+step "benchmark"
+node dist/bench/gpu/preprocess-bench.js --frames 2000 --json "$OUT/json/bench.json" 2>&1 | tee "$OUT/bench.txt"
+
+# At most 8 files come back: fold the JSON results into one.
+node -e "
+const fs=require('fs'), d=process.argv[1], r={};
+for (const f of fs.readdirSync(d)) r[f.replace(/\.json$/,'')]=JSON.parse(fs.readFileSync(d+'/'+f,'utf8'));
+fs.writeFileSync(process.argv[2], JSON.stringify(r, null, 1));" "$OUT/json" "$OUT/results.json" && rm -rf "$OUT/json"
+echo "tests exit status: $tests_rc" | tee -a "$OUT/tests.txt"
+exit "$tests_rc"

@@ -1,0 +1,10 @@
+#include "cuda_raii.h"
+
+namespace inspectd {
+
+AllocationCounters& allocationCounters() {
+  static AllocationCounters counters;
+  return counters;
+}
+
+}  // namespace inspectd

@@ -1,0 +1,111 @@
+#include "gpu_info.h"
+
+#include <cuda_runtime_api.h>
+
+#include <vector>
+
+#include "coded_error.h"
+#include "cuda_raii.h"
+
+namespace inspectd {
+
+namespace {
+
+// [{index, name, computeCapability, totalMemory, multiProcessors, uuid}]; throws INSPECTD_CUDA
+// when there is no driver or no device, with the driver's own reason.
+Napi::Value devices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    int count = 0;
+    cudaCheck(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+    Napi::Array list = Napi::Array::New(env, count);
+    for (int i = 0; i < count; ++i) {
+      cudaDeviceProp prop{};
+      cudaCheck(cudaGetDeviceProperties(&prop, i), "cudaGetDeviceProperties");
+      Napi::Object d = Napi::Object::New(env);
+      d.Set("index", i);
+      d.Set("name", prop.name);
+      d.Set("computeCapability", std::to_string(prop.major) + "." + std::to_string(prop.minor));
+      d.Set("totalMemory", Napi::Number::New(env, static_cast<double>(prop.totalGlobalMem)));
+      d.Set("multiProcessors", prop.multiProcessorCount);
+      d.Set("integrated", prop.integrated != 0);  // Jetson: CPU and GPU share memory
+      list.Set(i, d);
+    }
+    return list;
+  });
+}
+
+Napi::Value memoryInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const int device = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+    cudaCheck(cudaSetDevice(device), "cudaSetDevice");
+    size_t freeBytes = 0, totalBytes = 0;
+    cudaCheck(cudaMemGetInfo(&freeBytes, &totalBytes), "cudaMemGetInfo");
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("free", Napi::Number::New(env, static_cast<double>(freeBytes)));
+    o.Set("total", Napi::Number::New(env, static_cast<double>(totalBytes)));
+    return o;
+  });
+}
+
+Napi::Value allocationStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const AllocationCounters& c = allocationCounters();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("deviceAllocations", Napi::Number::New(env, static_cast<double>(c.deviceAllocations.load())));
+  o.Set("pinnedAllocations", Napi::Number::New(env, static_cast<double>(c.pinnedAllocations.load())));
+  o.Set("deviceBytesLive", Napi::Number::New(env, static_cast<double>(c.deviceBytesLive.load())));
+  o.Set("pinnedBytesLive", Napi::Number::New(env, static_cast<double>(c.pinnedBytesLive.load())));
+  o.Set("failedFrees", Napi::Number::New(env, static_cast<double>(c.failedFrees.load())));
+  return o;
+}
+
+// Copy bandwidth in GB/s (bytes read + written for device-to-device, bytes moved for the host
+// copies), timed with events over `iterations` copies after a warm-up: the ceiling the
+// preprocessing benchmark is measured against, in the same run.
+Napi::Value copyBandwidth(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
+    const int iterations = info[1].As<Napi::Number>().Int32Value();
+    DeviceBuffer a(bytes), b(bytes);
+    PinnedBuffer h(bytes);
+    cudaCheck(cudaMemset(a.get(), 0x5a, bytes), "cudaMemset");
+    Stream stream;
+    Event start, stop;
+    auto time = [&](void* dst, const void* src, cudaMemcpyKind kind) {
+      for (int i = 0; i < 3; ++i) cudaCheck(cudaMemcpyAsync(dst, src, bytes, kind, stream.get()), "cudaMemcpyAsync");
+      cudaCheck(cudaEventRecord(start.get(), stream.get()), "cudaEventRecord");
+      for (int i = 0; i < iterations; ++i) cudaCheck(cudaMemcpyAsync(dst, src, bytes, kind, stream.get()), "cudaMemcpyAsync");
+      cudaCheck(cudaEventRecord(stop.get(), stream.get()), "cudaEventRecord");
+      cudaCheck(cudaEventSynchronize(stop.get()), "cudaEventSynchronize");
+      float ms = 0;
+      cudaCheck(cudaEventElapsedTime(&ms, start.get(), stop.get()), "cudaEventElapsedTime");
+      return ms / iterations;
+    };
+    Napi::Object o = Napi::Object::New(env);
+    const double d2d = time(b.get(), a.get(), cudaMemcpyDeviceToDevice);
+    const double h2d = time(a.get(), h.get(), cudaMemcpyHostToDevice);
+    const double d2h = time(h.get(), a.get(), cudaMemcpyDeviceToHost);
+    o.Set("bytes", Napi::Number::New(env, static_cast<double>(bytes)));
+    o.Set("deviceToDeviceMs", d2d);
+    o.Set("deviceToDeviceGBps", 2.0 * bytes / (d2d * 1e6));
+    o.Set("hostToDeviceMs", h2d);
+    o.Set("hostToDeviceGBps", bytes / (h2d * 1e6));
+    o.Set("deviceToHostMs", d2h);
+    o.Set("deviceToHostGBps", bytes / (d2h * 1e6));
+    return o;
+  });
+}
+
+}  // namespace
+
+void registerGpuInfo(Napi::Env env, Napi::Object exports) {
+  exports.Set("devices", Napi::Function::New(env, devices, "devices"));
+  exports.Set("memoryInfo", Napi::Function::New(env, memoryInfo, "memoryInfo"));
+  exports.Set("allocationStats", Napi::Function::New(env, allocationStats, "allocationStats"));
+  exports.Set("copyBandwidth", Napi::Function::New(env, copyBandwidth, "copyBandwidth"));
+}
+
+}  // namespace inspectd

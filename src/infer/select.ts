@@ -1,9 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { InspectdError } from '../errors.js';
+import { errorCode, errorMessage, InspectdError } from '../errors.js';
 import { modelFile, type LoadedModelSpec, type Precision } from '../model/spec.js';
 import type { InferenceBackend, TensorMap } from './backend.js';
 import { OnnxRuntimeBackend } from './onnxruntime/backend.js';
+import { tensorRtAvailability, type TensorRtAvailability } from './tensorrt/availability.js';
+import { TensorRtBackend } from './tensorrt/backend.js';
+import { enginePathFor, sha256File } from './tensorrt/engine-cache.js';
 
 /** What config asks of a model's runtime; 'auto' entries are decided here, on the machine at hand. */
 export interface BackendRequest {
@@ -29,12 +32,26 @@ export interface BackendPool {
 }
 
 /**
- * The one place that chooses a backend and precision. TensorRT is not in this build (it needs the
- * native addon); asking for it by name is an error with its code, and `auto` means ONNX Runtime.
+ * The one place that chooses a backend and precision. `tensorrt` runs the model's engine through the
+ * native addon, or fails with the reason it cannot run here (its code from the addon's availability
+ * check: no addon, no CUDA, no GPU, no libnvinfer, no engine built for this GPU). `auto` takes
+ * TensorRT when it can run and otherwise ONNX Runtime on the CPU, saying why in the log.
  */
 export async function createBackendPool(loaded: LoadedModelSpec, req: BackendRequest, log?: Logger): Promise<BackendPool> {
-  if (req.backend === 'tensorrt') {
-    throw new InspectdError('INSPECTD_BACKEND_UNAVAILABLE', 'inference.backend: tensorrt is not available in this build; use onnxruntime or auto');
+  if (req.backend !== 'onnxruntime') {
+    const available = tensorRtAvailability();
+    if (available.ok) {
+      try {
+        return await createTensorRtPool(loaded, req, available);
+      } catch (err) {
+        if (req.backend === 'tensorrt') throw err;
+        log?.warn({ model: loaded.spec.name, code: errorCode(err), err: errorMessage(err) }, 'TensorRT cannot run this model here; using ONNX Runtime');
+      }
+    } else if (req.backend === 'tensorrt') {
+      throw new InspectdError(available.code, `inference.backend: tensorrt cannot run here: ${available.reason}; ${available.fix}`);
+    } else {
+      log?.info({ code: available.code, reason: available.reason, fix: available.fix }, 'TensorRT not used; ONNX Runtime on the CPU');
+    }
   }
   const open = (p: Precision) => {
     const { file } = modelFile(loaded, p);
@@ -70,6 +87,26 @@ export async function createBackendPool(loaded: LoadedModelSpec, req: BackendReq
     await Promise.all(backends.map((b) => b.close()));
     throw err;
   }
+}
+
+/**
+ * TensorRT: one engine per model file, GPU and TensorRT version, built beforehand with
+ * `inspectd build-engine` (building takes minutes, never at start). INT8 engines come from the Q/DQ
+ * file; `auto` precision takes it. Has not run on real TensorRT (see docs/gpu.md).
+ */
+async function createTensorRtPool(loaded: LoadedModelSpec, req: BackendRequest, available: Extract<TensorRtAvailability, { ok: true }>): Promise<BackendPool> {
+  const precision: Precision = req.precision === 'auto' ? (loaded.spec.files.int8 ? 'int8' : 'fp32') : req.precision;
+  const { file } = modelFile(loaded, precision);
+  const key = {
+    gpuName: available.device.name,
+    computeCapability: available.device.computeCapability,
+    tensorRtVersion: available.libraryVersion,
+    modelSha256: sha256File(file),
+    precision,
+  };
+  // One backend with as many execution contexts as workers: frames in flight share the engine.
+  const backend = await TensorRtBackend.create({ onnxFile: file, enginePath: enginePathFor(file, key), input: loaded.spec.input, precision, slots: req.workers });
+  return { backends: [backend], precision };
 }
 
 const PROBE_RUNS = 15;

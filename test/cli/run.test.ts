@@ -13,7 +13,7 @@ afterEach(() => cleanups.run());
 const NO_BROKER = 'mqtt://127.0.0.1:1';
 
 describe('inspectd run', () => {
-  it('refuses inference.backend: tensorrt with INSPECTD_BACKEND_UNAVAILABLE, exit 1, before any camera starts', () => {
+  it('refuses inference.backend: tensorrt where it cannot run (no GPU here) with the reason, exit 1, before any camera starts', () => {
     const dir = tempDir('trt');
     const db = join(dir, 'v.db');
     const cfg = writeConfig(dir, [
@@ -25,13 +25,13 @@ describe('inspectd run', () => {
     ]);
     const r = spawnSync(process.execPath, [cliPath, 'run', '-c', cfg], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^inspectd: inference\.backend: tensorrt is not available in this build/);
+    expect(r.stderr).toMatch(/^inspectd: inference\.backend: tensorrt cannot run here: .+; .+/);
     const fatal = r.stdout
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { level: number; code?: string; msg: string })
       .filter((l) => l.level === 60);
-    expect(fatal).toEqual([expect.objectContaining({ code: 'INSPECTD_BACKEND_UNAVAILABLE', msg: 'daemon failed to start' })]);
+    expect(fatal).toEqual([expect.objectContaining({ code: expect.stringMatching(/^INSPECTD_(CUDA|TRT_NOT_FOUND|ADDON_LOAD)$/), msg: 'daemon failed to start' })]);
     expect(r.stdout).not.toContain('camera started');
     expect(dbRows(db)).toEqual([]);
   });

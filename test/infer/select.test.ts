@@ -29,9 +29,21 @@ describe('backend and precision choice', () => {
     }
   });
 
-  it('refuses tensorrt by name with its code (no TensorRT backend in this build)', async () => {
-    await expect(createBackendPool(loadModelSpec(defaultModelJson), { backend: 'tensorrt', precision: 'auto', workers: 1, threads: 1 })).rejects.toMatchObject({
-      code: 'INSPECTD_BACKEND_UNAVAILABLE',
-    });
+  it('refuses tensorrt by name on a machine that cannot run it, with the reason and the fix (no GPU or libnvinfer here)', async () => {
+    const err = (await createBackendPool(loadModelSpec(defaultModelJson), { backend: 'tensorrt', precision: 'auto', workers: 1, threads: 1 }).catch((e: unknown) => e)) as {
+      code: string;
+      message: string;
+    };
+    expect(['INSPECTD_CUDA', 'INSPECTD_TRT_NOT_FOUND', 'INSPECTD_ADDON_LOAD']).toContain(err.code);
+    expect(err.message).toMatch(/^inference\.backend: tensorrt cannot run here: .+; .+/);
+  });
+
+  it('auto falls back to ONNX Runtime when TensorRT cannot run', async () => {
+    const pool = await createBackendPool(loadModelSpec(defaultModelJson), { backend: 'auto', precision: 'fp32', workers: 1, threads: 1 });
+    try {
+      expect(pool.backends.map((b) => b.info.name)).toEqual(['onnxruntime']);
+    } finally {
+      await Promise.all(pool.backends.map((b) => b.close()));
+    }
   });
 });

@@ -12,6 +12,12 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # systemd (systemd-analyze, systemd-sysusers), prometheus (promtool) and shellcheck check the unit files,
 # /metrics and the Dockerfile's RUN steps in tests.
 packages=(libopencv-dev mosquitto mosquitto-clients build-essential pkg-config python3 sqlite3 libsystemd-dev systemd prometheus shellcheck)
+# Cameras: GStreamer for OpenCV's pipelines (videoconvert/appsink in base; rtspsrc, JPEG in good; bayer2rgb,
+# OpenH264 in bad), Aravis for GigE Vision (aravissrc ships in libaravis-0.8-0; arv-tool-0.8 checks a
+# camera is there; aravis-tools has the fake GigE camera the tests run), GStreamer's RTSP server for the
+# RTSP tests, and iproute2 for the network namespace the GigE tests run in.
+packages+=(gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad libaravis-0.8-0 aravis-tools
+  aravis-tools-cli python3-gi gir1.2-gst-rtsp-server-1.0 iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

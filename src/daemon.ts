@@ -16,7 +16,7 @@ import { VerdictRecorder, type CloseResult } from './record/recorder.js';
 import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
-import type { Frame, FrameSource } from './source/frame.js';
+import type { Frame, FrameSource, SourceEvents } from './source/frame.js';
 import { TriggerDesk } from './source/trigger.js';
 import { opencv } from './preprocess/opencv.js';
 import type { ModelInfo, VerdictMessage } from './verdict/types.js';
@@ -33,6 +33,8 @@ export interface DaemonOptions {
   baseDir?: string;
   /** Metrics, health and the systemd watchdog hear about frames and verdicts through this (src/ops/). */
   telemetry?: Telemetry;
+  /** Every folder replay with `exitWhenDone` has handed over its last image (the caller stops the daemon). */
+  onReplaysDone?: () => void;
 }
 
 /** What the daemon did, summed over its schedulers, with the timings the bench reads from the stop log. */
@@ -62,6 +64,7 @@ export class Daemon {
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
   private stopRequested = false;
+  private readonly replaysDone = new Set<string>();
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 });
   private readonly rssStart = process.memoryUsage().rss;
   models: ModelInfo[] = [];
@@ -260,6 +263,7 @@ export class Daemon {
             decidedAt,
             deadlineMs,
             model: inspection.modelInfo,
+            source: frame.source,
           });
         } catch (err) {
           recordLog.error({ err: (err as Error).message, camera: frame.camera, frameId: frame.frameId }, 'verdict could not be recorded');
@@ -308,8 +312,10 @@ export class Daemon {
           this.telemetry.setCameraState(cam.name, 'down', err.message);
           camLog.warn({ err: err.message }, 'camera problem');
         },
+        this.cameraEvents(cam, camLog),
       );
-      camLog.info({ source: cam.source.type, deadlineMs: this.deadlineOf(cam.name), model: inspection.modelInfo.name }, 'camera started');
+      // Not "started": the camera is up only once it delivers; its state lines say when (camera up/down).
+      camLog.info({ source: cam.source.type, deadlineMs: this.deadlineOf(cam.name), model: inspection.modelInfo.name }, 'camera starting');
     }
   }
 
@@ -371,6 +377,26 @@ export class Daemon {
     for (const [camera, r] of rules) this.inspections.cameras.get(camera)!.rules = r;
     if (plan.live.includes('log.level')) setLogLevel(this.opts.log, next.log.level);
     this.opts = { ...this.opts, config: next };
+  }
+
+  /**
+   * Camera state and replay end (issue 6). The source logs each state change once; here it is
+   * published retained on {prefix}/{station}/camera/{name}/status, and a replay's end is logged and,
+   * with exitWhenDone, ends the run once every such replay is done.
+   */
+  private cameraEvents(cam: Config['cameras'][number], camLog: Logger): SourceEvents {
+    const waitingFor = this.opts.config.cameras.filter((c) => c.source.type === 'folder' && c.source.exitWhenDone).map((c) => c.name);
+    return {
+      state: (s) => {
+        this.publisher?.retain(`camera/${cam.name}/status`, { camera: cam.name, state: s.state, reason: s.reason, since: Date.now() });
+        this.telemetry.setCameraState(cam.name, s.state, s.reason ?? undefined);
+      },
+      finished: ({ frames }) => {
+        camLog.info({ frames }, 'replay finished');
+        this.replaysDone.add(cam.name);
+        if (waitingFor.includes(cam.name) && waitingFor.every((n) => this.replaysDone.has(n))) this.opts.onReplaysDone?.();
+      },
+    };
   }
 
   /**

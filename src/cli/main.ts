@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { errorCode, errorMessage } from '../errors.js';
+import { packageVersion } from '../paths.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
+import { argvBytes, ARGV_LIMIT_BYTES, readFileList, rerunWithFileList } from './file-list.js';
 
 /**
  * The `inspectd` command. Each subcommand's module is imported only when it runs, so `synth`
@@ -30,9 +32,22 @@ function hostPort(v: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+/** Images named on the command line, then those listed in --files-from. */
+function withListed(images: readonly string[], filesFrom: string | undefined): string[] {
+  return filesFrom === undefined ? [...images] : [...images, ...readFileList(filesFrom)];
+}
+
+// `inspectd verdicts | head -2`: a reader that closes the pipe has all it wanted. End quietly, as
+// cat does, instead of an unhandled EPIPE stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 let exitCode = 0;
 const program = new Command()
   .name('inspectd')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .description('Industrial quality-inspection daemon: camera frames -> defect model -> PASS/FAIL over MQTT, every verdict in SQLite')
   .exitOverride()
   .showHelpAfterError();
@@ -112,10 +127,15 @@ program
   .option('--recursive', 'descend into sub-folders of folders given')
   .option('--threshold <x>', "override the model's default threshold", num('--threshold', 0, 1))
   .option('--threads <n>', 'ONNX Runtime threads (0 = all cores)', int('--threads'), 0)
-  .argument('<images...>', 'image files or folders (.png .jpg .jpeg .bmp .tif .tiff)')
-  .action(async (images: string[], o: { model: string; precision?: 'fp32' | 'int8'; recursive?: boolean; threshold?: number; threads: number }) => {
+  .option('--files-from <file>', 'more image paths, one per line, from FILE ("-" = stdin)')
+  .argument('[images...]', 'image files or folders (.png .jpg .jpeg .bmp .tif .tiff)')
+  .action(async (images: string[], o: { model: string; precision?: 'fp32' | 'int8'; recursive?: boolean; threshold?: number; threads: number; filesFrom?: string }) => {
+    if (argvBytes() > ARGV_LIMIT_BYTES) {
+      exitCode = await rerunWithFileList(withListed(images, o.filesFrom));
+      return;
+    }
     const { inferCommand } = await import('./commands/infer.js');
-    exitCode = await inferCommand(images, { ...o, intraOpThreads: o.threads }, process.stdout, process.stderr);
+    exitCode = await inferCommand(withListed(images, o.filesFrom), { ...o, intraOpThreads: o.threads }, process.stdout, process.stderr);
   });
 
 program
@@ -138,10 +158,11 @@ program
   .requiredOption('-m, --model <model.json>', 'model description file')
   .requiredOption('--out <file.npy>', 'output .npy (float32, N x C x H x W); FILE.files.txt lists the images in order')
   .option('--recursive', 'descend into sub-folders of folders given')
-  .argument('<images...>', 'image files or folders')
-  .action(async (images: string[], o: { model: string; out: string; recursive?: boolean }) => {
+  .option('--files-from <file>', 'more image paths, one per line, from FILE ("-" = stdin)')
+  .argument('[images...]', 'image files or folders')
+  .action(async (images: string[], o: { model: string; out: string; recursive?: boolean; filesFrom?: string }) => {
     const { tensorsCommand } = await import('./commands/tensors.js');
-    exitCode = await tensorsCommand(images, o, process.stdout, process.stderr);
+    exitCode = await tensorsCommand(withListed(images, o.filesFrom), o, process.stdout, process.stderr);
   });
 
 program

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError, InspectdError } from '../errors.js';
+import { resolveConfigPaths } from './paths.js';
 import { configSchema, type Config } from './schema.js';
 import { formatZodIssues } from './zod-issues.js';
 
@@ -22,7 +23,14 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Validates raw (already parsed) config; every problem is reported at once, by field path. */
+/** The flag that sets a config field, to name it in errors (a user typed the flag, not the field). */
+const FLAG_FIELDS: ReadonlyArray<[keyof ConfigOverrides, string, string]> = [
+  ['station', 'station', '--station'],
+  ['dbPath', 'storage.path', '--db'],
+  ['brokerUrl', 'mqtt.url', '--broker'],
+];
+
+/** Validates raw (already parsed) config; every problem is reported at once, by field path (or flag). */
 export function parseConfig(raw: unknown, source: string, overrides: ConfigOverrides = {}): Config {
   const input = (raw ?? {}) as Record<string, unknown>;
   if (typeof input !== 'object' || Array.isArray(input)) {
@@ -38,7 +46,12 @@ export function parseConfig(raw: unknown, source: string, overrides: ConfigOverr
     merged.mqtt = { ...mqtt, url: overrides.brokerUrl, embeddedBroker: { ...embedded, enabled: false } };
   }
   const result = configSchema.safeParse(merged);
-  if (!result.success) throw new ConfigError(formatZodIssues(result.error), source);
+  if (!result.success) {
+    const flags = new Map(FLAG_FIELDS.filter(([k]) => overrides[k] !== undefined).map(([, field, flag]) => [field, flag]));
+    const issues = formatZodIssues(result.error, merged).map((i) => (flags.has(i.path) ? { ...i, path: flags.get(i.path)! } : i));
+    const fromFlagsOnly = issues.every((i) => i.path.startsWith('--'));
+    throw new ConfigError(issues, fromFlagsOnly ? 'given on the command line' : source);
+  }
   const cfg = result.data;
   if (!cfg.mqtt.url && !cfg.mqtt.embeddedBroker.enabled) {
     throw new ConfigError([{ path: 'mqtt.url', message: 'required when mqtt.embeddedBroker.enabled is false' }], source);
@@ -46,9 +59,13 @@ export function parseConfig(raw: unknown, source: string, overrides: ConfigOverr
   return deepFreeze(cfg);
 }
 
-/** Reads and validates a YAML config file; no file means the embedded demo defaults. */
+/**
+ * Reads and validates a YAML config file; no file means the embedded demo defaults. Relative paths in
+ * the file resolve against its folder (config/paths.ts). An empty or comment-only file is an error,
+ * not the defaults: a truncated production file must not start the synthetic demo.
+ */
 export function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}): Config {
-  if (path === undefined) return parseConfig({}, '(defaults)', overrides);
+  if (path === undefined) return parseConfig({}, '(built-in defaults)', overrides);
   const abs = resolve(path);
   let text: string;
   try {
@@ -63,5 +80,10 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
       abs,
     );
   }
-  return parseConfig(doc.toJS(), abs, overrides);
+  const raw: unknown = doc.toJS();
+  if (raw === null || raw === undefined) {
+    throw new ConfigError([{ path: '(root)', message: 'the file has no settings (empty or only comments); run without -c for the built-in demo' }], abs);
+  }
+  const resolved = typeof raw === 'object' && !Array.isArray(raw) ? resolveConfigPaths(raw as Record<string, unknown>, dirname(abs)) : raw;
+  return parseConfig(resolved, abs, overrides);
 }

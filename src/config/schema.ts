@@ -25,6 +25,15 @@ const syntheticSource = z
   })
   .strict();
 
+/** How a camera that dropped (or never opened) is retried: capped exponential back-off with jitter. */
+const reconnect = z
+  .object({
+    initialMs: z.number().int().min(10).max(60_000).default(500),
+    maxMs: z.number().int().min(10).max(600_000).default(10_000),
+  })
+  .strict()
+  .default({ initialMs: 500, maxMs: 10_000 });
+
 const opencvSource = z
   .object({
     type: z.literal('opencv'),
@@ -36,6 +45,47 @@ const opencvSource = z
     height: z.number().int().positive().optional(),
     /** Consecutive failed grabs before the camera is reported lost and reopened. */
     maxFailedGrabs: z.number().int().positive().default(10),
+    /** Good frames dropped after each open before the camera counts as up (auto-exposure, stale driver buffers). */
+    warmupFrames: z.number().int().min(0).max(100).default(2),
+    reconnect,
+  })
+  .strict();
+
+/**
+ * A GigE Vision camera through Aravis (`aravissrc`) in a GStreamer pipeline opened by OpenCV.
+ * Settings left out keep the camera's own (what its last configuration tool saved).
+ */
+const gigeSource = z
+  .object({
+    type: z.literal('gige'),
+    /** Aravis device id: `Vendor-Model-Serial` or `Vendor-Serial` as `arv-tool-0.8` lists it, or the camera's IP address. */
+    cameraName: z.string().min(1).regex(/^[^"!]+$/, 'must not contain " or !'),
+    /** The camera's PixelFormat. mono8 gives mono frames; rgb8, bgr8 and bayerrg8 give BGR frames. */
+    pixelFormat: z.enum(['mono8', 'rgb8', 'bgr8', 'bayerrg8']).default('mono8'),
+    width: z.number().int().positive().optional(),
+    height: z.number().int().positive().optional(),
+    fps: z.number().positive().max(1000).optional(),
+    /** Exposure time in microseconds (the camera's ExposureTime/ExposureTimeAbs). */
+    exposureUs: z.number().positive().optional(),
+    gainDb: z.number().min(0).optional(),
+    /** GVSP packet size in bytes; 0 lets Aravis negotiate the largest the path carries (needs MTU 9000 for jumbo). */
+    packetSize: z.number().int().min(0).max(16_384).default(0),
+    /** Ask the camera to resend lost packets (a lost packet otherwise drops the whole frame). */
+    packetResend: z.boolean().default(true),
+    reconnect,
+  })
+  .strict();
+
+/** An IP camera over RTSP, through GStreamer's rtspsrc and decodebin, opened by OpenCV. */
+const rtspSource = z
+  .object({
+    type: z.literal('rtsp'),
+    url: z.string().regex(/^rtsps?:\/\/[^\s"!]+$/, 'expected rtsp://[user:password@]host[:port]/path'),
+    /** tcp survives lossy networks and NAT; udp has less latency on a clean LAN. */
+    transport: z.enum(['tcp', 'udp']).default('tcp'),
+    /** 1 = mono, 3 = BGR frames. */
+    channels: z.union([z.literal(1), z.literal(3)]).default(3),
+    reconnect,
   })
   .strict();
 
@@ -45,6 +95,12 @@ const folderSource = z
     path: z.string().min(1),
     fps: z.number().positive().max(1000).default(5),
     loop: z.boolean().default(false),
+    /** Descend into sub-folders (in name order). */
+    recursive: z.boolean().default(false),
+    /** Glob on the path relative to `path` (`*.png`, `2026-11-30/**\/*.jpg`, `{a,b}*`); without a `/` it matches the file name. */
+    pattern: z.string().min(1).optional(),
+    /** Stop the daemon (exit 0, every verdict written and published) once the last image is judged. */
+    exitWhenDone: z.boolean().default(false),
   })
   .strict();
 
@@ -106,7 +162,7 @@ const camera = z
     name: z
       .string()
       .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (it becomes part of MQTT topics and IDs)'),
-    source: z.discriminatedUnion('type', [syntheticSource, opencvSource, folderSource]),
+    source: z.discriminatedUnion('type', [syntheticSource, opencvSource, gigeSource, rtspSource, folderSource]),
     /** Verdict due this many ms after capture; past it the PLC gets TIMEOUT (fail-safe). */
     deadlineMs: z.number().positive().max(60_000).optional(),
     thresholds: thresholds.default({ perClass: {} }),

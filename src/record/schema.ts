@@ -7,7 +7,7 @@ import { InspectdError } from '../errors.js';
  * with tables that are not ours, or from a newer inspectd, is refused before anything is written
  * to it: the checks below only read, and the first write (journal_mode, migrations) comes after.
  */
-export const LOG_SCHEMA_VERSION = 2;
+export const LOG_SCHEMA_VERSION = 3;
 
 const MIGRATIONS: readonly { to: number; sql: string }[] = [
   {
@@ -64,6 +64,11 @@ CREATE TABLE unlogged_ranges (
   PRIMARY KEY (station, first_seq)
 ) WITHOUT ROWID;
 `,
+  },
+  {
+    // Folder replay (issue 6): the image file each verdict judged; NULL for cameras.
+    to: 3,
+    sql: `ALTER TABLE verdicts ADD COLUMN source TEXT;`,
   },
 ];
 

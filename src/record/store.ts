@@ -34,6 +34,8 @@ export interface VerdictRow {
   late_defects: string | null;
   late_decided_at: number | null;
   published_at: number | null;
+  /** Folder replay: the image file judged (issue 6); NULL for cameras. */
+  source: string | null;
 }
 
 export interface NewVerdict {
@@ -46,6 +48,8 @@ export interface NewVerdict {
   decidedAt: number;
   deadlineMs: number;
   model: ModelInfo;
+  /** Folder replay: the image file judged. */
+  source?: string;
 }
 
 export function rowToMessage(row: VerdictRow): VerdictMessage {
@@ -66,6 +70,7 @@ export function rowToMessage(row: VerdictRow): VerdictMessage {
     model: JSON.parse(row.model) as ModelInfo,
   };
   if (row.error_code !== null) msg.error = { code: row.error_code, message: row.error_message ?? '' };
+  if (row.source !== null && row.source !== undefined) msg.source = row.source;
   return msg;
 }
 
@@ -88,6 +93,7 @@ export function toMessage(v: NewVerdict, seq: number): VerdictMessage {
     model: v.model,
   };
   if (v.decision.error) msg.error = { code: v.decision.error.code, message: v.decision.error.message };
+  if (v.source !== undefined) msg.source = v.source;
   return msg;
 }
 
@@ -159,9 +165,9 @@ export class VerdictStore {
       : {
           insert: db.prepare(
             `INSERT INTO verdicts (station, seq, camera, frame_id, part_id, verdict, score, defects, captured_at,
-               decided_at, latency_ms, deadline_ms, model, error_code, error_message, published_at)
+               decided_at, latency_ms, deadline_ms, model, error_code, error_message, published_at, source)
              VALUES (@station, @seq, @camera, @frame_id, @part_id, @verdict, @score, @defects, @captured_at,
-               @decided_at, @latency_ms, @deadline_ms, @model, @error_code, @error_message, @published_at)`,
+               @decided_at, @latency_ms, @deadline_ms, @model, @error_code, @error_message, @published_at, @source)`,
           ),
           raiseSeq: db.prepare(
             `INSERT INTO seq_counter (station, last_seq) VALUES (?, ?)
@@ -224,6 +230,7 @@ export class VerdictStore {
       error_code: msg.error?.code ?? null,
       error_message: msg.error?.message ?? null,
       published_at: publishedAt,
+      source: msg.source ?? null,
     });
   }
 

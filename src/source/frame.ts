@@ -36,12 +36,29 @@ export interface Frame {
    * from it, not from capturedAt: the PLC's clock starts when it asks.
    */
   triggeredAt?: number;
+  /** Where the image came from when that is a file (folder replay): its path relative to the replay folder. */
+  source?: string;
+}
+
+/** A camera's state as the line sees it: `up` delivers frames; `down` says why not (never opened, dropped, stopped). */
+export interface CameraStatus {
+  state: 'up' | 'down';
+  /** Why it is down (null when up). */
+  reason: string | null;
+}
+
+/** What a source reports besides frames. Every callback is optional. */
+export interface SourceEvents {
+  /** Called once per change of state, never per retry. */
+  state?(status: CameraStatus): void;
+  /** A finite source (a folder replay without loop) delivered its last frame. */
+  finished?(info: { frames: number }): void;
 }
 
 /** Anything that yields frames: the synthetic line, an OpenCV capture device, a folder replay. */
 export interface FrameSource {
   readonly camera: string;
-  start(onFrame: (frame: Frame) => void, onError: (err: Error) => void): Promise<void>;
+  start(onFrame: (frame: Frame) => void, onError: (err: Error) => void, events?: SourceEvents): Promise<void>;
   /** Stop producing frames; resolves when no further onFrame call will happen. */
   stop(): Promise<void>;
   /**

@@ -39,6 +39,8 @@ export interface VerdictMessage {
   model: ModelInfo;
   /** Present on ERROR verdicts only. */
   error?: { code: string; message: string };
+  /** The image file judged, relative to the replay folder (folder replay only; absent for cameras). */
+  source?: string;
 }
 
 /** What inference concluded about a frame, before a seq is allocated. */

@@ -14,15 +14,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function collect(source: { start: FolderSource['start']; stop: () => Promise<void> }, until: (f: Frame[]) => boolean, timeoutMs = 10_000) {
   const frames: Frame[] = [];
   const errors: Error[] = [];
+  const states: string[] = [];
   await source.start(
     (f) => frames.push(f),
     (e) => errors.push(e),
+    { state: (s) => states.push(s.reason ? `${s.state}: ${s.reason}` : s.state) },
   );
   const end = Date.now() + timeoutMs;
   while (!until(frames) && Date.now() < end) await sleep(20);
   await source.stop();
-  return { frames, errors };
+  return { frames, errors, states };
 }
+const fast = { reconnect: { initialMs: 50, maxMs: 200 }, warmupFrames: 0 };
 
 describe('OpenCV camera source', () => {
   it('grabs frames from a VideoCapture device (here a video file) with monotonic frameIds and capture times', async () => {
@@ -32,7 +35,7 @@ describe('OpenCV camera source', () => {
     for (let i = 0; i < 12; i++) writer.write(new cv.Mat(120, 160, cv.CV_8UC3, [i * 20, 100, 200 - i * 10]));
     writer.release();
 
-    const camera = new OpenCvCamera({ camera: 'usb1', device: file, api: 'any', maxFailedGrabs: 1000, partIds: true }, pino({ level: 'silent' }));
+    const camera = new OpenCvCamera({ camera: 'usb1', device: file, api: 'any', maxFailedGrabs: 1000, partIds: true, ...fast }, pino({ level: 'silent' }));
     const { frames } = await collect(camera, (f) => f.length >= 12);
     expect(frames.length).toBe(12);
     expect(frames.map((f) => f.frameId)).toEqual([...Array(12).keys()]);
@@ -51,21 +54,37 @@ describe('OpenCV camera source', () => {
     for (let i = 0; i < 3; i++) writer.write(new cv.Mat(48, 64, cv.CV_8UC3, [0, 0, 0]));
     writer.release();
     // The file ends after 3 frames, like a camera that drops off the bus; reopening "replugs" it.
-    const camera = new OpenCvCamera({ camera: 'flaky', device: file, api: 'any', maxFailedGrabs: 2, partIds: false }, pino({ level: 'silent' }));
-    const { frames, errors } = await collect(camera, (f) => f.length >= 6);
+    const camera = new OpenCvCamera({ camera: 'flaky', device: file, api: 'any', maxFailedGrabs: 2, partIds: false, ...fast }, pino({ level: 'silent' }));
+    const { frames, states } = await collect(camera, (f) => f.length >= 6);
     expect(frames.map((f) => f.frameId)).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(errors[0]!.message).toBe('camera flaky: 2 failed grabs, reopening');
+    expect(states.slice(0, 3)).toEqual(['up', `down: 2 failed grabs from ${file}`, 'up']);
+    expect(states.at(-1)).toBe('down: stopped');
   });
 
-  it('keeps retrying a camera that cannot be opened, reporting why, without failing start', async () => {
+  it('keeps retrying a camera that cannot be opened, reporting it down once with why, without failing start', async () => {
+    let opens = 0;
     const camera = new OpenCvCamera(
-      { camera: 'gone', device: join(tmpdir(), 'no-such-camera.avi'), api: 'any', maxFailedGrabs: 3, partIds: false },
+      {
+        camera: 'gone',
+        device: join(tmpdir(), 'no-such-camera.avi'),
+        api: 'any',
+        maxFailedGrabs: 3,
+        partIds: false,
+        ...fast,
+        // Counts the attempts (a probe that finds nothing wrong lets the open itself fail).
+        probe: async () => {
+          opens++;
+          return undefined;
+        },
+      },
       pino({ level: 'silent' }),
     );
-    const { frames, errors } = await collect(camera, (_f) => false, 1200);
+    const { frames, states } = await collect(camera, (_f) => false, 1200);
     expect(frames).toHaveLength(0);
-    expect(errors.length).toBeGreaterThanOrEqual(2);
-    expect(errors[0]!.message).toMatch(/^camera gone: cannot open .*no-such-camera\.avi: \S/);
+    expect(opens).toBeGreaterThanOrEqual(4);
+    expect(states).toHaveLength(2);
+    expect(states[0]).toMatch(/^down: cannot open .*no-such-camera\.avi: \S/);
+    expect(states[1]).toBe('down: stopped');
   });
 });
 

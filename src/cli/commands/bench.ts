@@ -42,7 +42,8 @@ export interface BenchReport {
 export async function benchCommand(opts: BenchOptions, argv: readonly string[]): Promise<number> {
   const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const cfg = loadConfig(opts.config);
-  const baseDir = opts.config ? dirname(resolve(opts.config)) : packageRoot();
+  // Config paths are resolved against the file when it is read; what is left relative is a package default.
+  const baseDir = packageRoot();
   const baseConfig = opts.config ? ((parse(readFileSync(opts.config, 'utf8')) ?? {}) as Record<string, unknown>) : {};
 
   const inspections = await openStationInspections(cfg, baseDir, pino({ level: 'silent' }));

@@ -8,6 +8,7 @@ import { cameraInspection, inspectImage } from '../../inspect/camera.js';
 import type { Defect, VerdictKind } from '../../verdict/types.js';
 import { listImages } from '../../source/image-files.js';
 
+import { modelArgProblem } from '../model-arg.js';
 import { EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE } from '../exit-codes.js';
 
 export interface InferOptions {
@@ -34,6 +35,11 @@ export interface InferLine {
 
 /** Opens the model or reports why not; undefined means "exit EXIT_BAD_MODEL". */
 export async function openModelForCli(opts: InferOptions, stderr: NodeJS.WritableStream): Promise<OpenModel | undefined> {
+  const problem = modelArgProblem(opts.model);
+  if (problem) {
+    stderr.write(`inspectd: ${problem}\n`);
+    return undefined;
+  }
   try {
     return await openModel(opts.model, { precision: opts.precision, intraOpThreads: opts.intraOpThreads });
   } catch (err) {

@@ -1,4 +1,4 @@
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadConfig, type ConfigOverrides } from '../../config/load.js';
 import { Daemon, type StopResult } from '../../daemon.js';
 import { ConfigError, errorCode, errorMessage } from '../../errors.js';
@@ -34,30 +34,34 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     throw e;
   }
   const log = createLogger(cfg.log);
-  // A relative model path belongs to the config file that names it; the built-in default to the package.
-  const baseDir = opts.config ? dirname(resolve(opts.config)) : packageRoot();
+  // Paths written in the config file were resolved against its folder when it was read; what is
+  // still relative here is a built-in default (the model), which belongs to the package.
+  let stopRequested: (why: string) => void = () => {};
   // Metrics, health, systemd notifications and reload live in the service around the daemon.
   const service = new Service({ config: cfg, log, version: packageVersion(), configPath: opts.config, overrides });
-  const daemon = new Daemon({ config: cfg, log, baseDir, telemetry: service.ops });
+  const daemon = new Daemon({ config: cfg, log, baseDir: packageRoot(), telemetry: service.ops, onReplaysDone: () => stopRequested('replay finished') });
 
   let signalled = 0;
   const stopped = new Promise<StopResult>((resolveStop) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      signalled++;
-      if (signalled > 1) {
-        log.error({ signal: sig }, 'second signal: exiting without a clean stop');
-        log.flush();
-        process.exit(EXIT_FAILURE);
-      }
-      log.info({ signal: sig }, 'stopping');
+    stopRequested = (why) => {
+      log.info({ why }, 'stopping');
       service.stopping();
       void daemon.stop().then(resolveStop);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    // systemctl reload (ExecReload=kill -HUP); without a handler SIGHUP would end the process.
-    process.on('SIGHUP', () => void service.reload());
   });
+  const onSignal = (sig: NodeJS.Signals) => {
+    signalled++;
+    if (signalled > 1) {
+      log.error({ signal: sig }, 'second signal: exiting without a clean stop');
+      log.flush();
+      process.exit(EXIT_FAILURE);
+    }
+    stopRequested(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // systemctl reload (ExecReload=kill -HUP); without a handler SIGHUP would end the process.
+  process.on('SIGHUP', () => void service.reload());
 
   try {
     await service.listen();
@@ -71,17 +75,17 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       return EXIT_OK;
     }
     log.fatal({ code: errorCode(e), err: errorMessage(e) }, 'daemon failed to start');
+    // A signal during the failed start's clean-up ends the process, as it would without us.
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await daemon.stop().catch(() => {});
     await service.close();
     log.flush();
     process.stderr.write(`inspectd: ${errorMessage(e)}\n`);
-    // A config that names something the model lacks is still a bad config: no restart can fix it.
-    if (e instanceof ConfigError) return EXIT_CONFIG;
-    // The verdict log: held by another daemon, or not a log this inspectd may use (each its own status).
-    const code = errorCode(e);
-    if (code === 'INSPECTD_LOG_IN_USE') return EXIT_LOG_IN_USE;
-    if (code === 'INSPECTD_STORE_FOREIGN' || code === 'INSPECTD_STORE_VERSION') return EXIT_LOG_UNUSABLE;
-    return EXIT_FAILURE;
+    const code = exitStatusForStartFailure(e);
+    // Everything was stopped; should a library still hold a handle, the error must not wait on it.
+    setTimeout(() => process.exit(code), 1000).unref();
+    return code;
   }
   log.info({ station: cfg.station, broker: daemon.brokerUrl, db: resolve(cfg.storage.path), http: service.http?.address }, 'inspectd running');
   service.started(daemon);
@@ -90,4 +94,14 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   log.flush();
   // Verdicts that reached the PLC but not the log: the stop was not clean, say so to systemd.
   return unwritten > 0 ? EXIT_LOG_UNWRITTEN : EXIT_OK;
+}
+
+function exitStatusForStartFailure(e: unknown): number {
+  // A config that names something the model lacks is still a bad config: no restart can fix it.
+  if (e instanceof ConfigError) return EXIT_CONFIG;
+  // The verdict log: held by another daemon, or not a log this inspectd may use (each its own status).
+  const code = errorCode(e);
+  if (code === 'INSPECTD_LOG_IN_USE') return EXIT_LOG_IN_USE;
+  if (code === 'INSPECTD_STORE_FOREIGN' || code === 'INSPECTD_STORE_VERSION') return EXIT_LOG_UNUSABLE;
+  return EXIT_FAILURE;
 }

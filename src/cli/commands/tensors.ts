@@ -1,4 +1,6 @@
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { modelArgProblem } from '../model-arg.js';
 import { errorMessage } from '../../errors.js';
 import { loadModelSpec } from '../../model/spec.js';
 import { readImage } from '../../source/read-image.js';
@@ -50,6 +52,11 @@ export async function tensorsCommand(
     stderr.write('inspectd tensors: name at least one image or directory\n');
     return EXIT_USAGE;
   }
+  const problem = modelArgProblem(opts.model);
+  if (problem) {
+    stderr.write(`inspectd tensors: ${problem}\n`);
+    return EXIT_BAD_MODEL;
+  }
   let spec;
   try {
     spec = loadModelSpec(opts.model).spec;
@@ -62,6 +69,7 @@ export async function tensorsCommand(
   let failed = problems.length;
   const written: string[] = [];
   let itemDims: number[] | undefined;
+  mkdirSync(dirname(resolve(opts.out)), { recursive: true });
   const fd = openSync(opts.out, 'w');
   try {
     writeSync(fd, npyHeader([0]));

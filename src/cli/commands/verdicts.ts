@@ -7,7 +7,7 @@ import { EXIT_OK } from '../exit-codes.js';
 
 const CSV_COLUMNS = [
   'seq', 'station', 'camera', 'frameId', 'partId', 'verdict', 'score', 'defects', 'capturedAt', 'decidedAt',
-  'latencyMs', 'deadlineMs', 'model', 'error', 'image',
+  'latencyMs', 'deadlineMs', 'model', 'error', 'image', 'source',
 ] as const;
 
 /** The archived image of a verdict, when the reject archive kept one (the path follows from the row). */
@@ -35,6 +35,8 @@ export function verdictsCommand(
     const rows = store.list({ afterSeq: opts.afterSeq, limit: opts.limit, station: opts.station });
     if (opts.format === 'csv') out.write(CSV_COLUMNS.join(',') + '\n');
     for (const row of rows) {
+      // The reader went away (`| head`): stop here; main.ts ends the process quietly.
+      if ((out as NodeJS.WritableStream & { destroyed?: boolean }).destroyed) break;
       const msg: VerdictMessage & { image?: string } = rowToMessage(row);
       const image = archivedImage(resolve(opts.archive ?? join(dirname(resolve(opts.db)), 'rejects')), msg);
       if (image) msg.image = image;

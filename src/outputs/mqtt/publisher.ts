@@ -312,7 +312,9 @@ export class VerdictPublisher implements VerdictOutput {
         });
       });
     }
-    await client.endAsync(false);
+    // Not connected (still connecting, as after a start that failed at once): nothing to flush, and a
+    // graceful end would leave the half-open socket up until the broker's keepalive (~50 s) (issue 6).
+    await client.endAsync(!client.connected);
     this.flushAcks();
   }
 }

@@ -1,0 +1,31 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * One rule for relative paths written in a config file: they resolve against that file's folder, so
+ * a config means the same wherever the daemon is started from (systemd's working directory is `/`).
+ * Paths given as flags (`--db`) resolve against the working directory, as every shell tool's do.
+ * Built-in defaults: the model against the package, the database against the working directory.
+ * Applied to the raw YAML before validation, so defaults stay relative and are told apart.
+ */
+export function resolveConfigPaths(raw: Record<string, unknown>, dir: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  const withPath = (v: unknown): unknown => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+    const o = v as Record<string, unknown>;
+    return typeof o.path === 'string' && o.path.length > 0 && !isAbsolute(o.path) ? { ...o, path: resolve(dir, o.path) } : o;
+  };
+  if ('model' in out) out.model = withPath(out.model);
+  if ('storage' in out) out.storage = withPath(out.storage);
+  if (Array.isArray(out.cameras)) {
+    out.cameras = out.cameras.map((c: unknown) => {
+      if (!c || typeof c !== 'object' || Array.isArray(c)) return c;
+      const cam = { ...(c as Record<string, unknown>) };
+      if ('model' in cam) cam.model = withPath(cam.model);
+      const src = cam.source as Record<string, unknown> | undefined;
+      // Only the folder replay's path is a path; an opencv `device` may be a pipeline or an index.
+      if (src && typeof src === 'object' && src.type === 'folder') cam.source = withPath(src);
+      return cam;
+    });
+  }
+  return out;
+}

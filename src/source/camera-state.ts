@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import type { CameraStatus, SourceEvents } from './frame.js';
+
+/**
+ * A camera's up/down state, reported once per change: a camera retried every few seconds for an
+ * hour is one `down` line in the log and one retained MQTT message, not a thousand.
+ */
+export class CameraState {
+  private current: CameraStatus | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly events: SourceEvents | undefined,
+  ) {}
+
+  get status(): CameraStatus | undefined {
+    return this.current;
+  }
+
+  up(): void {
+    this.set({ state: 'up', reason: null });
+  }
+
+  down(reason: string): void {
+    this.set({ state: 'down', reason });
+  }
+
+  /** A clean stop is always said, even after `down`: the retained status must not keep an old reason. */
+  stopped(): void {
+    if (this.current?.reason !== 'stopped') this.set({ state: 'down', reason: 'stopped' }, true);
+  }
+
+  private set(next: CameraStatus, always = false): void {
+    if (!always && this.current?.state === next.state) {
+      // Same state, maybe a new reason (a retry failing differently): debug only.
+      if (next.reason !== this.current.reason) this.log.debug({ reason: next.reason }, 'camera still down');
+      return;
+    }
+    this.current = next;
+    if (next.state === 'up') this.log.info('camera up');
+    else this.log.warn({ reason: next.reason }, 'camera down');
+    this.events?.state?.(next);
+  }
+}

@@ -62,7 +62,7 @@ describe('inspectd verdicts', () => {
   it('writes CSV with a header and quotes fields that need it', () => {
     const r = cli('--format', 'csv', '--station', 'st1');
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toBe('seq,station,camera,frameId,partId,verdict,score,defects,capturedAt,decidedAt,latencyMs,deadlineMs,model,error,image');
+    expect(lines[0]).toBe('seq,station,camera,frameId,partId,verdict,score,defects,capturedAt,decidedAt,latencyMs,deadlineMs,model,error,image,source');
     expect(lines).toHaveLength(7);
     expect(lines[2]).toContain(',P-1,FAIL,0.1,"[{""label"":""scratch""');
     expect(lines[5]).toContain('ERROR');

@@ -42,7 +42,7 @@ describe('the embedded broker', () => {
       const got: VerdictMessage[] = [];
       let status = '';
       client.on('message', (topic, p) => {
-        if (topic.endsWith('/status')) status = p.toString();
+        if (topic === 'inspectd/station1/status') status = p.toString(); // not camera/{name}/status
         else if (topic.endsWith('/verdict')) got.push(JSON.parse(p.toString()) as VerdictMessage);
       });
       await client.subscribeAsync('inspectd/#', { qos: 1 });

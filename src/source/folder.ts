@@ -33,6 +33,8 @@ export class FolderSource implements FrameSource {
   private files: string[] = [];
   private stopped = false;
   private inflight: Promise<void> | undefined;
+  private events: SourceEvents | undefined;
+  private finished = false;
 
   constructor(
     readonly camera: string,
@@ -64,6 +66,7 @@ export class FolderSource implements FrameSource {
   async start(onFrame: (frame: Frame) => void, onError: (err: Error) => void, events?: SourceEvents): Promise<void> {
     const dir = resolve(this.opts.path);
     this.files = FolderSource.list(this.opts, this.camera);
+    this.events = events;
     events?.state?.({ state: 'up', reason: null });
     const cv = opencv();
     const periodMs = 1000 / this.opts.fps;
@@ -75,6 +78,7 @@ export class FolderSource implements FrameSource {
           // The last image is handed over once its read completes.
           void this.inflight?.then(() => {
             if (this.stopped) return;
+            this.finished = true;
             events?.state?.({ state: 'down', reason: 'replay finished' });
             events?.finished?.({ frames: this.frameId });
           });
@@ -108,8 +112,11 @@ export class FolderSource implements FrameSource {
   }
 
   async stop(): Promise<void> {
+    const wasRunning = !this.stopped && this.events !== undefined;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.inflight;
+    // Stopped part-way: the retained status must not stay `up`.
+    if (wasRunning && !this.finished) this.events?.state?.({ state: 'down', reason: 'stopped' });
   }
 }

@@ -104,4 +104,25 @@ describe('folder replay source', () => {
     // 5 frames at 20 fps: the last is due 200 ms after the first.
     expect(elapsed).toBeGreaterThanOrEqual(190);
   });
+
+  it('says replay finished once the last image is handed over, and stopped when stopped part-way', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inspectd-folder-'));
+    for (let i = 0; i < 3; i++) cv.imwrite(join(dir, `p${i}.png`), new cv.Mat(8, 8, cv.CV_8UC1, i));
+    const finished: number[] = [];
+    const states: string[] = [];
+    const once = new FolderSource('replay', { path: dir, fps: 50, loop: false, partIds: false });
+    await once.start(() => {}, () => {}, { state: (s) => states.push(`${s.state}: ${s.reason}`), finished: (i) => finished.push(i.frames) });
+    const end = Date.now() + 5000;
+    while (finished.length === 0 && Date.now() < end) await sleep(10);
+    await once.stop();
+    expect(finished).toEqual([3]);
+    expect(states).toEqual(['up: null', 'down: replay finished']);
+    // Looping never finishes: a stop says so, or the retained status would stay `up`.
+    const looping = new FolderSource('replay', { path: dir, fps: 50, loop: true, partIds: false });
+    const loopStates: string[] = [];
+    await looping.start(() => {}, () => {}, { state: (s) => loopStates.push(`${s.state}: ${s.reason}`) });
+    await sleep(100);
+    await looping.stop();
+    expect(loopStates).toEqual(['up: null', 'down: stopped']);
+  });
 });

@@ -3,7 +3,8 @@ import type { CameraStatus, SourceEvents } from './frame.js';
 
 /**
  * A camera's up/down state, reported once per change: a camera retried every few seconds for an
- * hour is one `down` line in the log and one retained MQTT message, not a thousand.
+ * hour is one `down` line in the log and one retained MQTT message, not a thousand (the daemon
+ * logs and publishes what this reports).
  */
 export class CameraState {
   private current: CameraStatus | undefined;
@@ -37,8 +38,9 @@ export class CameraState {
       return;
     }
     this.current = next;
-    if (next.state === 'up') this.log.info('camera up');
-    else this.log.warn({ reason: next.reason }, 'camera down');
+    // The daemon's operations telemetry writes the one info/warn line per change (camera up / camera
+    // down); here only debug, so a change is not logged twice.
+    this.log.debug({ state: next.state, reason: next.reason }, 'camera state');
     this.events?.state?.(next);
   }
 }

@@ -97,8 +97,9 @@ describe('camera status and replay through the daemon', () => {
     expect(await d.exit).toBe(0);
     await waitFor('stopped on MQTT', () => status.get('gate')!.length >= 2);
     expect(status.get('gate')![1]).toMatchObject({ state: 'down', reason: 'stopped' });
-    // One "camera down" line for the whole run, however many retries; never "camera up".
-    expect(d.out().match(/"msg":"camera down"/g)).toHaveLength(2);
+    // One "camera down" line for the whole run, with its reason, however many retries; never "camera up".
+    expect(d.out().match(/"msg":"camera down"/g)).toHaveLength(1);
+    expect(d.out()).toMatch(/"reason":"RTSP server 127\.0\.0\.1:\d+ unreachable[^"]*","msg":"camera down"/);
     expect(d.out()).not.toMatch(/"msg":"camera up"/);
     expect(d.out()).not.toMatch(/camera started/);
   });

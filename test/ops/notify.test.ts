@@ -40,7 +40,8 @@ describe('sd_notify', () => {
   it('sends READY=1 only once the model is loaded, the camera started and a frame answered', async () => {
     const ready = await waitFor('READY=1', () => notify.assignments().find((a) => a.key === 'READY'), 40_000);
     const modelLoaded = daemon.logs.find((l) => l.msg === 'model loaded');
-    const cameraStarted = daemon.logs.find((l) => l.msg === 'camera started');
+    // The camera is started once it is up (a camera that never opens is `down`, never "started": issue 6).
+    const cameraStarted = daemon.logs.find((l) => l.msg === 'camera up');
     expect(modelLoaded && cameraStarted).toBeTruthy();
     expect(ready.at).toBeGreaterThanOrEqual(cameraStarted!.time);
     // READY=1 and STATUS= travel in one datagram: the status at READY counts the frames answered by then.

@@ -70,8 +70,10 @@ describe('GigE Vision camera (aravissrc, fake GigE camera in a network namespace
 
   it('judges the newest frame when the consumer is slow: older frames are dropped, capturedAt is when the frame arrived', async () => {
     camera = await startFakeGigeCamera(ns);
-    // 20 fps camera, a main thread busy 300 ms per frame: six frames arrive per frame consumed.
-    const events = probe({ pixelFormat: 'mono8', width: 128, height: 128, fps: 20 }, { BUSY_MS: '300' });
+    // 20 fps camera, a main thread busy 310 ms per frame: six frames arrive per frame consumed. Not a
+    // whole number of frame periods, so the moment each read comes drifts across the 50 ms period
+    // (300 ms locked it to one phase, and with it the age of every buffered frame).
+    const events = probe({ pixelFormat: 'mono8', width: 128, height: 128, fps: 20 }, { BUSY_MS: '310' });
     const got = await waitFor('8 frames', () => frames(events).length >= 8 && frames(events));
     // The fake camera's pixel (0,0) counts its frames (mod 255): consecutive frames judged are ~6 apart.
     const steps = got.slice(1).map((f, i) => ((f.px as number) - (got[i]!.px as number) + 255) % 255);
@@ -80,7 +82,7 @@ describe('GigE Vision camera (aravissrc, fake GigE camera in a network namespace
     const ages = got.slice(1).map((f) => (f.deliveredAt as number) - (f.capturedAt as number));
     expect(Math.max(...ages)).toBeLessThan(150);
     // ...and not when it was read: a frame that waited in the one-frame buffer (uniformly 0-50 ms
-    // here) is dated by its GStreamer timestamp, so most show an age above a few ms.
+    // here, stepping 10 ms per frame) is dated by its GStreamer timestamp, so most show an age above a few ms.
     expect(ages.filter((a) => a >= 5).length).toBeGreaterThanOrEqual(3);
   });
 

@@ -196,8 +196,9 @@ export class Subscriber {
       .map((m) => ({ ...(JSON.parse(m.payload) as VerdictMessage), receivedAt: m.receivedAt, dup: m.dup }));
   }
 
+  /** The station's own status (`{prefix}/{station}/status`), not the cameras' (`…/camera/{name}/status`). */
   statuses(): MqttMessage[] {
-    return this.messages.filter((m) => m.topic.endsWith('/status'));
+    return this.messages.filter((m) => /^[^/]+\/[^/]+\/status$/.test(m.topic));
   }
 
   close(): Promise<void> {

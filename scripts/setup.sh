@@ -11,7 +11,7 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # libsystemd-dev: the optional sd-notify package (sd_notify for the Type=notify unit) builds against it.
 # systemd (systemd-analyze, systemd-sysusers), prometheus (promtool) and shellcheck check the unit files,
 # /metrics and the Dockerfile's RUN steps in tests.
-packages=(libopencv-dev mosquitto mosquitto-clients build-essential pkg-config python3 sqlite3 libsystemd-dev systemd prometheus shellcheck)
+packages=(libopencv-dev mosquitto mosquitto-clients build-essential pkg-config python3 sqlite3 libsystemd-dev systemd prometheus shellcheck openssl)
 # Cameras: GStreamer for OpenCV's pipelines (videoconvert/appsink in base; rtspsrc, JPEG in good; bayer2rgb,
 # OpenH264 in bad), Aravis for GigE Vision (aravissrc ships in libaravis-0.8-0; arv-tool-0.8 checks a
 # camera is there; aravis-tools has the fake GigE camera the tests run), GStreamer's RTSP server for the

@@ -44,6 +44,21 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+/** A point in time from the command line: ISO 8601 (local time unless it says Z or an offset) or epoch ms. */
+function when(name: string) {
+  return (v: string) => {
+    const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+    if (!Number.isFinite(t)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time (2026-12-01T06:00) or epoch milliseconds`);
+    return t;
+  };
+}
+function verdictList(v: string): string[] {
+  const list = v.split(',').map((x) => x.trim().toUpperCase()).filter(Boolean);
+  const bad = list.filter((x) => !['PASS', 'FAIL', 'TIMEOUT', 'ERROR'].includes(x));
+  if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`--verdict takes PASS, FAIL, TIMEOUT, ERROR (got ${bad.join(', ') || 'nothing'})`);
+  return list;
+}
+
 let exitCode = 0;
 const program = new Command()
   .name('inspectd')
@@ -92,10 +107,14 @@ program
   .option('--limit <n>', 'at most n verdicts', int('--limit'))
   .option('--archive <dir>', 'reject-image archive to link images from (default: rejects/ beside the database)')
   .option('--station <name>', 'only this station')
-  .addOption(new Option('--format <fmt>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
-  .action(async (o: { db: string; afterSeq: number; limit?: number; format: 'jsonl' | 'csv'; station?: string; archive?: string }) => {
+  .option('--since <time>', 'only verdicts decided at or after this time (ISO 8601, e.g. 2026-12-01T06:00, or epoch ms)', when('--since'))
+  .option('--until <time>', 'only verdicts decided before this time (ISO 8601 or epoch ms)', when('--until'))
+  .option('--camera <name>', 'only this camera')
+  .option('--verdict <list>', 'only these verdicts, comma-separated (e.g. FAIL,TIMEOUT,ERROR)', verdictList)
+  .addOption(new Option('--format <fmt>', 'output format (csv: timestamps as ISO 8601 UTC)').choices(['jsonl', 'csv']).default('jsonl'))
+  .action(async (o: { db: string; afterSeq: number; limit?: number; format: 'jsonl' | 'csv'; station?: string; archive?: string; since?: number; until?: number; camera?: string; verdict?: string[] }) => {
     const { verdictsCommand } = await import('./commands/verdicts.js');
-    exitCode = verdictsCommand(o, process.stdout);
+    exitCode = verdictsCommand({ ...o, verdicts: o.verdict }, process.stdout);
   });
 
 program

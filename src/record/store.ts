@@ -295,13 +295,20 @@ export class VerdictStore {
   }
 
   /** Rows in seq order for `inspectd verdicts`; all stations unless one is named. */
-  list(opts: { afterSeq?: number; limit?: number; station?: string }): VerdictRow[] {
+  list(opts: { afterSeq?: number; limit?: number; station?: string; since?: number; until?: number; camera?: string; verdicts?: readonly string[] }): VerdictRow[] {
     const where = ['seq > @after'];
     if (opts.station) where.push('station = @station');
-    return this.db
-      .prepare(`SELECT * FROM verdicts WHERE ${where.join(' AND ')} ORDER BY station, seq LIMIT @limit`)
-      .all({ after: opts.afterSeq ?? 0, station: opts.station, limit: opts.limit ?? -1 }) as VerdictRow[];
+    // decided_at is indexed: a shift report over a long log reads only its range.
+    if (opts.since !== undefined) where.push('decided_at >= @since');
+    if (opts.until !== undefined) where.push('decided_at < @until');
+    if (opts.camera) where.push('camera = @camera');
+    const verdicts = opts.verdicts ?? [];
+    if (verdicts.length > 0) where.push(`verdict IN (${verdicts.map((_, i) => `@v${i}`).join(', ')})`);
+    const params: Record<string, unknown> = { after: opts.afterSeq ?? 0, station: opts.station, limit: opts.limit ?? -1, since: opts.since, until: opts.until, camera: opts.camera };
+    verdicts.forEach((v, i) => (params[`v${i}`] = v));
+    return this.db.prepare(`SELECT * FROM verdicts WHERE ${where.join(' AND ')} ORDER BY station, seq LIMIT @limit`).all(params) as VerdictRow[];
   }
+
 
   /** Deletes acknowledged verdicts decided before the cutoff; unpublished ones are never deleted. */
   deleteOlderThan(cutoffMs: number): number {

@@ -92,11 +92,12 @@ program
 
 program
   .command('check-config')
-  .description('validate a config file; exit 78 listing every problem by field path')
+  .description('check a config file as run would: schema, files, model labels, backend, and the model loaded and self-tested; exit 78 listing every problem')
   .argument('<file>', 'YAML config file')
-  .action(async (file: string) => {
+  .option('--no-model', 'do not load and self-test the model(s) (faster; the files and labels are still checked)')
+  .action(async (file: string, o: { model: boolean }) => {
     const { checkConfigCommand } = await import('./commands/check-config.js');
-    exitCode = checkConfigCommand(file, process.stdout, process.stderr);
+    exitCode = await checkConfigCommand(file, o, process.stdout, process.stderr);
   });
 
 program

@@ -16,6 +16,19 @@ export function resolveConfigPaths(raw: Record<string, unknown>, dir: string): R
   };
   if ('model' in out) out.model = withPath(out.model);
   if ('storage' in out) out.storage = withPath(out.storage);
+  if ('archive' in out) out.archive = withPath(out.archive);
+  const file = (v: unknown) => (typeof v === 'string' && v.length > 0 && !isAbsolute(v) ? resolve(dir, v) : v);
+  if (out.mqtt && typeof out.mqtt === 'object' && !Array.isArray(out.mqtt)) {
+    const mqtt = { ...(out.mqtt as Record<string, unknown>) };
+    if ('passwordFile' in mqtt) mqtt.passwordFile = file(mqtt.passwordFile);
+    const tls = mqtt.tls;
+    if (tls && typeof tls === 'object' && !Array.isArray(tls)) {
+      const t = { ...(tls as Record<string, unknown>) };
+      for (const k of ['ca', 'cert', 'key']) if (k in t) t[k] = file(t[k]);
+      mqtt.tls = t;
+    }
+    out.mqtt = mqtt;
+  }
   if (Array.isArray(out.cameras)) {
     out.cameras = out.cameras.map((c: unknown) => {
       if (!c || typeof c !== 'object' || Array.isArray(c)) return c;

@@ -119,6 +119,23 @@ program
   });
 
 program
+  .command('export')
+  .description('the shift report as CSV (and with --images the kept reject images plus a labels.csv to relabel them for retraining)')
+  .requiredOption('--out <dir|file.csv>', 'a .csv file, or a folder for verdicts.csv (and images/, labels.csv)')
+  .option('--db <file>', 'SQLite verdict database', './var/inspectd.db')
+  .option('--archive <dir>', 'reject-image archive (default: rejects/ beside the database)')
+  .option('--since <time>', 'decided at or after (ISO 8601 or epoch ms)', when('--since'))
+  .option('--until <time>', 'decided before (ISO 8601 or epoch ms)', when('--until'))
+  .option('--station <name>', 'only this station')
+  .option('--camera <name>', 'only this camera')
+  .option('--verdict <list>', 'only these verdicts, comma-separated', verdictList)
+  .option('--images', 'copy the archived images of the selected verdicts')
+  .action(async (o: { out: string; db: string; archive?: string; since?: number; until?: number; station?: string; camera?: string; verdict?: string[]; images?: boolean }) => {
+    const { exportCommand } = await import('./commands/export.js');
+    exitCode = await exportCommand({ ...o, verdicts: o.verdict, images: o.images ?? false }, process.stderr);
+  });
+
+program
   .command('synth')
   .description('render synthetic line-camera images with ground-truth labels')
   .requiredOption('--out <dir>', 'output folder')

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opencv } from '../../src/preprocess/opencv.js';
@@ -65,6 +65,27 @@ describe('the reject-image archive', () => {
       expect(r.verdict).toBe('FAIL');
       expect(statSync(r.image!).size).toBeGreaterThan(1000);
     }
+  });
+});
+
+describe('inspectd export', () => {
+  it('writes the shift report and, with --images, the rejects` images and a labels.csv to relabel them', () => {
+    const out = join(daemon.dir, 'export');
+    execFileSync(process.execPath, [cliPath, 'export', '--db', daemon.dbPath, '--out', out, '--images', '--verdict', 'FAIL'], { encoding: 'utf8' });
+    const fails = sub.received.filter((r) => r.msg.verdict === 'FAIL').length;
+    const report = readFileSync(join(out, 'verdicts.csv'), 'utf8').trim().split('\n');
+    expect(report[0]).toMatch(/^seq,station,camera,/);
+    expect(report.slice(1).every((l) => l.includes(',FAIL,'))).toBe(true);
+    expect(report.length - 1).toBeGreaterThanOrEqual(fails);
+    const labels = readFileSync(join(out, 'labels.csv'), 'utf8').trim().split('\n');
+    expect(labels[0]).toBe('file,verdict,seq,camera,label');
+    expect(labels.length - 1).toBe(readdirSync(join(out, 'images')).length);
+    expect(labels.length - 1).toBeGreaterThanOrEqual(fails);
+    for (const l of labels.slice(1)) expect(existsSync(join(out, l.split(',')[0]!))).toBe(true);
+    // A .csv target is the report alone.
+    const file = join(daemon.dir, 'shift.csv');
+    execFileSync(process.execPath, [cliPath, 'export', '--db', daemon.dbPath, '--out', file]);
+    expect(readFileSync(file, 'utf8').trim().split('\n').length - 1).toBeGreaterThanOrEqual(sub.received.length);
   });
 });
 

@@ -1,4 +1,4 @@
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ReloadPlan } from './config/reload.js';
@@ -13,14 +13,15 @@ import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/creden
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
 import { Outputs } from './outputs/output.js';
 import { VerdictRecorder, type CloseResult } from './record/recorder.js';
-import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/scheduler.js';
+import { Scheduler, type SchedulerStats } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
 import type { Frame, FrameSource, SourceEvents } from './source/frame.js';
 import { TriggerDesk } from './source/trigger.js';
 import { opencv } from './preprocess/opencv.js';
-import type { ModelInfo, VerdictMessage } from './verdict/types.js';
-import { RejectArchive } from './archive/reject-archive.js';
+import type { ModelInfo } from './verdict/types.js';
+import { openRejectArchive, type RejectArchive } from './archive/reject-archive.js';
+import { createVerdictSink } from './verdict/sink.js';
 import { packageVersion } from './paths.js';
 
 /** What a clean stop could not write to the verdict log. */
@@ -108,7 +109,7 @@ export class Daemon {
     const credentials = brokerCredentials(this.opts.config.mqtt, this.opts.baseDir ?? process.cwd());
     if (!credentials.rejectUnauthorized) this.opts.log.warn('mqtt.tls.rejectUnauthorized is false: the broker certificate is not checked');
     const recorder = await this.openVerdictLog();
-    this.openArchive();
+    this.archive = openRejectArchive(this.opts.config, this.opts.log.child({ component: 'archive' }));
     this.checkNotStopping();
     const inspections = await this.loadModels();
     this.checkNotStopping();
@@ -153,17 +154,6 @@ export class Daemon {
     );
     this.recorder = recorder;
     return recorder;
-  }
-
-  /** The reject-image archive, beside the verdict log unless config puts it elsewhere. */
-  private openArchive(): void {
-    const { archive: a, storage } = this.opts.config;
-    if (!a.enabled) return;
-    const dir = resolve(a.path ?? join(dirname(resolve(storage.path)), 'rejects'));
-    this.archive = new RejectArchive(
-      { dir, maxBytes: a.maxMb * 2 ** 20, verdicts: a.verdicts, passSampleRate: a.passSampleRate, format: a.format, jpegQuality: a.jpegQuality },
-      this.opts.log.child({ component: 'archive' }),
-    );
   }
 
   /** Each model once (its workers proven on a grey frame and its self-test images), then each camera's rules. */
@@ -224,7 +214,14 @@ export class Daemon {
   }
 
   private startSchedulers(recorder: VerdictRecorder, inspections: StationInspections): void {
-    const sink = this.verdictSink(recorder);
+    const sink = createVerdictSink({
+      station: this.opts.config.station,
+      recorder,
+      outputs: () => this.outputs,
+      archive: this.archive,
+      telemetry: this.telemetry,
+      log: this.opts.log.child({ component: 'record' }),
+    });
     for (const model of inspections.models) {
       this.schedulers.set(
         model.loaded.path + '#' + model.info.precision,
@@ -235,54 +232,6 @@ export class Daemon {
 
   private schedulerFor(inspection: CameraInspection): Scheduler {
     return this.schedulers.get(inspection.model.loaded.path + '#' + inspection.model.info.precision)!;
-  }
-
-  /** Where the schedulers' verdicts go: the log, and beside it every output. Never throws into a scheduler. */
-  private verdictSink(recorder: VerdictRecorder): VerdictSink {
-    const station = this.opts.config.station;
-    const recordLog = this.opts.log.child({ component: 'record' });
-    // Verdicts whose frame has not settled yet: the archive needs the verdict with the image.
-    const unsettled = new Map<number, VerdictMessage>();
-    return {
-      settled: (frame, seq) => {
-        const msg = seq === undefined ? undefined : unsettled.get(seq);
-        if (seq !== undefined) unsettled.delete(seq);
-        if (msg && this.archive) this.archive.offer(frame.image, msg);
-        else frame.image.release();
-      },
-      decided: (frame, decision, decidedAt, deadlineMs, inspection) => {
-        let msg;
-        try {
-          msg = recorder.record({
-            station,
-            camera: frame.camera,
-            frameId: frame.frameId,
-            partId: frame.partId,
-            decision,
-            capturedAt: frame.capturedAt,
-            decidedAt,
-            deadlineMs,
-            model: inspection.modelInfo,
-            source: frame.source,
-          });
-        } catch (err) {
-          recordLog.error({ err: (err as Error).message, camera: frame.camera, frameId: frame.frameId }, 'verdict could not be recorded');
-          return undefined;
-        }
-        this.outputs?.decided(msg);
-        if (this.archive) unsettled.set(msg.seq, msg);
-        this.telemetry.observeVerdict(msg);
-        return msg.seq;
-      },
-      late: (seq, decision, decidedAt) => {
-        this.telemetry.observeLate();
-        try {
-          recorder.recordLate(seq, decision, decidedAt);
-        } catch (err) {
-          recordLog.error({ err: (err as Error).message, seq }, 'late result could not be recorded');
-        }
-      },
-    };
   }
 
   private async startCameras(inspections: StationInspections): Promise<void> {

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import type { Config } from '../config/schema.js';
 import type { Logger } from 'pino';
 import { opencv, type Mat } from '../preprocess/opencv.js';
 import type { VerdictKind, VerdictMessage } from '../verdict/types.js';
@@ -120,4 +121,12 @@ export class RejectArchive {
     const end = Date.now() + timeoutMs;
     while (this.writing > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The archive config asks for, beside the verdict log unless config puts it elsewhere; undefined when off. */
+export function openRejectArchive(cfg: Config, log: Logger): RejectArchive | undefined {
+  const a = cfg.archive;
+  if (!a.enabled) return undefined;
+  const dir = resolve(a.path ?? join(dirname(resolve(cfg.storage.path)), 'rejects'));
+  return new RejectArchive({ dir, maxBytes: a.maxMb * 2 ** 20, verdicts: a.verdicts, passSampleRate: a.passSampleRate, format: a.format, jpegQuality: a.jpegQuality }, log);
 }

@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { RejectArchive } from '../archive/reject-archive.js';
+import type { Telemetry } from '../ops/telemetry.js';
+import type { Outputs } from '../outputs/output.js';
+import type { VerdictRecorder } from '../record/recorder.js';
+import type { VerdictSink } from '../schedule/scheduler.js';
+import type { VerdictMessage } from './types.js';
+
+export interface VerdictSinkParts {
+  station: string;
+  recorder: VerdictRecorder;
+  /** Read at each verdict: the outputs start after the schedulers are made. */
+  outputs: () => Outputs | undefined;
+  archive: RejectArchive | undefined;
+  telemetry: Telemetry;
+  log: Logger;
+}
+
+/**
+ * Where the schedulers' verdicts go: the log (which allocates the seq), and beside it every output,
+ * the metrics and, once the frame settles, the reject archive. Never throws into a scheduler.
+ */
+export function createVerdictSink(p: VerdictSinkParts): VerdictSink {
+  // Verdicts whose frame has not settled yet: the archive needs the verdict with the image.
+  const unsettled = new Map<number, VerdictMessage>();
+  return {
+    settled: (frame, seq) => {
+      const msg = seq === undefined ? undefined : unsettled.get(seq);
+      if (seq !== undefined) unsettled.delete(seq);
+      if (msg && p.archive) p.archive.offer(frame.image, msg);
+      else frame.image.release();
+    },
+    decided: (frame, decision, decidedAt, deadlineMs, inspection) => {
+      let msg;
+      try {
+        msg = p.recorder.record({
+          station: p.station,
+          camera: frame.camera,
+          frameId: frame.frameId,
+          partId: frame.partId,
+          decision,
+          capturedAt: frame.capturedAt,
+          decidedAt,
+          deadlineMs,
+          model: inspection.modelInfo,
+          source: frame.source,
+        });
+      } catch (err) {
+        p.log.error({ err: (err as Error).message, camera: frame.camera, frameId: frame.frameId }, 'verdict could not be recorded');
+        return undefined;
+      }
+      p.outputs()?.decided(msg);
+      if (p.archive) unsettled.set(msg.seq, msg);
+      p.telemetry.observeVerdict(msg);
+      return msg.seq;
+    },
+    late: (seq, decision, decidedAt) => {
+      p.telemetry.observeLate();
+      try {
+        p.recorder.recordLate(seq, decision, decidedAt);
+      } catch (err) {
+        p.log.error({ err: (err as Error).message, seq }, 'late result could not be recorded');
+      }
+    },
+  };
+}

@@ -46,6 +46,7 @@ export interface TriggerDeskEvents {
  */
 export class TriggerDesk {
   private readonly pending = new Map<string, Pending[]>();
+  private closed = false;
 
   constructor(
     private readonly cameras: ReadonlyMap<string, TriggeredCamera>,
@@ -59,6 +60,11 @@ export class TriggerDesk {
   /** A trigger message from the broker; anything malformed, unknown or duplicate is rejected, changing nothing. */
   accept(payload: Buffer | string, arrivedAt = Date.now()): void {
     const text = payload.toString();
+    if (this.closed) {
+      // Stopping: no frame will be taken for it, and the log may already be closing. Say so now.
+      this.events.rejected({ code: 'INSPECTD_TRIGGER_INVALID', message: 'inspectd is stopping: this part gets no inspection (reject it)', trigger: text.slice(0, 500) });
+      return;
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -113,6 +119,7 @@ export class TriggerDesk {
 
   /** Triggers still waiting (clean stop: each gets its TIMEOUT now rather than never). */
   flush(): void {
+    this.closed = true;
     for (const [camera, queue] of this.pending) {
       for (const entry of queue.splice(0)) {
         clearTimeout(entry.timer);

@@ -98,9 +98,9 @@ export class Scheduler {
     const wait = deadlineAt - Date.now();
     if (wait <= 0) {
       // Already too late before inference could start: fail safe now rather than queue it.
-      frame.image.release();
       this.stats.shed++;
       this.timeout(job);
+      this.handOver(job);
       return;
     }
     this.open.add(job);
@@ -132,7 +132,7 @@ export class Scheduler {
    */
   timeoutWithoutFrame(frame: Frame, deadlineMs: number, inspection: CameraInspection): void {
     this.stats.submitted++;
-    this.timeout({
+    const job: Job = {
       frame,
       inspection,
       deadlineMs,
@@ -144,8 +144,9 @@ export class Scheduler {
       timedOutSeq: undefined,
       decided: false,
       running: false,
-    });
-    frame.image.release();
+    };
+    this.timeout(job);
+    this.handOver(job);
   }
 
   private enqueue(job: Job): void {
@@ -316,10 +317,15 @@ export class Scheduler {
     return job.seq;
   }
 
-  private settle(job: Job): void {
-    if (!this.open.delete(job)) return;
+  /** The frame is done with: its image goes to the sink (the archive may keep it), or is released. */
+  private handOver(job: Job): void {
     if (this.sink.settled) this.sink.settled(job.frame, job.seq);
     else job.frame.image.release();
+  }
+
+  private settle(job: Job): void {
+    if (!this.open.delete(job)) return;
+    this.handOver(job);
     if (this.open.size === 0) this.allSettled.notify();
   }
 

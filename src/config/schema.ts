@@ -291,10 +291,14 @@ export const configSchema = z
       })
       .strict()
       .default({ path: './var/inspectd.db', synchronous: 'FULL', retentionDays: 0, maxSizeMb: 0, maxPendingVerdicts: 50_000 }),
-    /** Reject images for review and retraining: FAIL/TIMEOUT/ERROR frames (and a sample of PASS) under a quota. */
+    /**
+     * Reject images for review and retraining: FAIL/TIMEOUT/ERROR frames (and a sample of PASS) under a
+     * quota. Off by default: the JPEG encoding shares the cores with inference, and on a 2-vCPU box at
+     * the embedded default it raised TIMEOUTs from 1% to 4% of frames; turn it on where cores are spare.
+     */
     archive: z
       .object({
-        enabled: z.boolean().default(true),
+        enabled: z.boolean().default(false),
         /** Default: `rejects/` beside the verdict database. */
         path: z.string().min(1).optional(),
         maxMb: z.number().positive().default(1024),
@@ -304,7 +308,7 @@ export const configSchema = z
         jpegQuality: z.number().int().min(1).max(100).default(90),
       })
       .strict()
-      .default({ enabled: true, maxMb: 1024, verdicts: ['FAIL', 'TIMEOUT', 'ERROR'], passSampleRate: 0, format: 'jpg', jpegQuality: 90 }),
+      .default({ enabled: false, maxMb: 1024, verdicts: ['FAIL', 'TIMEOUT', 'ERROR'], passSampleRate: 0, format: 'jpg', jpegQuality: 90 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

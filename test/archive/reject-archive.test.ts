@@ -27,6 +27,7 @@ beforeAll(async () => {
     deadlineMs: 500,
     model: { path: defaultModelJson },
     mqtt: { url: broker.url },
+    archive: { enabled: true },
     cameras: [{ name: 'cam1', source: { type: 'synthetic', fps: 10, seed: 21, defectRate: 0.5 } }],
   });
   archiveDir = join(daemon.dir, 'rejects');
@@ -98,7 +99,7 @@ describe('the archive quota', () => {
       deadlineMs: 500,
       model: { path: defaultModelJson },
       mqtt: { url: broker2.url },
-      archive: { maxMb: 0.25, verdicts: ['FAIL'], passSampleRate: 1 },
+      archive: { enabled: true, maxMb: 0.25, verdicts: ['FAIL'], passSampleRate: 1 },
       cameras: [{ name: 'cam1', source: { type: 'synthetic', fps: 10, seed: 22 } }],
     });
     try {

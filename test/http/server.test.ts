@@ -37,7 +37,7 @@ describe('metrics and health of a running daemon', () => {
   beforeAll(async () => {
     broker = await TestBroker.start();
     const dir = tempDir('http');
-    const cfg = writeConfig(dir, syntheticConfig({ dir, fps: 20, deadlineMs: 250, extra: ['http:', '  readyMaxBacklog: 3'] }));
+    const cfg = writeConfig(dir, syntheticConfig({ dir, fps: 20, deadlineMs: 250, extra: ['http:', '  readyMaxBacklog: 3', 'archive: { enabled: true }'] }));
     daemon = DaemonProcess.start(cfg, ['--broker', broker.url, '--http', '127.0.0.1:0']);
     base = await daemon.httpBase();
     await waitFor('20 verdicts', async () => sum(await scrape(), 'inspectd_verdicts_total') >= 20, 40_000);
@@ -74,7 +74,7 @@ describe('metrics and health of a running daemon', () => {
     expect(one(s, 'inspectd_mqtt_connected').value).toBe(1);
     expect(one(s, 'inspectd_storage_state', { state: 'ok' }).value).toBe(1);
     expect(one(s, 'inspectd_database_size_bytes').value).toBeGreaterThan(0);
-    // The archive (on by default) keeps the FAIL frames' images: about 30% of this line.
+    // The archive (turned on here) keeps the FAIL frames' images: about 30% of this line.
     expect(one(s, 'inspectd_archive_size_bytes').value).toBeGreaterThan(0);
     expect(one(s, 'inspectd_queue_depth').value).toBeGreaterThanOrEqual(0);
     expect(one(s, 'inspectd_frames_shed_total').value).toBeGreaterThanOrEqual(0);

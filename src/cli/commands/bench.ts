@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import pino from 'pino';
 import { parse } from 'yaml';
 import { describeMachine, type MachineDescription } from '../../bench/machine.js';

@@ -17,7 +17,10 @@ packages=(libopencv-dev mosquitto mosquitto-clients build-essential pkg-config p
 # camera is there; aravis-tools has the fake GigE camera the tests run), GStreamer's RTSP server for the
 # RTSP tests, and iproute2 for the network namespace the GigE tests run in.
 packages+=(gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad libaravis-0.8-0 aravis-tools
-  aravis-tools-cli python3-gi gir1.2-gst-rtsp-server-1.0 iproute2)
+  aravis-tools-cli python3-gi gir1.2-gst-rtsp-server-1.0 iproute2 gir1.2-aravis-0.8)
+# Plant-facing outputs: Chromium drives the operator page's browser tests (playwright-core, never a browser
+# download), tshark dissects OPC UA on a loopback capture, protoc decodes Sparkplug B payloads.
+packages+=(chromium tshark protobuf-compiler)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

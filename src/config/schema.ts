@@ -203,9 +203,14 @@ export const configSchema = z
         threads: z.number().int().min(0).max(256).default(1),
         /** Frames of one camera waiting for a free worker beyond this: that camera's oldest is shed (TIMEOUT). */
         maxQueue: z.number().int().min(0).max(1000).default(4),
+        /**
+         * Frames of several cameras in one inference call: 1 (default), a fixed count, or 'auto' (as many
+         * as cameras share the model, taken only if measured at start to cost less per frame).
+         */
+        batch: z.union([z.literal('auto'), z.number().int().min(1).max(32)]).default(1),
       })
       .strict()
-      .default({ backend: 'auto', workers: 1, threads: 1, maxQueue: 4 }),
+      .default({ backend: 'auto', workers: 1, threads: 1, maxQueue: 4, batch: 1 }),
     cameras: z
       .array(camera)
       .min(1)

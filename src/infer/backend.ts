@@ -17,6 +17,8 @@ export interface BackendInfo {
   precision: string;
   inputNames: string[];
   outputNames: string[];
+  /** Frames one run may carry, when the scheduler's slots share one batched backend (src/infer/batch.ts). */
+  maxBatch?: number;
 }
 
 export interface InferenceBackend {

@@ -5,7 +5,7 @@ import { createDecoder } from '../decode/index.js';
 import type { Decoded, Decoder } from '../decode/decoder.js';
 import { InspectdError, ModelLoadError, ModelOutputRangeError } from '../errors.js';
 import type { InferenceBackend, TensorMap } from '../infer/backend.js';
-import { createBackendPool, type BackendRequest, type PrecisionProbe } from '../infer/select.js';
+import { createBackendPool, type BackendPool, type BackendRequest, type PrecisionProbe } from '../infer/select.js';
 import { inputChannels, loadModelSpec, type LoadedModelSpec, type ModelSpec, type Precision } from '../model/spec.js';
 import { opencv, type Mat } from '../preprocess/opencv.js';
 import { preprocess, type PreparedInput } from '../preprocess/preprocess.js';
@@ -19,6 +19,10 @@ export interface OpenModelOptions {
   workers?: number;
   /** ORT intra-op threads per session; 0 (default) lets ORT use every core. */
   intraOpThreads?: number;
+  /** Frames per inference call (src/infer/select.ts); default 1. */
+  batch?: number | 'auto';
+  /** Cameras that share this model's pool (what batch: auto may put in one call). */
+  sharedBy?: number;
   /** Skip the warm-up and self-test runs (tools that only need the spec and backend). */
   skipSelfTest?: boolean;
   log?: Logger;
@@ -47,6 +51,8 @@ export interface OpenModel {
   readonly decoder: Decoder;
   /** What `precision: auto` measured, when it ran. */
   readonly probe?: PrecisionProbe;
+  /** Set when frames of several cameras may share one call (and what `batch: auto` measured). */
+  readonly batch?: BackendPool['batch'];
   /** Frame → model tensor. Large frames are resized off the main thread. */
   prepare(image: Mat): Promise<PreparedInput>;
   toInputs(prepared: PreparedInput): TensorMap;
@@ -63,12 +69,20 @@ export async function openModel(specPath: string, opts: OpenModelOptions = {}): 
   const decoder = createDecoder(loaded.spec);
   const pool = await createBackendPool(
     loaded,
-    { backend: opts.backend ?? 'auto', precision: opts.precision ?? loaded.spec.defaultPrecision, workers: opts.workers ?? 1, threads: opts.intraOpThreads ?? 0 },
+    {
+      backend: opts.backend ?? 'auto',
+      precision: opts.precision ?? loaded.spec.defaultPrecision,
+      workers: opts.workers ?? 1,
+      threads: opts.intraOpThreads ?? 0,
+      batch: opts.batch ?? 1,
+      sharedBy: opts.sharedBy ?? 1,
+    },
     opts.log,
   );
-  const model = wrapModel(loaded, pool.backends, decoder, pool.probe);
+  const model = wrapModel(loaded, pool.backends, decoder, pool.probe, pool.batch);
   try {
-    for (const backend of pool.backends) {
+    // Each real session once: a batched session's slots are one session.
+    for (const backend of pool.sessions) {
       checkModelIo(loaded, backend, decoder);
       if (!opts.skipSelfTest) await selfTest(model, backend);
     }
@@ -80,7 +94,7 @@ export async function openModel(specPath: string, opts: OpenModelOptions = {}): 
 }
 
 /** An OpenModel over given backends (tests may inject a slow or failing one). */
-export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceBackend[], decoder: Decoder, probe?: PrecisionProbe): OpenModel {
+export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceBackend[], decoder: Decoder, probe?: PrecisionProbe, batch?: BackendPool['batch']): OpenModel {
   const spec = loaded.spec;
   const first = backends[0];
   if (!first) throw new InspectdError('INSPECTD_BACKEND_UNAVAILABLE', `model ${spec.name}: no inference backend`);
@@ -93,6 +107,7 @@ export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceB
     backend: first,
     decoder,
     ...(probe ? { probe } : {}),
+    ...(batch ? { batch } : {}),
     prepare: (image) => preprocess(image, spec.input),
     toInputs: (prepared) => toInputs(spec, prepared),
     run: (prepared) => first.run(toInputs(spec, prepared)),
@@ -108,6 +123,7 @@ export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceB
       return { decoded, timings: { preMs: t1 - t0, inferMs: t2 - t1, decodeMs: t3 - t2 } };
     },
     close: async () => {
+      // A batched session's slots all close it; closing it once is enough and the rest return at once.
       await Promise.all(backends.map((b) => b.close()));
     },
   };

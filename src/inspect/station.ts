@@ -43,10 +43,13 @@ export async function openStationInspections(cfg: Config, baseDir: string, log: 
         backend: cfg.inference.backend,
         workers: cfg.inference.workers,
         intraOpThreads: cfg.inference.threads,
+        batch: cfg.inference.batch,
+        sharedBy: [...cameraModel.values()].filter((k) => k === key).length,
         log,
       });
       models.set(key, model);
-      log.info({ model: model.info, workers: model.backends.length, ...(model.probe ? { probe: model.probe } : {}) }, 'model loaded');
+      const batch = model.batch ? { maxBatch: model.batch.maxBatch, ...(model.batch.probe ? { batchProbe: model.batch.probe } : {}) } : {};
+      log.info({ model: model.info, workers: model.batch?.batched.length || model.backends.length, ...(model.probe ? { probe: model.probe } : {}), ...batch }, 'model loaded');
     }
   } catch (err) {
     await Promise.all([...models.values()].map((m) => m.close()));

@@ -7,6 +7,8 @@ import { compiledWorker } from '../../util/worker-path.js';
 
 export interface OnnxRuntimeOptions {
   file: string;
+  /** The model's bytes when they differ from the file's (the file then only names it). */
+  bytes?: Uint8Array;
   precision: string;
   /** ORT intra-op threads for this session; 0 lets ORT use every core. */
   intraOpThreads: number;
@@ -47,7 +49,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       const onError = (err: Error) => rej(new ModelLoadError(`onnxruntime worker failed: ${err.message}`, { cause: err }));
       worker.once('message', onMessage);
       worker.once('error', onError);
-      worker.postMessage({ type: 'load', file: opts.file, intraOpThreads: opts.intraOpThreads } satisfies ToWorker);
+      worker.postMessage({ type: 'load', file: opts.file, ...(opts.bytes ? { bytes: opts.bytes } : {}), intraOpThreads: opts.intraOpThreads } satisfies ToWorker);
     }).catch(async (err: unknown) => {
       await worker.terminate();
       throw err;

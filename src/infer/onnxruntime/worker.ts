@@ -23,12 +23,14 @@ async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'load':
       try {
-        session = await ort.InferenceSession.create(msg.file, {
+        const options: ort.InferenceSession.SessionOptions = {
           intraOpNumThreads: msg.intraOpThreads,
           interOpNumThreads: 1,
           executionProviders: ['cpu'],
           graphOptimizationLevel: 'all',
-        });
+        };
+        // A rewritten graph (a batch axis made dynamic) comes as bytes; the file named is its origin.
+        session = msg.bytes ? await ort.InferenceSession.create(msg.bytes, options) : await ort.InferenceSession.create(msg.file, options);
         post({ type: 'loaded', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
       } catch (err) {
         post({ type: 'load-error', message: (err as Error).message });

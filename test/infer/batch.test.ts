@@ -61,7 +61,7 @@ describe('frames of several cameras in one call', () => {
 
   it('four frames given in one turn run as one call, each gets exactly its own answer', async () => {
     const batched = new BatchedBackend(batchedInner, 4);
-    const alone = [];
+    const alone: TensorMap[] = [];
     for (let i = 0; i < 4; i++) alone.push(await single.run(partTensor(i)));
     const together = await Promise.all(batched.slots.map((slot, i) => slot.run(partTensor(i))));
     expect(batched.stats).toEqual({ runs: 1, frames: 4, largest: 4 });

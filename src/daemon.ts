@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ReloadPlan } from './config/reload.js';
 import type { Config } from './config/schema.js';
@@ -8,6 +7,7 @@ import type { CameraInspection } from './inspect/camera.js';
 import { openStationInspections, rulesForCameras, type StationInspections } from './inspect/station.js';
 import { setLogLevel } from './log.js';
 import { noTelemetry, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
+import { LoopDelay } from './ops/loop-delay.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
@@ -66,7 +66,7 @@ export class Daemon {
   private stopping: Promise<StopResult> | undefined;
   private stopRequested = false;
   private readonly replaysDone = new Set<string>();
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  private readonly loopDelay = new LoopDelay();
   private readonly rssStart = process.memoryUsage().rss;
   models: ModelInfo[] = [];
   brokerUrl: string | undefined;
@@ -86,8 +86,8 @@ export class Daemon {
     return {
       ...total,
       stages: [...this.schedulers.values()].map((s) => s.times.summary()),
-      eventLoopDelayP99Ms: loopDelayMs(this.loopDelay.percentile(99)),
-      eventLoopDelayMaxMs: loopDelayMs(this.loopDelay.max),
+      eventLoopDelayP99Ms: this.loopDelay.p99Ms(),
+      eventLoopDelayMaxMs: this.loopDelay.maxMs(),
       rssStartMb: round(this.rssStart / 2 ** 20),
       rssEndMb: round(process.memoryUsage().rss / 2 ** 20),
     };
@@ -395,12 +395,3 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-/**
- * Node's event-loop histogram records the whole interval between two ticks of its timer, the
- * timer's own period included (an idle process shows p50 ≈ the resolution): the delay is what is
- * left over. Reported figures before this was taken off were 5 ms too high.
- */
-const LOOP_DELAY_RESOLUTION_MS = 2;
-function loopDelayMs(intervalNs: number): number {
-  return round(Math.max(0, intervalNs / 1e6 - LOOP_DELAY_RESOLUTION_MS));
-}

@@ -225,6 +225,20 @@ program
   });
 
 program
+  .command('capture')
+  .description("sample frames from the configured cameras, spread over time, written as the daemon preprocesses them (INT8 calibration, labelling)")
+  .requiredOption('-c, --config <file>', 'YAML config file (its cameras and models)')
+  .requiredOption('--out <dir>', 'a new or empty folder for the PNGs and frames.csv')
+  .requiredOption('--count <n>', 'frames to keep per camera', int('--count'))
+  .option('--camera <name>', 'only this camera')
+  .option('--every <ms>', 'at least this long between two frames kept from one camera', int('--every'), 1000)
+  .option('--max-seconds <s>', 'stop after this long even with fewer frames (exit 1)', int('--max-seconds'))
+  .action(async (o: { config: string; out: string; count: number; camera?: string; every: number; maxSeconds?: number }) => {
+    const { captureCommand } = await import('./commands/capture.js');
+    exitCode = await captureCommand({ ...o, everyMs: o.every }, process.stdout, process.stderr);
+  });
+
+program
   .command('tensors')
   .description("write the daemon's preprocessed model inputs for images to a .npy file (INT8 calibration, training)")
   .requiredOption('-m, --model <model.json>', 'model description file')

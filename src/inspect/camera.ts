@@ -1,6 +1,7 @@
 import type { TensorMap } from '../infer/backend.js';
 import type { Mat } from '../preprocess/opencv.js';
-import type { PreparedInput } from '../preprocess/preprocess.js';
+import { resizeForModel, type InputTransform, type PreparedInput } from '../preprocess/preprocess.js';
+import type { InputSpec } from '../model/spec.js';
 import type { Frame } from '../source/frame.js';
 import { decide, type VerdictRules } from '../verdict/rules.js';
 import type { Decision, ModelInfo } from '../verdict/types.js';
@@ -35,16 +36,7 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
     model,
     modelInfo: model.info,
     rules,
-    prepare: async (frame) => {
-      let judged = frame.image;
-      try {
-        // A frame that cannot be a part throws here: ERROR with its code, before any model sees it.
-        if (plausibility) judged = plausibleImage(frame, plausibility);
-        return await model.prepare(judged);
-      } finally {
-        if (judged !== frame.image) judged.release();
-      }
-    },
+    prepare: (frame) => withJudgedImage(frame, plausibility, (image) => model.prepare(image)),
     toInputs: (p) => model.toInputs(p),
     judge: (outputs, p) => decide(model.decode(outputs, p), inspection.rules, labels),
   };
@@ -57,4 +49,33 @@ export async function inspectImage(inspection: CameraInspection, image: Mat): Pr
   const prepared = await model.prepare(image);
   const outputs = await model.backend.run(inspection.toInputs(prepared));
   return inspection.judge(outputs, prepared);
+}
+
+/**
+ * The image a camera's frame is judged on: the frame itself, or (with plausibility rules) the
+ * checked and possibly converted copy; a frame that cannot be a part throws here, ERROR with its
+ * code, before any model sees it. Shared by the scheduler's prepare and `inspectd capture`.
+ */
+async function withJudgedImage<T>(frame: Frame, plausibility: PlausibilityRules | undefined, use: (image: Mat) => Promise<T>): Promise<T> {
+  let judged = frame.image;
+  try {
+    if (plausibility) judged = plausibleImage(frame, plausibility);
+    return await use(judged);
+  } finally {
+    if (judged !== frame.image) judged.release();
+  }
+}
+
+/**
+ * What the model sees of a frame before normalisation: the same plausibility check and the same
+ * resize and colour conversion as the daemon's chain, as an 8-bit Mat (in the model's colour
+ * order). `inspectd capture` writes these for INT8 calibration and labelling; normalising one
+ * (toTensor) gives exactly the daemon's tensor.
+ */
+export function modelView(frame: Frame, input: InputSpec, plausibility?: PlausibilityRules): Promise<{ mat: Mat; transform: InputTransform }> {
+  return withJudgedImage(frame, plausibility, async (image) => {
+    const view = await resizeForModel(image, input);
+    // resizeForModel may hand back the caller's own Mat (already at model size); the view must outlive the frame.
+    return view.mat === image ? { mat: image.copy(), transform: view.transform } : view;
+  });
 }

@@ -184,7 +184,8 @@ program
   .option('--threshold <x>', "override the model's default threshold", num('--threshold', 0, 1))
   .option('--threads <n>', 'ONNX Runtime threads (0 = all cores)', int('--threads'), 0)
   .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'))
-  .action(async (o: { model: string; labels: string; precision?: 'fp32' | 'int8'; threshold?: number; threads: number; format: 'text' | 'json' }) => {
+  .option('--split <name>', "only the rows of this split (the labels file's split column; comma-separated for several)")
+  .action(async (o: { model: string; labels: string; precision?: 'fp32' | 'int8'; threshold?: number; threads: number; format: 'text' | 'json'; split?: string }) => {
     const { evalCommand } = await import('./commands/eval.js');
     exitCode = await evalCommand({ ...o, intraOpThreads: o.threads }, process.stdout, process.stderr);
   });

@@ -36,7 +36,16 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
     model,
     modelInfo: model.info,
     rules,
-    prepare: (frame) => withJudgedImage(frame, plausibility, (image) => model.prepare(image)),
+    prepare: async (frame) => {
+      let judged = frame.image;
+      try {
+        // A frame that cannot be a part throws here: ERROR with its code, before any model sees it.
+        if (plausibility) judged = plausibleImage(frame, plausibility);
+        return await model.prepare(judged);
+      } finally {
+        if (judged !== frame.image) judged.release();
+      }
+    },
     toInputs: (p) => model.toInputs(p),
     judge: (outputs, p) => decide(model.decode(outputs, p), inspection.rules, labels),
   };
@@ -54,7 +63,7 @@ export async function inspectImage(inspection: CameraInspection, image: Mat): Pr
 /**
  * The image a camera's frame is judged on: the frame itself, or (with plausibility rules) the
  * checked and possibly converted copy; a frame that cannot be a part throws here, ERROR with its
- * code, before any model sees it. Shared by the scheduler's prepare and `inspectd capture`.
+ * code, before any model sees it, exactly as in prepare() above.
  */
 async function withJudgedImage<T>(frame: Frame, plausibility: PlausibilityRules | undefined, use: (image: Mat) => Promise<T>): Promise<T> {
   let judged = frame.image;

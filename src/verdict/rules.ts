@@ -93,7 +93,9 @@ export function decide(decoded: Decoded, rules: VerdictRules, labels: readonly s
   } else {
     const reached = eligible.filter((c) => c.score >= classThreshold(rules, c.label));
     const top = eligible[0];
-    defects = (reached.length > 0 ? reached : top ? [top] : [{ label: partLabel, score: decoded.score }]).map(toDefect);
+    // A map model that located nothing still says where it looked hardest (decoded.peak).
+    const partDefect: Candidate = decoded.peak?.box ? { label: partLabel, score: decoded.score, box: decoded.peak.box } : { label: partLabel, score: decoded.score };
+    defects = (reached.length > 0 ? reached : top ? [top] : [partDefect]).map(toDefect);
   }
   return { verdict: 'FAIL', score: decoded.score, defects };
 }

@@ -3,7 +3,7 @@ import type { Mat } from '../preprocess/opencv.js';
 import { resizeForModel, type InputTransform, type PreparedInput } from '../preprocess/preprocess.js';
 import type { InputSpec } from '../model/spec.js';
 import type { Frame } from '../source/frame.js';
-import { decide, type VerdictRules } from '../verdict/rules.js';
+import { decide, rulesAt, type VerdictRules } from '../verdict/rules.js';
 import type { Decision, ModelInfo } from '../verdict/types.js';
 import type { OpenModel } from './model.js';
 import { plausibleImage, type PlausibilityRules } from './plausibility.js';
@@ -47,7 +47,7 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
       }
     },
     toInputs: (p) => model.toInputs(p),
-    judge: (outputs, p) => decide(model.decode(outputs, p), inspection.rules, labels),
+    judge: (outputs, p) => decide(model.decode(outputs, p), rulesAt(inspection.rules, model.info.precision), labels),
   };
   return inspection;
 }

@@ -6,6 +6,7 @@ import { EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE } from '../exit-codes.js
 import { describe, judgeFile, openModelForCli, type InferOptions } from './infer.js';
 import { formatBreakdownText, misjudged, perClass, type JudgedFile } from '../../eval/breakdown.js';
 import { selectSplit } from '../../eval/split.js';
+import { rulesFromSpec, thresholdFor } from '../../verdict/rules.js';
 
 export interface EvalOptions extends Omit<InferOptions, 'recursive'> {
   /** CSV of `file,label`; paths relative to the CSV's folder. */
@@ -225,7 +226,7 @@ export async function evalCommand(opts: EvalOptions, stdout: NodeJS.WritableStre
     await model.close();
   }
   const metrics = computeMetrics(judged);
-  const threshold = opts.threshold ?? model.spec.thresholds.default;
+  const threshold = opts.threshold ?? thresholdFor(rulesFromSpec(model.spec), model.info.precision);
   const classes = perClass(judged);
   const wrong = misjudged(judged);
   if ((opts.format ?? 'text') === 'json') {

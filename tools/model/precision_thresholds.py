@@ -124,6 +124,7 @@ def main():
     ap.add_argument("--max-escape", type=float, default=0.02)
     ap.add_argument("--max-fr", type=float, default=0.10)
     ap.add_argument("--out", help="write every figure and the halves' file lists as JSON")
+    ap.add_argument("--halves-csv", help="write the halves as a manifest (path,split,class,label; split <split>-A / <split>-B) for inspectd eval --split")
     a = ap.parse_args()
     base = os.path.dirname(os.path.realpath(a.manifest))
     f32, f8 = load(a.fp32), load(a.int8)
@@ -136,6 +137,13 @@ def main():
         files = sorted(r["path"] for r in rows if r["class"] == cls)
         for i, p in enumerate(files):
             halves["A" if i % 2 == 0 else "B"].append((p, cls, next(r for r in rows if r["path"] == p)["label"] != "good"))
+
+    if a.halves_csv:
+        with open(a.halves_csv, "w") as f:
+            f.write("path,split,class,label\n")
+            for k, items in halves.items():
+                for p, cls, d in items:
+                    f.write(f"{os.path.join(base, p)},{a.split}-{k},{cls},{'defect' if d else 'good'}\n")
 
     def arrays(items):
         paths = [os.path.realpath(os.path.join(base, p)) for p, _, _ in items]

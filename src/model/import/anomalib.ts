@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ModelImportError } from '../../errors.js';
-import type { OnnxModelInfo } from '../onnx-file.js';
+import type { OnnxModelInfo } from '../onnx/model-info.js';
 import { dimsText, exportInput, output } from './input.js';
 import type { Imported } from './describe.js';
 

@@ -1,6 +1,6 @@
 import { basename, dirname, relative, resolve } from 'node:path';
 import { ModelImportError } from '../../errors.js';
-import { readOnnxInfo, type OnnxModelInfo } from '../onnx-file.js';
+import { readOnnxInfo, type OnnxModelInfo } from '../onnx/model-info.js';
 import { parseModelSpec, type ModelSpec } from '../spec.js';
 import { importAnomalib, isAnomalib } from './anomalib.js';
 import { importClassifier, type ClassifierOptions } from './classifier.js';

@@ -1,5 +1,5 @@
 import { ModelImportError } from '../../errors.js';
-import { elemTypeName, ONNX_FLOAT, type OnnxModelInfo, type OnnxTensorInfo } from '../onnx-file.js';
+import { elemTypeName, ONNX_FLOAT, type OnnxModelInfo, type OnnxTensorInfo } from '../onnx/model-info.js';
 
 /** The model's one image input as an export describes it: name, layout, channels and (when static) size. */
 export interface ExportInput {

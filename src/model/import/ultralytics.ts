@@ -1,5 +1,5 @@
 import { ModelImportError } from '../../errors.js';
-import type { OnnxModelInfo } from '../onnx-file.js';
+import type { OnnxModelInfo } from '../onnx/model-info.js';
 import { dimsText, exportInput } from './input.js';
 import type { Imported } from './describe.js';
 

@@ -2,18 +2,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { judgeFile } from '../../src/cli/commands/infer.js';
 import { createDecoder } from '../../src/decode/index.js';
-import type { TensorMap } from '../../src/infer/backend.js';
 import { openModel } from '../../src/inspect/model.js';
 import { decide, rulesFromSpec } from '../../src/verdict/rules.js';
 import { MT_VAL, repoRoot } from './real-models.js';
-import { identity, specWith } from './spec-helpers.js';
+import { anomalyOutputs, identity, specWith } from './spec-helpers.js';
 
-function outputs(score: number, h: number, w: number, map: number[]): TensorMap {
-  return {
-    pred_score: { type: 'float32', dims: [1, 1], data: Float32Array.of(score) },
-    anomaly_map: { type: 'float32', dims: [1, 1, h, w], data: Float32Array.from(map) },
-  };
-}
+const outputs = anomalyOutputs;
 
 describe('a FAIL of a map model always says where', () => {
   const spec = specWith({ type: 'anomaly-map', pixelThreshold: 0.5, defectLabel: 'defect' }, ['defect'], { thresholds: { default: 0.3 } });

@@ -11,6 +11,7 @@ import { loadModelSpec, type InputSpec } from '../../model/spec.js';
 import { opencv } from '../../preprocess/opencv.js';
 import { createSource } from '../../source/create.js';
 import type { Frame, FrameSource } from '../../source/frame.js';
+import { csvField } from '../csv.js';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE } from '../exit-codes.js';
 
 export interface CaptureOptions {
@@ -111,7 +112,7 @@ export async function captureCommand(opts: CaptureOptions, stdout: NodeJS.Writab
       c.kept++;
       c.lastKeptAt = frame.capturedAt;
       const truth = frame.truth ? (frame.truth.defective ? frame.truth.kinds.join('+') || 'defect' : 'good') : '';
-      appendFileSync(manifest, [name, c.cam.name, frame.frameId, new Date(frame.capturedAt).toISOString(), frame.partId ?? '', frame.source ?? '', truth, c.input.width, c.input.height].map(csv).join(',') + '\n');
+      appendFileSync(manifest, [name, c.cam.name, frame.frameId, new Date(frame.capturedAt).toISOString(), frame.partId ?? '', frame.source ?? '', truth, c.input.width, c.input.height].map(csvField).join(',') + '\n');
     } catch (err) {
       // What the daemon would answer ERROR for is no calibration image.
       c.skippedImplausible++;
@@ -173,10 +174,5 @@ export async function captureCommand(opts: CaptureOptions, stdout: NodeJS.Writab
     return EXIT_FAILURE;
   }
   return 0;
-}
-
-function csv(v: string | number): string {
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -225,3 +225,19 @@ describe('inspectd import: a plain classifier', () => {
     expect(readFileSync(kept, 'utf8')).toBe('{}');
   });
 });
+
+describe('inspectd import from the command line', () => {
+  it('takes --labels and --mean/--std lists (exit 0) and refuses a non-number mean (exit 64)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { cliPath } = await import('../helpers/model.js');
+    const onnx = resolve(repoRoot, 'test/fixtures/models/magnetic-tile-classifier/model.onnx');
+    const out = join(dir, 'cli-cls.json');
+    const ok = spawnSync(process.execPath, [cliPath, 'import', onnx, '--out', out, '--labels', 'good,defect', '--mean', '0.429', '--std', '0.182'], { encoding: 'utf8' });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/wrote .*cli-cls\.json/);
+    expect(loadModelSpec(out).spec.labels).toEqual(['good', 'defect']);
+    const bad = spawnSync(process.execPath, [cliPath, 'import', onnx, '--out', join(dir, 'x.json'), '--mean', 'grey'], { encoding: 'utf8' });
+    expect(bad.status).toBe(64);
+    expect(bad.stderr).toMatch(/--mean takes comma-separated numbers/);
+  });
+});

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'INSPECTD_CONFIG_READ'
   | 'INSPECTD_MODEL_SPEC_INVALID'
   | 'INSPECTD_MODEL_LOAD'
+  | 'INSPECTD_MODEL_IMPORT'
   | 'INSPECTD_MODEL_OUTPUT_RANGE'
   | 'INSPECTD_FRAME_INVALID'
   | 'INSPECTD_FRAME_IMPLAUSIBLE'
@@ -81,6 +82,13 @@ export class ModelSpecError extends InspectdError {
 export class ModelLoadError extends InspectdError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INSPECTD_MODEL_LOAD', message, options);
+  }
+}
+
+/** An ONNX export `inspectd import` cannot describe as a model.json (the message says what is missing). */
+export class ModelImportError extends InspectdError {
+  constructor(message: string) {
+    super('INSPECTD_MODEL_IMPORT', message);
   }
 }
 

@@ -184,9 +184,59 @@ program
   .option('--threshold <x>', "override the model's default threshold", num('--threshold', 0, 1))
   .option('--threads <n>', 'ONNX Runtime threads (0 = all cores)', int('--threads'), 0)
   .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'))
-  .action(async (o: { model: string; labels: string; precision?: 'fp32' | 'int8'; threshold?: number; threads: number; format: 'text' | 'json' }) => {
+  .option('--split <name>', "only the rows of this split (the labels file's split column; comma-separated for several)")
+  .action(async (o: { model: string; labels: string; precision?: 'fp32' | 'int8'; threshold?: number; threads: number; format: 'text' | 'json'; split?: string }) => {
     const { evalCommand } = await import('./commands/eval.js');
     exitCode = await evalCommand({ ...o, intraOpThreads: o.threads }, process.stdout, process.stderr);
+  });
+
+function list(name: string) {
+  return (v: string) => {
+    const items = v.split(',').map((x) => x.trim());
+    if (items.some((x) => x === '')) throw new InvalidArgumentError(`${name} takes a comma-separated list without empty items`);
+    return items;
+  };
+}
+function numbers(name: string) {
+  return (v: string) => {
+    const items = list(name)(v).map(Number);
+    if (items.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`${name} takes comma-separated numbers`);
+    return items;
+  };
+}
+
+program
+  .command('import')
+  .description('write a checked model.json for an ONNX export (Ultralytics YOLO detect/segment/classify, NMS-free 1xNx6, Anomalib, plain classifier) and run it once')
+  .argument('<model.onnx>', 'the exported model')
+  .option('--image <file>', 'run the model on this image, print what it found, and keep it as a self-test in model.json')
+  .option('--out <file>', 'where to write model.json (default: model.json beside the .onnx)')
+  .option('--force', 'replace an existing model.json')
+  .option('--name <name>', 'model name (default: the file name)')
+  .option('--twin <file.onnx>', 'the same model in the other precision (e.g. its INT8 Q/DQ file)')
+  .option('--metadata <file>', "Anomalib's metadata.json, when it is not beside the .onnx")
+  .option('--labels <a,b,...>', 'class names in output order (plain classifiers)', list('--labels'))
+  .option('--good-label <name>', 'the class that is a good part (classifiers; default "good")')
+  .option('--mean <m[,m,m]>', 'input mean after x/255 (plain classifiers and others whose file does not record it)', numbers('--mean'))
+  .option('--std <s[,s,s]>', 'input std after x/255 (plain classifiers)', numbers('--std'))
+  .option('--threshold <x>', 'the verdict threshold (replaces the default the importer chose)', num('--threshold', 0, 1))
+  .action(async (onnx: string, o: { threshold?: number; image?: string; out?: string; force?: boolean; name?: string; twin?: string; metadata?: string; labels?: string[]; goodLabel?: string; mean?: number[]; std?: number[] }) => {
+    const { importCommand } = await import('./commands/import.js');
+    exitCode = await importCommand(onnx, o, process.stdout, process.stderr);
+  });
+
+program
+  .command('capture')
+  .description("sample frames from the configured cameras, spread over time, written as the daemon preprocesses them (INT8 calibration, labelling)")
+  .requiredOption('-c, --config <file>', 'YAML config file (its cameras and models)')
+  .requiredOption('--out <dir>', 'a new or empty folder for the PNGs and frames.csv')
+  .requiredOption('--count <n>', 'frames to keep per camera', int('--count'))
+  .option('--camera <name>', 'only this camera')
+  .option('--every <ms>', 'at least this long between two frames kept from one camera', int('--every'), 1000)
+  .option('--max-seconds <s>', 'stop after this long even with fewer frames (exit 1)', int('--max-seconds'))
+  .action(async (o: { config: string; out: string; count: number; camera?: string; every: number; maxSeconds?: number }) => {
+    const { captureCommand } = await import('./commands/capture.js');
+    exitCode = await captureCommand({ ...o, everyMs: o.every }, process.stdout, process.stderr);
   });
 
 program

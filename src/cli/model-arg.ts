@@ -9,5 +9,5 @@ import { dirname, join } from 'node:path';
 export function modelArgProblem(path: string): string | undefined {
   if (!/\.onnx$/i.test(path)) return undefined;
   const beside = join(dirname(path), 'model.json');
-  return `-m expects the model's model.json, not the .onnx file${existsSync(beside) ? ` (try -m ${beside})` : ''}; docs/models.md describes model.json`;
+  return `-m expects the model's model.json, not the .onnx file${existsSync(beside) ? ` (try -m ${beside})` : ` (write one with: inspectd import ${path})`}; docs/model-json.md describes model.json`;
 }

@@ -2,7 +2,7 @@ import { DecodeError, ModelSpecError } from '../errors.js';
 import type { TensorMap } from '../infer/backend.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { InputTransform } from '../preprocess/preprocess.js';
-import { connectedRegions } from './components.js';
+import { connectedRegions, type MapRegion } from './components.js';
 import type { Candidate, Decoded, Decoder } from './decoder.js';
 import { clamp, inputBoxToFrame } from './geometry.js';
 import { checkAllInRange, scoreBounds, type ScoreBounds } from './range.js';
@@ -93,12 +93,41 @@ export class AnomalyMapDecoder implements Decoder {
 
     const candidates: Candidate[] = [];
     for (const r of regions) {
-      const box = inputBoxToFrame(r.minX * cellW, r.minY * cellH, (r.maxX + 1) * cellW, (r.maxY + 1) * cellH, transform);
-      if (!box || r.weight <= 0) continue;
-      candidates.push({ label: this.cfg.defectLabel, score: r.maxValue, box, areaPx: r.weight });
+      const c = this.regionCandidate(r, cellW, cellH, transform);
+      if (c) candidates.push(c);
     }
     candidates.sort((a, b) => b.score - a.score);
-    return { score, candidates, judge: 'part', partLabel: this.cfg.defectLabel };
+    const decoded: Decoded = { score, candidates, judge: 'part', partLabel: this.cfg.defectLabel };
+    if (candidates.length === 0) {
+      const peak = this.peakRegion(w, h, cellW, cellH, transform);
+      if (peak) decoded.peak = peak;
+    }
+    return decoded;
+  }
+
+  private regionCandidate(r: MapRegion, cellW: number, cellH: number, transform: InputTransform): Candidate | undefined {
+    const box = inputBoxToFrame(r.minX * cellW, r.minY * cellH, (r.maxX + 1) * cellW, (r.maxY + 1) * cellH, transform);
+    if (!box || r.weight <= 0) return undefined;
+    return { label: this.cfg.defectLabel, score: r.maxValue, box, areaPx: r.weight };
+  }
+
+  /**
+   * The connected cells within half of the map's maximum around it (on cells that show in the
+   * frame): the spot the map ranks first, even when it stays under pixelThreshold. Runs only when
+   * no region was found, so it costs a second pass on those frames alone.
+   */
+  private peakRegion(w: number, h: number, cellW: number, cellH: number, transform: InputTransform): Candidate | undefined {
+    const map = this.map;
+    let best = -1;
+    for (let i = 0; i < w * h; i++) {
+      const x = i % w;
+      if (this.colWidth[x]! * this.rowHeight[(i - x) / w]! <= 0) continue;
+      if (best < 0 || map[i]! > map[best]!) best = i;
+    }
+    if (best < 0 || !(map[best]! > 0)) return undefined;
+    const regions = connectedRegions(map, w, h, map[best]! / 2, this.labels, this.stack, (x, y) => this.colWidth[x]! * this.rowHeight[y]!);
+    const id = this.labels[best]!;
+    return id > 0 ? this.regionCandidate(regions[id - 1]!, cellW, cellH, transform) : undefined;
   }
 
   private ensureCapacity(w: number, h: number): void {

@@ -24,6 +24,13 @@ export interface Decoded {
   judge?: 'candidates' | 'part';
   /** Label a part-level defect carries when a part-judged model located nothing (e.g. 'defect'). */
   partLabel?: string;
+  /**
+   * Where a map model looked hardest when no map cell reached its pixel threshold: the region
+   * around the map's maximum. Not a candidate (it cannot veto through ROI or ignore masks: the
+   * part score alone decides, fail-safe); a FAIL without located candidates carries its box, so
+   * every FAIL of a model with a map says where to look.
+   */
+  peak?: Candidate;
 }
 
 /** Turns a model's raw outputs into a part score and located candidates. One per model.json decoder type. */

@@ -1,8 +1,9 @@
 import type { TensorMap } from '../infer/backend.js';
 import type { Mat } from '../preprocess/opencv.js';
-import type { PreparedInput } from '../preprocess/preprocess.js';
+import { resizeForModel, type InputTransform, type PreparedInput } from '../preprocess/preprocess.js';
+import type { InputSpec } from '../model/spec.js';
 import type { Frame } from '../source/frame.js';
-import { decide, type VerdictRules } from '../verdict/rules.js';
+import { decide, rulesAt, type VerdictRules } from '../verdict/rules.js';
 import type { Decision, ModelInfo } from '../verdict/types.js';
 import type { OpenModel } from './model.js';
 import { plausibleImage, type PlausibilityRules } from './plausibility.js';
@@ -46,7 +47,7 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
       }
     },
     toInputs: (p) => model.toInputs(p),
-    judge: (outputs, p) => decide(model.decode(outputs, p), inspection.rules, labels),
+    judge: (outputs, p) => decide(model.decode(outputs, p), rulesAt(inspection.rules, model.info.precision), labels),
   };
   return inspection;
 }
@@ -57,4 +58,33 @@ export async function inspectImage(inspection: CameraInspection, image: Mat): Pr
   const prepared = await model.prepare(image);
   const outputs = await model.backend.run(inspection.toInputs(prepared));
   return inspection.judge(outputs, prepared);
+}
+
+/**
+ * The image a camera's frame is judged on: the frame itself, or (with plausibility rules) the
+ * checked and possibly converted copy; a frame that cannot be a part throws here, ERROR with its
+ * code, before any model sees it, exactly as in prepare() above.
+ */
+async function withJudgedImage<T>(frame: Frame, plausibility: PlausibilityRules | undefined, use: (image: Mat) => Promise<T>): Promise<T> {
+  let judged = frame.image;
+  try {
+    if (plausibility) judged = plausibleImage(frame, plausibility);
+    return await use(judged);
+  } finally {
+    if (judged !== frame.image) judged.release();
+  }
+}
+
+/**
+ * What the model sees of a frame before normalisation: the same plausibility check and the same
+ * resize and colour conversion as the daemon's chain, as an 8-bit Mat (in the model's colour
+ * order). `inspectd capture` writes these for INT8 calibration and labelling; normalising one
+ * (toTensor) gives exactly the daemon's tensor.
+ */
+export function modelView(frame: Frame, input: InputSpec, plausibility?: PlausibilityRules): Promise<{ mat: Mat; transform: InputTransform }> {
+  return withJudgedImage(frame, plausibility, async (image) => {
+    const view = await resizeForModel(image, input);
+    // resizeForModel may hand back the caller's own Mat (already at model size); the view must outlive the frame.
+    return view.mat === image ? { mat: image.copy(), transform: view.transform } : view;
+  });
 }

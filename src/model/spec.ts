@@ -99,6 +99,15 @@ export const modelSpecSchema = z
         /** Defect score at or above which a part FAILs. */
         default: z.number().min(0).max(1),
         perClass: z.record(z.string(), z.number().min(0).max(1)).default({}),
+        /**
+         * A threshold per precision, replacing `default` for that file: an INT8 file's scores sit a
+         * little off its FP32 twin's, so the same verdicts can need a slightly different cut.
+         * A camera's own `thresholds.default` in the config replaces these too.
+         */
+        perPrecision: z
+          .object({ fp32: z.number().min(0).max(1).optional(), int8: z.number().min(0).max(1).optional() })
+          .strict()
+          .optional(),
         rule: z.string().optional(),
       })
       .strict(),

@@ -1,5 +1,5 @@
 import type { Candidate, Decoded } from '../decode/decoder.js';
-import type { ModelSpec } from '../model/spec.js';
+import type { ModelSpec, Precision } from '../model/spec.js';
 import type { Decision, Defect } from './types.js';
 
 export type Rect = [number, number, number, number];
@@ -19,6 +19,8 @@ export interface VerdictRules {
   roi?: Rect;
   /** Defects whose box centre lies inside one of these are ignored (fixtures, labels, known marks). */
   ignore: Rect[];
+  /** model.json's per-precision thresholds, replacing `threshold` for the file that runs; absent when a threshold was given. */
+  perPrecision?: Partial<Record<Precision, number>>;
 }
 
 /** model.json's own rules, before any camera overrides. */
@@ -29,7 +31,19 @@ export function rulesFromSpec(spec: ModelSpec, overrides: Partial<VerdictRules> 
     minDefectAreaPx: overrides.minDefectAreaPx ?? 0,
     ...(overrides.roi ? { roi: overrides.roi } : {}),
     ignore: overrides.ignore ?? [],
+    ...(overrides.threshold === undefined && spec.thresholds.perPrecision ? { perPrecision: { ...spec.thresholds.perPrecision } } : {}),
   };
+}
+
+/** The part threshold for the precision that runs (a backend's name for it: fp32, int8, or e.g. fp16, which has none of its own). */
+export function thresholdFor(rules: VerdictRules, precision: string): number {
+  return rules.perPrecision?.[precision as Precision] ?? rules.threshold;
+}
+
+/** The rules as they apply to one precision's file (the same object when nothing differs). */
+export function rulesAt(rules: VerdictRules, precision: string): VerdictRules {
+  const t = rules.perPrecision?.[precision as Precision];
+  return t === undefined || t === rules.threshold ? rules : { ...rules, threshold: t };
 }
 
 /** perClass keys the model has no label for: a config typo that would otherwise silently do nothing. */
@@ -93,7 +107,9 @@ export function decide(decoded: Decoded, rules: VerdictRules, labels: readonly s
   } else {
     const reached = eligible.filter((c) => c.score >= classThreshold(rules, c.label));
     const top = eligible[0];
-    defects = (reached.length > 0 ? reached : top ? [top] : [{ label: partLabel, score: decoded.score }]).map(toDefect);
+    // A map model that located nothing still says where it looked hardest (decoded.peak).
+    const partDefect: Candidate = decoded.peak?.box ? { label: partLabel, score: decoded.score, box: decoded.peak.box } : { label: partLabel, score: decoded.score };
+    defects = (reached.length > 0 ? reached : top ? [top] : [partDefect]).map(toDefect);
   }
   return { verdict: 'FAIL', score: decoded.score, defects };
 }

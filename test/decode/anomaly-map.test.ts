@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/decode/index.js';
 import { ModelOutputRangeError, ModelSpecError } from '../../src/errors.js';
-import type { TensorMap } from '../../src/infer/backend.js';
-import { identity, LETTERBOX_1280x720_TO_640, specWith } from './spec-helpers.js';
+import { anomalyOutputs, identity, LETTERBOX_1280x720_TO_640, specWith } from './spec-helpers.js';
 
-function outputs(score: number, h: number, w: number, map: number[]): TensorMap {
-  return {
-    pred_score: { type: 'float32', dims: [1, 1], data: Float32Array.of(score) },
-    anomaly_map: { type: 'float32', dims: [1, 1, h, w], data: Float32Array.from(map) },
-  };
-}
+const outputs = anomalyOutputs;
 
 describe('anomaly-map decoder', () => {
   const spec = specWith({ type: 'anomaly-map', pixelThreshold: 0.5, defectLabel: 'defect' }, ['good', 'defect']);

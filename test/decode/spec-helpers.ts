@@ -39,3 +39,11 @@ export const LETTERBOX_1280x720_TO_640: InputTransform = {
   padLeft: 0,
   padTop: 140,
 };
+
+/** An anomaly-map model's two outputs: `pred_score` [1,1] and an h x w `anomaly_map`. */
+export function anomalyOutputs(score: number, h: number, w: number, map: number[]): TensorMap {
+  return {
+    pred_score: { type: 'float32', dims: [1, 1], data: Float32Array.of(score) },
+    anomaly_map: { type: 'float32', dims: [1, 1, h, w], data: Float32Array.from(map) },
+  };
+}

@@ -9,7 +9,7 @@ The head's float tail (global pools, concat, the score Gemm, the map's final 1x1
 Sigmoids) stays in float: those tensors are tiny, and quantising the logits right before the
 sigmoid is what flips verdicts near the threshold.
 
-  python3 quantize.py --fp32 model.onnx --calib train.npz --out model.int8.onnx \
+  python3 quantize.py --fp32 model.onnx --calib train.npz|calib.npy --spec model.json --out model.int8.onnx \
       --method minmax|entropy|percentile [--n 256] [--exclude-extra name,name]
 """
 from __future__ import annotations
@@ -69,6 +69,10 @@ def normalise(u8: np.ndarray, scale: float, mean, std) -> np.ndarray:
 
 
 def load_images(npz_path: str) -> np.ndarray:
+    """A .npz with uint8 'images' (export-dataset.ts + pack.py), or a .npy of float32 tensors
+    from `inspectd tensors` (e.g. on frames `inspectd capture` took from the line)."""
+    if npz_path.endswith(".npy"):
+        return np.load(npz_path)
     d = np.load(npz_path)
     x = d["images"]
     if x.ndim == 3:
@@ -77,17 +81,22 @@ def load_images(npz_path: str) -> np.ndarray:
 
 
 class Reader(CalibrationDataReader):
-    def __init__(self, u8: np.ndarray, scale, mean, std):
+    """uint8 images, normalised here; or float32 tensors `inspectd tensors` wrote (already the
+    daemon's tensors: passed as they are). `input_name` is the model's input (model.json input.name)."""
+
+    def __init__(self, u8: np.ndarray, scale, mean, std, input_name: str = "input"):
         self.u8 = u8
         self.scale, self.mean, self.std = scale, mean, std
+        self.input_name = input_name
         self.i = 0
 
     def get_next(self):
         if self.i >= len(self.u8):
             return None
-        x = normalise(self.u8[self.i : self.i + 1], self.scale, self.mean, self.std)
+        batch = self.u8[self.i : self.i + 1]
+        x = batch.astype(np.float32) if batch.dtype == np.float32 else normalise(batch, self.scale, self.mean, self.std)
         self.i += 1
-        return {"input": x}
+        return {self.input_name: x}
 
     def rewind(self):
         self.i = 0
@@ -129,7 +138,7 @@ def quantize(fp32: str, out: str, u8: np.ndarray, spec_input: dict, method: str,
         }
         if method in PERCENTILES:
             extra["CalibPercentile"] = PERCENTILES[method]
-        reader = Reader(u8, spec_input["scale"], spec_input["mean"], spec_input["std"])
+        reader = Reader(u8, spec_input["scale"], spec_input["mean"], spec_input["std"], spec_input.get("name", "input"))
         quantize_static(
             pre,
             out,

@@ -4,17 +4,26 @@ import { ModelOutputRangeError, UsageError } from '../../errors.js';
 import type { VerdictKind } from '../../verdict/types.js';
 import { EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE } from '../exit-codes.js';
 import { describe, judgeFile, openModelForCli, type InferOptions } from './infer.js';
+import { formatBreakdownText, misjudged, perClass, type JudgedFile } from '../../eval/breakdown.js';
+import { selectSplit } from '../../eval/split.js';
+import { rulesFromSpec, thresholdFor } from '../../verdict/rules.js';
 
 export interface EvalOptions extends Omit<InferOptions, 'recursive'> {
   /** CSV of `file,label`; paths relative to the CSV's folder. */
   labels: string;
   format?: 'json' | 'text';
+  /** Only the rows of this split (a manifest's `split` column); comma-separated for several. */
+  split?: string;
 }
 
 export interface LabelledImage {
   file: string;
   defective: boolean;
   label: string;
+  /** The `split` column, when the file has one. */
+  split?: string;
+  /** The `class` column, when the file has one besides its label (MT_Blowhole beside `defect`). */
+  group?: string;
 }
 
 export interface Judged {
@@ -67,6 +76,8 @@ export function parseLabels(text: string, labelsPath: string): LabelledImage[] {
     if (labelCol < 0) throw new UsageError(`labels file ${labelsPath}: header has no label column (one of ${LABEL_COLUMNS.join(', ')})`);
     body = rows.slice(1);
   }
+  const splitCol = namedFile >= 0 ? head.indexOf('split') : -1;
+  const classCol = namedFile >= 0 ? head.indexOf('class') : -1;
   const base = dirname(resolve(labelsPath));
   return body.map((r, i) => {
     const file = r[fileCol]?.trim();
@@ -75,7 +86,12 @@ export function parseLabels(text: string, labelsPath: string): LabelledImage[] {
       throw new UsageError(`labels file ${labelsPath} line ${i + 1 + rows.length - body.length}: expected file,label`);
     }
     const label = raw === '' ? 'good' : raw;
-    return { file: isAbsolute(file) ? file : resolve(base, file), label, defective: !GOOD_VALUES.has(label.toLowerCase()) };
+    const row: LabelledImage = { file: isAbsolute(file) ? file : resolve(base, file), label, defective: !GOOD_VALUES.has(label.toLowerCase()) };
+    const split = splitCol >= 0 ? r[splitCol]?.trim() : undefined;
+    if (split) row.split = split;
+    const group = classCol >= 0 && classCol !== labelCol ? r[classCol]?.trim() : undefined;
+    if (group) row.group = group;
+    return row;
   });
 }
 
@@ -181,20 +197,22 @@ export function formatMetricsText(m: EvalMetrics, threshold: number): string {
 export async function evalCommand(opts: EvalOptions, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
   let labelled: LabelledImage[];
   try {
-    labelled = parseLabels(readFileSync(opts.labels, 'utf8'), opts.labels);
+    const selection = selectSplit(parseLabels(readFileSync(opts.labels, 'utf8'), opts.labels), opts.split, opts.labels);
+    labelled = selection.rows;
+    if (selection.note) stderr.write(`inspectd eval: ${selection.note}\n`);
   } catch (err) {
     stderr.write(`inspectd eval: ${describe(err)}\n`);
     return EXIT_USAGE;
   }
   const model = await openModelForCli(opts, stderr);
   if (!model) return EXIT_BAD_MODEL;
-  const judged: Judged[] = [];
+  const judged: JudgedFile[] = [];
   const errors: Array<{ file: string; error: string }> = [];
   try {
     for (const item of labelled) {
       try {
         const line = await judgeFile(model, item.file, opts.threshold);
-        judged.push({ defective: item.defective, verdict: line.verdict, score: line.score });
+        judged.push({ file: item.file, group: item.group ?? item.label, defective: item.defective, verdict: line.verdict, score: line.score });
       } catch (err) {
         if (err instanceof ModelOutputRangeError) {
           stderr.write(`inspectd eval: ${item.file}: ${err.message} (${err.code})\n`);
@@ -208,13 +226,17 @@ export async function evalCommand(opts: EvalOptions, stdout: NodeJS.WritableStre
     await model.close();
   }
   const metrics = computeMetrics(judged);
-  const threshold = opts.threshold ?? model.spec.thresholds.default;
+  const threshold = opts.threshold ?? thresholdFor(rulesFromSpec(model.spec), model.info.precision);
+  const classes = perClass(judged);
+  const wrong = misjudged(judged);
   if ((opts.format ?? 'text') === 'json') {
     stdout.write(
-      JSON.stringify({ model: model.info, threshold, ...metrics, errors: errors.length }) + '\n',
+      JSON.stringify({ model: model.info, threshold, ...(opts.split ? { split: opts.split } : {}), ...metrics, perClass: classes, ...wrong, errors: errors.length }) + '\n',
     );
   } else {
-    stdout.write(formatMetricsText(metrics, threshold) + (errors.length ? `unreadable images: ${errors.length}\n` : ''));
+    stdout.write(
+      formatMetricsText(metrics, threshold) + formatBreakdownText(classes, wrong) + (errors.length ? `unreadable images: ${errors.length}\n` : ''),
+    );
   }
   return errors.length > 0 ? EXIT_IMAGES_FAILED : 0;
 }

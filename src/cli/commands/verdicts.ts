@@ -4,6 +4,7 @@ import { archivedImagePath } from '../../archive/reject-archive.js';
 import { VerdictStore, rowToMessage, type VerdictRow } from '../../record/store.js';
 import type { VerdictMessage } from '../../verdict/types.js';
 import { EXIT_OK } from '../exit-codes.js';
+import { csvField } from '../csv.js';
 
 const CSV_COLUMNS = [
   'seq', 'station', 'camera', 'frameId', 'partId', 'verdict', 'score', 'defects', 'capturedAt', 'decidedAt',
@@ -42,11 +43,6 @@ function archivedImage(dir: string, msg: VerdictMessage): string | undefined {
   return undefined;
 }
 
-function csvField(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 /** Prints the verdict log in seq order, in the same shape as the MQTT payload. */
 export function verdictsCommand(

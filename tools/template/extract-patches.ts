@@ -47,12 +47,12 @@ const book = new ReferenceBook(tspec.template!.registration);
 for (const s of samples) {
   const truth = readBoardBoxes(s);
   const tested = await readImageFile(s.tested);
-  const template = await readImageFile(s.template);
-  await book.put(s.id, template);
-  template.release();
   truths += truth.length;
   let prepared;
   try {
+    const template = await readImageFile(s.template);
+    await book.put(s.id, template);
+    template.release();
     prepared = await prepareAgainstReference(tested, book.forFrame({ camera: 'extract', recipe: s.id }), tspec);
   } catch (err) {
     unregistered.push(`${s.id}: ${(err as Error).message}`);

@@ -29,11 +29,6 @@ export class ReferenceBook {
     const cv = opencv();
     const grey = image.channels === 1 ? image.copy() : image.cvtColor(cv.COLOR_BGR2GRAY);
     const ref = await describeReference(recipe, grey, this.settings);
-    const contrast = grey.meanStdDev().stddev.at(0, 0);
-    if (contrast < this.settings.minWindowContrast) {
-      ref.release();
-      throw new TemplateReferenceError(`reference "${recipe}" is nearly uniform (grey standard deviation ${contrast.toFixed(1)}, at least ${this.settings.minWindowContrast}): nothing to register frames against`);
-    }
     this.remove(recipe);
     this.refs.set(recipe, ref);
   }

@@ -38,6 +38,11 @@ export interface Reference {
   /** Quarter-size copy and its interior (inset by the largest shift), for the coarse shift search. */
   readonly quarter: Mat;
   readonly quarterCentre: { x: number; y: number; image: Mat };
+  /**
+   * A reference of one grey level (a bare tile): it looks the same at every shift, so there is
+   * nothing to register and nothing a shift could hide; frames are compared with it as they are.
+   */
+  readonly uniform: boolean;
   /** Full-size interior, for a translation-only fit when the reference has too few anchor windows. */
   readonly interior: { x: number; y: number; image: Mat };
   release(): void;
@@ -68,24 +73,30 @@ export interface Registration {
 }
 
 const QUARTER = 4;
+/** A reference whose grey levels spread less than this is uniform (JPEG noise on a bare tile is well under 1). */
+const UNIFORM_GREY_SD = 2;
 /** The full-size search about the coarse shift, px: the quarter-size peak is good to a pixel or two there. */
 const FINE_SEARCH = 2 * QUARTER;
+/** The second pass's search, px: after the first fit only sub-pixel to a pixel or so is left. */
+const REFINE_SEARCH = 4;
 
 export async function describeReference(key: string, image: Mat, s: RegistrationSettings): Promise<Reference> {
   const cv = opencv();
   const windows: Window[] = [];
-  const size = Math.min(s.windowPx, Math.floor(Math.min(image.cols, image.rows) / s.grid));
+  const size = Math.min(s.windowPx, Math.floor((Math.min(image.cols, image.rows) * 3) / 4 / s.grid));
   // In each grid cell, the window of most contrast among nine placements: boards have bare areas
   // where a centred window would see nothing to locate.
-  const cellW = Math.floor(image.cols / s.grid);
-  const cellH = Math.floor(image.rows / s.grid);
+  // Windows keep clear of the edge by the largest shift: there a moved frame has no content of its own.
+  const inset = Math.min(Math.ceil(s.maxShiftPx) + 2, Math.floor(image.cols / 8), Math.floor(image.rows / 8));
+  const cellW = Math.floor((image.cols - 2 * inset) / s.grid);
+  const cellH = Math.floor((image.rows - 2 * inset) / s.grid);
   for (let gy = 0; gy < s.grid; gy++) {
     for (let gx = 0; gx < s.grid; gx++) {
       let best: { x: number; y: number; contrast: number } | undefined;
       for (const fy of [0, 0.5, 1]) {
         for (const fx of [0, 0.5, 1]) {
-          const x = gx * cellW + Math.round(fx * (cellW - size));
-          const y = gy * cellH + Math.round(fy * (cellH - size));
+          const x = inset + gx * cellW + Math.round(fx * (cellW - size));
+          const y = inset + gy * cellH + Math.round(fy * (cellH - size));
           const contrast = image.getRegion(new cv.Rect(x, y, size, size)).meanStdDev().stddev.at(0, 0);
           if (!best || contrast > best.contrast) best = { x, y, contrast };
         }
@@ -98,8 +109,8 @@ export async function describeReference(key: string, image: Mat, s: Registration
   const qInset = Math.min(Math.ceil(s.maxShiftPx / QUARTER) + 1, Math.floor(quarter.cols / 4), Math.floor(quarter.rows / 4));
   const qc = { x: qInset, y: qInset };
   const centre = quarter.getRegion(new cv.Rect(qc.x, qc.y, quarter.cols - 2 * qInset, quarter.rows - 2 * qInset)).copy();
-  const inset = Math.min(FINE_SEARCH + 1, Math.floor(image.cols / 4), Math.floor(image.rows / 4));
-  const interior = { x: inset, y: inset, image: image.getRegion(new cv.Rect(inset, inset, image.cols - 2 * inset, image.rows - 2 * inset)).copy() };
+  const fineInset = Math.min(FINE_SEARCH + 1, Math.floor(image.cols / 4), Math.floor(image.rows / 4));
+  const interior = { x: fineInset, y: fineInset, image: image.getRegion(new cv.Rect(fineInset, fineInset, image.cols - 2 * fineInset, image.rows - 2 * fineInset)).copy() };
   return {
     key,
     image,
@@ -107,6 +118,7 @@ export async function describeReference(key: string, image: Mat, s: Registration
     quarter,
     quarterCentre: { ...qc, image: centre },
     interior,
+    uniform: image.meanStdDev().stddev.at(0, 0) < UNIFORM_GREY_SD,
     release() {
       image.release();
       quarter.release();
@@ -148,6 +160,7 @@ export async function register(frame: Mat, ref: Reference, s: RegistrationSettin
   if (frame.cols !== ref.image.cols || frame.rows !== ref.image.rows) {
     fail(`frame is ${frame.cols}x${frame.rows} px, the reference ${ref.image.cols}x${ref.image.rows}`);
   }
+  if (ref.uniform) return { matrix: [1, 0, 0, 0, 1, 0], shiftPx: [0, 0], rotationDeg: 0, scale: 1, quality: { windows: 0, matches: 0, inliers: 0, inlierRatio: 1, residualPx: 0 } };
   const quarter = await (await frame.pyrDownAsync()).pyrDownAsync();
   // Searched only as far as the fixture lets the part move: a repeated pattern further off cannot win.
   const qc = ref.quarterCentre;
@@ -162,10 +175,59 @@ export async function register(frame: Mat, ref: Reference, s: RegistrationSettin
   const cdx = (qx0 + coarse.x - qc.x) * QUARTER;
   const cdy = (qy0 + coarse.y - qc.y) * QUARTER;
   if (ref.windows.length < s.minInliers) return translationOnly(frame, ref, s, cdx, cdy, fail);
+  const rotationReach = (Math.hypot(frame.cols, frame.rows) / 2) * Math.sin((s.maxRotationDeg * Math.PI) / 180);
+  const first = await fitWindows(frame, ref, s, cdx, cdy, Math.ceil(rotationReach + QUARTER * 2), fail);
+  // Second pass on the frame warped by the first fit: the windows now match unrotated content, so
+  // their peaks are unbiased and the correction is small; the two compose to the final transform.
+  // Up to two more passes, each on the frame warped by the fit so far, until the correction is
+  // under 0.05 px at the frame's corners.
+  let matrix = first.matrix;
+  let quality = first.quality;
+  for (let pass = 0; pass < 2; pass++) {
+    const warped = await frame.warpAffineAsync(new cv.Mat([matrix.slice(0, 3), matrix.slice(3, 6)], cv.CV_64F), new cv.Size(frame.cols, frame.rows), cv.INTER_LINEAR, cv.BORDER_REPLICATE);
+    const next = await fitWindows(warped, ref, s, 0, 0, REFINE_SEARCH, fail);
+    warped.release();
+    matrix = compose(next.matrix, matrix);
+    quality = next.quality;
+    const [a2, nb2, tx2, b2, , ty2] = next.matrix;
+    const corner = Math.max(...[[0, 0], [frame.cols, 0], [0, frame.rows], [frame.cols, frame.rows]].map(([x, y]) => Math.hypot(a2 * x! + nb2 * y! + tx2 - x!, b2 * x! + a2 * y! + ty2 - y!)));
+    if (corner < 0.05) break;
+  }
+  const [a, nb, tx, b, , ty] = matrix;
+  const scale = Math.hypot(a, b);
+  const rotationDeg = (Math.atan2(b, a) * 180) / Math.PI;
+  // The frame centre's displacement, so a rotation about the centre does not read as a shift.
+  const cx = frame.cols / 2;
+  const cy = frame.rows / 2;
+  const shiftPx: [number, number] = [a * cx + nb * cy + tx - cx, b * cx + a * cy + ty - cy];
+  if (Math.abs(scale - 1) > s.maxScaleError) fail(`scale ${scale.toFixed(3)} (allowed 1 ± ${s.maxScaleError})`, quality);
+  if (Math.abs(rotationDeg) > s.maxRotationDeg) fail(`rotation ${rotationDeg.toFixed(2)}° (allowed ±${s.maxRotationDeg}°)`, quality);
+  if (Math.hypot(...shiftPx) > s.maxShiftPx) fail(`shift ${Math.hypot(...shiftPx).toFixed(1)} px (allowed ${s.maxShiftPx})`, quality);
+  return { matrix: [a, nb, tx, b, a, ty], shiftPx, rotationDeg, scale, quality };
+}
+
+/** The similarity `outer ∘ inner`: first inner, then outer. */
+function compose(outer: Registration['matrix'], inner: Registration['matrix']): Registration['matrix'] {
+  const [a2, nb2, tx2, b2, , ty2] = outer;
+  const [a1, , tx1, b1, , ty1] = inner;
+  const a = a2 * a1 + nb2 * b1;
+  const b = b2 * a1 + a2 * b1;
+  return [a, -b, a2 * tx1 + nb2 * ty1 + tx2, b, a, b2 * tx1 + a2 * ty1 + ty2];
+}
+
+/** Each anchor window found near (its place + (cdx, cdy)) in the frame, and a RANSAC similarity fit through them. */
+async function fitWindows(
+  frame: Mat,
+  ref: Reference,
+  s: RegistrationSettings,
+  cdx: number,
+  cdy: number,
+  search: number,
+  fail: (why: string, q?: RegistrationQuality) => never,
+): Promise<{ matrix: Registration['matrix']; quality: RegistrationQuality }> {
+  const cv = opencv();
   const from: Point2[] = [];
   const to: Point2[] = [];
-  const rotationReach = (Math.hypot(frame.cols, frame.rows) / 2) * Math.sin((s.maxRotationDeg * Math.PI) / 180);
-  const search = Math.ceil(rotationReach + QUARTER * 2);
   const found = await Promise.all(
     ref.windows.map(async (w) => {
       const size = w.image.cols;
@@ -176,8 +238,10 @@ export async function register(frame: Mat, ref: Reference, s: RegistrationSettin
       if (x1 - x0 < size || y1 - y0 < size) return undefined;
       const result = await frame.getRegion(new cv.Rect(x0, y0, x1 - x0, y1 - y0)).matchTemplateAsync(w.image, cv.TM_CCOEFF_NORMED);
       const peak = subPixelPeak(result);
+      const onEdge = peak.x < 0.5 || peak.y < 0.5 || peak.x > result.cols - 1.5 || peak.y > result.rows - 1.5;
       result.release();
-      return peak.score >= s.minScore ? { frame: new cv.Point2(x0 + peak.x + size / 2, y0 + peak.y + size / 2), ref: new cv.Point2(w.x + size / 2, w.y + size / 2) } : undefined;
+      // A peak on the search's edge is where the true one lies beyond: its position is not to be trusted.
+      return peak.score >= s.minScore && !onEdge ? { frame: new cv.Point2(x0 + peak.x + size / 2, y0 + peak.y + size / 2), ref: new cv.Point2(w.x + size / 2, w.y + size / 2) } : undefined;
     }),
   );
   for (const f of found) {
@@ -209,16 +273,7 @@ export async function register(frame: Mat, ref: Reference, s: RegistrationSettin
   const quality: RegistrationQuality = { ...quality0, inliers, inlierRatio: inliers / ref.windows.length, residualPx: inliers ? Math.sqrt(sq / inliers) : Infinity };
   if (inliers < s.minInliers) fail(`${inliers} anchor windows agree on one transform (at least ${s.minInliers} needed)`, quality);
   if (quality.inlierRatio < s.minInlierRatio) fail(`${inliers} of ${ref.windows.length} anchor windows agree, below ${s.minInlierRatio}`, quality);
-  const scale = Math.hypot(a, b);
-  const rotationDeg = (Math.atan2(b, a) * 180) / Math.PI;
-  // The frame centre's displacement, so a rotation about the centre does not read as a shift.
-  const cx = frame.cols / 2;
-  const cy = frame.rows / 2;
-  const shiftPx: [number, number] = [a * cx + nb * cy + tx - cx, b * cx + a * cy + ty - cy];
-  if (Math.abs(scale - 1) > s.maxScaleError) fail(`scale ${scale.toFixed(3)} (allowed 1 ± ${s.maxScaleError})`, quality);
-  if (Math.abs(rotationDeg) > s.maxRotationDeg) fail(`rotation ${rotationDeg.toFixed(2)}° (allowed ±${s.maxRotationDeg}°)`, quality);
-  if (Math.hypot(...shiftPx) > s.maxShiftPx) fail(`shift ${Math.hypot(...shiftPx).toFixed(1)} px (allowed ${s.maxShiftPx})`, quality);
-  return { matrix: [a, nb, tx, b, a, ty], shiftPx, rotationDeg, scale, quality };
+  return { matrix: [a, nb, tx, b, a, ty], quality };
 }
 
 /**

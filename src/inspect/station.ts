@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ModelRef } from '../config/schema.js';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, TemplateReferenceError, type ConfigIssue } from '../errors.js';
 import { loadModelSpec } from '../model/spec.js';
 import { rulesFromSpec, unknownPerClassLabels, type VerdictRules } from '../verdict/rules.js';
 import { cameraInspection, type CameraInspection } from './camera.js';
@@ -87,7 +87,13 @@ async function referencesFor(cam: Config['cameras'][number], i: number, model: O
   if (!template && !cam.template) return undefined;
   if (!template) throw new ConfigError([{ path: `cameras[${i}].template`, message: `model ${model.spec.name} is not a golden-template model; leave template out` }], 'config');
   if (!cam.template) throw new ConfigError([{ path: `cameras[${i}].template`, message: `model ${model.spec.name} is a golden-template model: name its reference image or folder (template.path)` }], 'config');
-  return loadReferenceBook(resolve(baseDir, cam.template.path), template.registration, cam.template.recipe);
+  try {
+    return await loadReferenceBook(resolve(baseDir, cam.template.path), template.registration, cam.template.recipe);
+  } catch (err) {
+    // A missing or unreadable reference is the config's mistake: exit 78 naming the field.
+    if (err instanceof TemplateReferenceError) throw new ConfigError([{ path: `cameras[${i}].template.path`, message: err.message }], 'config');
+    throw err;
+  }
 }
 
 /** model.json's thresholds overridden by each camera's config; a perClass key the model lacks is a config error. */

@@ -56,8 +56,12 @@ export interface RegistrationQuality {
   matches: number;
   inliers: number;
   inlierRatio: number;
-  /** RMS distance of the inliers after the fit, px: sub-pixel when registration is good. */
+  /** RMS distance of the inliers after the fit, px: sub-pixel when registration is good (NaN for a shift-only fit). */
   residualPx: number;
+  /** Normalised correlation of the frame with its reference at the fitted shift (coarse for window fits, whole interior for shift-only ones). */
+  correlation?: number;
+  /** 'similarity' (anchor windows), 'shift' (whole interior only: too few windows agreed), 'none' (a uniform reference). */
+  fit?: 'similarity' | 'shift' | 'none';
 }
 
 /**
@@ -160,7 +164,7 @@ export async function register(frame: Mat, ref: Reference, s: RegistrationSettin
   if (frame.cols !== ref.image.cols || frame.rows !== ref.image.rows) {
     fail(`frame is ${frame.cols}x${frame.rows} px, the reference ${ref.image.cols}x${ref.image.rows}`);
   }
-  if (ref.uniform) return { matrix: [1, 0, 0, 0, 1, 0], shiftPx: [0, 0], rotationDeg: 0, scale: 1, quality: { windows: 0, matches: 0, inliers: 0, inlierRatio: 1, residualPx: 0 } };
+  if (ref.uniform) return { matrix: [1, 0, 0, 0, 1, 0], shiftPx: [0, 0], rotationDeg: 0, scale: 1, quality: { windows: 0, matches: 0, inliers: 0, inlierRatio: 1, residualPx: 0, fit: 'none' } };
   const quarter = await (await frame.pyrDownAsync()).pyrDownAsync();
   // Searched only as far as the fixture lets the part move: a repeated pattern further off cannot win.
   const qc = ref.quarterCentre;
@@ -175,6 +179,21 @@ export async function register(frame: Mat, ref: Reference, s: RegistrationSettin
   const cdx = (qx0 + coarse.x - qc.x) * QUARTER;
   const cdy = (qy0 + coarse.y - qc.y) * QUARTER;
   if (ref.windows.length < s.minInliers) return translationOnly(frame, ref, s, cdx, cdy, fail);
+  try {
+    return await similarity(frame, ref, s, cdx, cdy, fail);
+  } catch (err) {
+    // Too few windows agreeing (a sparse board, a repeated pattern) still leaves the whole-interior
+    // correlation: a frame that lines up with its reference by a shift alone, at minScore or better,
+    // is registered as that shift; one that does not gets the windows' error.
+    if (!(err instanceof TemplateRegistrationError)) throw err;
+    return translationOnly(frame, ref, s, cdx, cdy, () => {
+      throw err;
+    });
+  }
+}
+
+async function similarity(frame: Mat, ref: Reference, s: RegistrationSettings, cdx: number, cdy: number, fail: (why: string, q?: RegistrationQuality) => never): Promise<Registration> {
+  const cv = opencv();
   const rotationReach = (Math.hypot(frame.cols, frame.rows) / 2) * Math.sin((s.maxRotationDeg * Math.PI) / 180);
   const first = await fitWindows(frame, ref, s, cdx, cdy, Math.ceil(rotationReach + QUARTER * 2), fail);
   // Second pass on the frame warped by the first fit: the windows now match unrotated content, so
@@ -203,7 +222,7 @@ export async function register(frame: Mat, ref: Reference, s: RegistrationSettin
   if (Math.abs(scale - 1) > s.maxScaleError) fail(`scale ${scale.toFixed(3)} (allowed 1 ± ${s.maxScaleError})`, quality);
   if (Math.abs(rotationDeg) > s.maxRotationDeg) fail(`rotation ${rotationDeg.toFixed(2)}° (allowed ±${s.maxRotationDeg}°)`, quality);
   if (Math.hypot(...shiftPx) > s.maxShiftPx) fail(`shift ${Math.hypot(...shiftPx).toFixed(1)} px (allowed ${s.maxShiftPx})`, quality);
-  return { matrix: [a, nb, tx, b, a, ty], shiftPx, rotationDeg, scale, quality };
+  return { matrix: [a, nb, tx, b, a, ty], shiftPx, rotationDeg, scale, quality: { ...quality, fit: 'similarity' } };
 }
 
 /** The similarity `outer ∘ inner`: first inner, then outer. */
@@ -298,7 +317,7 @@ async function translationOnly(frame: Mat, ref: Reference, s: RegistrationSettin
   const dx = x0 + peak.x - x;
   const dy = y0 + peak.y - y;
   if (Math.hypot(dx, dy) > s.maxShiftPx) fail(`shift ${Math.hypot(dx, dy).toFixed(1)} px (allowed ${s.maxShiftPx})`, quality);
-  return { matrix: [1, 0, -dx, 0, 1, -dy], shiftPx: [-dx, -dy], rotationDeg: 0, scale: 1, quality: { ...quality, matches: 1, inliers: 1, inlierRatio: 1, residualPx: 0 } };
+  return { matrix: [1, 0, -dx, 0, 1, -dy], shiftPx: [-dx, -dy], rotationDeg: 0, scale: 1, quality: { ...quality, correlation: peak.score, fit: 'shift' } };
 }
 
 /** A frame-pixel box [x, y, w, h] for a box in reference pixels: the inverse transform of its corners. */

@@ -11,9 +11,9 @@ type PatchClassifierSpec = Extract<ModelSpec['decoder'], { type: 'patch-classifi
 /**
  * The golden-template kind's classifier output: `[N, 1 + labels]` class probabilities (softmax in
  * the graph), one row per candidate region the template stage cut a patch for. Each region becomes
- * a candidate named by its most likely defect class, scored by that class's probability, so the
- * verdict rules' per-class thresholds decide, and a region the classifier calls nuisance falls
- * below them. Rows past the regions (the blank patch of a frame with no difference) are ignored.
+ * a candidate named by its most likely defect class, scored by that class's probability (and one
+ * more for each other class at least `minClassScore` probable, for the AP curve), so the verdict
+ * rules' per-class thresholds decide, and a region the classifier calls nuisance falls below them. Rows past the regions (the blank patch of a frame with no difference) are ignored.
  */
 export class PatchClassifierDecoder implements Decoder {
   readonly outputNames: readonly string[];
@@ -40,19 +40,25 @@ export class PatchClassifierDecoder implements Decoder {
     }
     if (dims[0]! < regions.length) throw new DecodeError(`output "${this.cfg.output}" has ${dims[0]} rows for ${regions.length} candidate regions`);
     checkAllInRange(this.cfg.output, 'probability', data.subarray(0, regions.length * columns), this.bounds);
-    const candidates: Candidate[] = regions.map((region, i) => {
+    const candidates: Candidate[] = [];
+    regions.forEach((region, i) => {
       let best = -1;
       let bestP = -1;
+      const row: Array<{ label: number; p: number }> = [];
       for (let c = 0, label = 0; c < columns; c++) {
         if (c === this.cfg.nuisanceIndex) continue;
         const p = data[i * columns + c]!;
+        row.push({ label, p });
         if (p > bestP) {
           bestP = p;
           best = label;
         }
         label++;
       }
-      return { label: this.labels[best]!, score: bestP, box: region.box, areaPx: region.areaPx };
+      for (const { label, p } of row) {
+        if (label !== best && p < this.cfg.minClassScore) continue;
+        candidates.push({ label: this.labels[label]!, score: p, box: region.box, areaPx: region.areaPx });
+      }
     });
     candidates.sort((a, b) => b.score - a.score);
     return { score: candidates[0]?.score ?? 0, candidates, judge: 'candidates' };

@@ -85,6 +85,12 @@ const patchClassifierDecoder = z
     type: z.literal('patch-classifier'),
     output: z.string().min(1),
     nuisanceIndex: z.number().int().min(0).default(0),
+    /**
+     * A region also becomes a candidate of every other class at least this probable: a patch the
+     * classifier is unsure about still counts for the right class at a lower score (the AP curve),
+     * while the verdict's thresholds see the same top class as before.
+     */
+    minClassScore: z.number().min(0).max(1).default(0.05),
   })
   .strict();
 

@@ -45,7 +45,12 @@ export type ErrorCode =
   | 'INSPECTD_CUDA_OOM'
   | 'INSPECTD_TRT_NOT_FOUND'
   | 'INSPECTD_ENGINE_INCOMPATIBLE'
-  | 'INSPECTD_ENGINE_BUILD';
+  | 'INSPECTD_ENGINE_BUILD'
+  // Golden-template inspection (src/inspect/template/, docs/template-inspection.md).
+  /** The frame does not line up with its reference (too few matching features, shifted or turned too far): ERROR, never judged. */
+  | 'INSPECTD_TEMPLATE_UNREGISTERED'
+  /** No usable reference image for the frame's recipe (missing, unreadable, too little structure to register against). */
+  | 'INSPECTD_TEMPLATE_REFERENCE';
 
 export class InspectdError extends Error {
   readonly code: ErrorCode;
@@ -132,6 +137,21 @@ export class InferError extends InspectdError {
 export class DecodeError extends InspectdError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INSPECTD_DECODE', message, options);
+  }
+}
+
+/** A frame that cannot be registered to its reference; `quality` is the fit's figure when one was made. */
+export class TemplateRegistrationError extends InspectdError {
+  readonly quality?: { matches: number; inliers: number; inlierRatio: number; residualPx: number };
+  constructor(message: string, quality?: TemplateRegistrationError['quality']) {
+    super('INSPECTD_TEMPLATE_UNREGISTERED', message);
+    if (quality) this.quality = quality;
+  }
+}
+
+export class TemplateReferenceError extends InspectdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INSPECTD_TEMPLATE_REFERENCE', message, options);
   }
 }
 

@@ -177,9 +177,9 @@ program
 
 program
   .command('eval')
-  .description('measure a model on labelled images: accuracy, confusion matrix, escapes, false rejects, AUROC')
+  .description('measure a model on labelled images: accuracy, confusion matrix, escapes, false rejects, AUROC; or on boxes (a DeepPCB-layout folder): mAP and F-score at IoU > 0.33')
   .requiredOption('-m, --model <model.json>', 'model description file')
-  .requiredOption('--labels <file>', 'CSV of file,label (label "good" or a defect name; paths relative to the CSV)')
+  .requiredOption('--labels <file|dir>', 'CSV of file,label (label "good" or a defect name; paths relative to the CSV), or a folder in DeepPCB layout (<group>/<id>_test.jpg, <id>_temp.jpg, <id>.txt boxes), scored by box: per-class AP, mAP, F-score')
   .addOption(precisionOption())
   .option('--threshold <x>', "override the model's default threshold", num('--threshold', 0, 1))
   .option('--threads <n>', 'ONNX Runtime threads (0 = all cores)', int('--threads'), 0)

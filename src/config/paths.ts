@@ -34,6 +34,7 @@ export function resolveConfigPaths(raw: Record<string, unknown>, dir: string): R
       if (!c || typeof c !== 'object' || Array.isArray(c)) return c;
       const cam = { ...(c as Record<string, unknown>) };
       if ('model' in cam) cam.model = withPath(cam.model);
+      if ('template' in cam) cam.template = withPath(cam.template);
       const src = cam.source as Record<string, unknown> | undefined;
       // Only the folder replay's path is a path; an opencv `device` may be a pipeline or an index.
       if (src && typeof src === 'object' && src.type === 'folder') cam.source = withPath(src);

@@ -183,6 +183,18 @@ const camera = z
     /** Part id source: 'frame' makes `${camera}-${frameId}`; 'none' publishes null. */
     partId: z.enum(['frame', 'none']).default('none'),
     plausibility: plausibility.default(plausibilityDefaults),
+    /**
+     * A golden-template model's references (docs/template-inspection.md): `path` is one reference
+     * image or a folder of them, one per recipe (file name without extension); `recipe` is the one
+     * compared with when a frame does not say its own.
+     */
+    template: z
+      .object({
+        path: z.string().min(1),
+        recipe: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -33,8 +33,17 @@ export interface Decoded {
   peak?: Candidate;
 }
 
+/**
+ * A part of the frame the input was cut from (the golden-template kind: one patch per blob of
+ * difference), in frame pixels; the decoder gives each its candidate.
+ */
+export interface InputRegion {
+  box: [number, number, number, number];
+  areaPx: number;
+}
+
 /** Turns a model's raw outputs into a part score and located candidates. One per model.json decoder type. */
 export interface Decoder {
   readonly outputNames: readonly string[];
-  decode(outputs: TensorMap, transform: InputTransform): Decoded;
+  decode(outputs: TensorMap, transform: InputTransform, regions?: readonly InputRegion[]): Decoded;
 }

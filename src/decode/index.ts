@@ -2,6 +2,7 @@ import type { ModelSpec } from '../model/spec.js';
 import { AnomalyMapDecoder } from './anomaly-map.js';
 import { ClassificationDecoder } from './classification.js';
 import type { Decoder } from './decoder.js';
+import { PatchClassifierDecoder } from './patch-classifier.js';
 import { YoloDecoder } from './yolo.js';
 
 export type { Candidate, Decoded, Decoder } from './decoder.js';
@@ -15,5 +16,7 @@ export function createDecoder(spec: ModelSpec): Decoder {
       return new AnomalyMapDecoder(spec);
     case 'yolo':
       return new YoloDecoder(spec);
+    case 'patch-classifier':
+      return new PatchClassifierDecoder(spec);
   }
 }

@@ -60,7 +60,10 @@ export interface BackendPool {
  * TensorRT when it can run and otherwise ONNX Runtime on the CPU, saying why in the log.
  */
 export async function createBackendPool(loaded: LoadedModelSpec, req: BackendRequest, log?: Logger): Promise<BackendPool> {
-  if (req.backend !== 'onnxruntime') {
+  // A golden-template model's batch is the frame's candidate patches, a different count on every
+  // frame: the TensorRT path builds fixed-batch engines, so `auto` takes ONNX Runtime for it.
+  const templateOnAuto = loaded.spec.template !== undefined && req.backend === 'auto';
+  if (req.backend !== 'onnxruntime' && !templateOnAuto) {
     const available = tensorRtAvailability();
     if (available.ok) {
       try {
@@ -78,6 +81,11 @@ export async function createBackendPool(loaded: LoadedModelSpec, req: BackendReq
     }
   }
   let batch = req.batch === 'auto' ? Math.min(MAX_AUTO_BATCH, req.sharedBy ?? 1) : (req.batch ?? 1);
+  if (loaded.spec.template && batch !== 1) {
+    // Its input is already a batch (one frame's patches); stacking frames would mix parts.
+    log?.info({ model: loaded.spec.name }, 'inference.batch: a golden-template model runs one frame (its patches) per call');
+    batch = 1;
+  }
   const open = (p: Precision) => {
     const { file } = modelFile(loaded, p);
     let bytes: Uint8Array | undefined;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { TensorMap } from '../infer/backend.js';
 import type { Mat } from '../preprocess/opencv.js';
 import { resizeForModel, type InputTransform, type PreparedInput } from '../preprocess/preprocess.js';
@@ -7,6 +8,10 @@ import { decide, rulesAt, type VerdictRules } from '../verdict/rules.js';
 import type { Decision, ModelInfo } from '../verdict/types.js';
 import type { OpenModel } from './model.js';
 import { plausibleImage, type PlausibilityRules } from './plausibility.js';
+import type { Decoded } from '../decode/decoder.js';
+import { TemplateReferenceError } from '../errors.js';
+import type { ReferenceBook } from './template/references.js';
+import { prepareAgainstReference } from './template/stage.js';
 
 /**
  * One camera's inspection: its model (whose backend pool it may share with other cameras) and its
@@ -24,13 +29,24 @@ export interface CameraInspection {
    */
   prepare(frame: Frame): Promise<PreparedInput>;
   toInputs(prepared: PreparedInput): TensorMap;
+  /** The model's outputs as located, scored candidates, before the rules; may throw → ERROR. */
+  decode(outputs: TensorMap, prepared: PreparedInput): Decoded;
   /** decode + verdict rules; may throw (bad output, out-of-range score) → ERROR. */
   judge(outputs: TensorMap, prepared: PreparedInput): Decision;
 }
 
-/** Without plausibility rules (the CLI's single images) a frame goes to the model unchecked. */
-export function cameraInspection(camera: string, model: OpenModel, rules: VerdictRules, plausibility?: PlausibilityRules): CameraInspection {
+/**
+ * Without plausibility rules (the CLI's single images) a frame goes to the model unchecked. A
+ * golden-template model (model.json `template`) needs the camera's references: each frame is then
+ * registered to its recipe's reference and the classifier judges the patches of its differences.
+ */
+export function cameraInspection(camera: string, model: OpenModel, rules: VerdictRules, plausibility?: PlausibilityRules, references?: ReferenceBook): CameraInspection {
   const labels = model.spec.labels;
+  if (model.spec.template && !references) {
+    throw new TemplateReferenceError(`camera ${camera}: model ${model.spec.name} is a golden-template model and the camera names no references (template.references)`);
+  }
+  const prepareImage = (frame: Frame, image: Mat): Promise<PreparedInput> =>
+    references ? prepareAgainstReference(image, references.forFrame(frame), model.spec) : model.prepare(image);
   const inspection: CameraInspection = {
     camera,
     model,
@@ -41,12 +57,13 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
       try {
         // A frame that cannot be a part throws here: ERROR with its code, before any model sees it.
         if (plausibility) judged = plausibleImage(frame, plausibility);
-        return await model.prepare(judged);
+        return await prepareImage(frame, judged);
       } finally {
         if (judged !== frame.image) judged.release();
       }
     },
     toInputs: (p) => model.toInputs(p),
+    decode: (outputs, p) => model.decode(outputs, p),
     judge: (outputs, p) => decide(model.decode(outputs, p), rulesAt(inspection.rules, model.info.precision), labels),
   };
   return inspection;
@@ -54,10 +71,21 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
 
 /** One image through a camera's chain on one session, outside the scheduler: `infer`, `eval`, tools. */
 export async function inspectImage(inspection: CameraInspection, image: Mat): Promise<Decision> {
-  const model = inspection.model;
-  const prepared = await model.prepare(image);
-  const outputs = await model.backend.run(inspection.toInputs(prepared));
-  return inspection.judge(outputs, prepared);
+  return (await inspectFrame(inspection, { camera: inspection.camera, frameId: 0, capturedAt: Date.now(), partId: null, image })).decision;
+}
+
+/**
+ * One frame through the chain (plausibility, when the camera has rules, included), with what the
+ * rules were given: `eval` scores every candidate for AP and the reported defects for F, and the
+ * bench reads the stage times.
+ */
+export async function inspectFrame(inspection: CameraInspection, frame: Frame): Promise<{ decision: Decision; decoded: Decoded; prepared: PreparedInput; inferMs: number }> {
+  const prepared = await inspection.prepare(frame);
+  const t0 = performance.now();
+  const outputs = await inspection.model.backend.run(inspection.toInputs(prepared));
+  const inferMs = performance.now() - t0;
+  const decoded = inspection.decode(outputs, prepared);
+  return { decision: decide(decoded, rulesAt(inspection.rules, inspection.model.info.precision), inspection.model.spec.labels), decoded, prepared, inferMs };
 }
 
 /**

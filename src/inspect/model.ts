@@ -111,7 +111,7 @@ export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceB
     prepare: (image) => preprocess(image, spec.input),
     toInputs: (prepared) => toInputs(spec, prepared),
     run: (prepared) => first.run(toInputs(spec, prepared)),
-    decode: (outputs, prepared) => decoder.decode(outputs, prepared.transform),
+    decode: (outputs, prepared) => decoder.decode(outputs, prepared.transform, prepared.regions),
     async inferImage(image, backend = first) {
       const t0 = performance.now();
       const prepared = await model.prepare(image);
@@ -161,6 +161,20 @@ export function checkModelIo(loaded: LoadedModelSpec, backend: InferenceBackend,
 export async function selfTest(model: OpenModel, backend: InferenceBackend = model.backend): Promise<void> {
   const cv = opencv();
   const { input } = model.spec;
+  if (model.spec.template) {
+    // A template model's input is a batch of patches cut against a reference, which only a camera
+    // has: prove the classifier on one mid-grey patch, decoded as one region.
+    const tensor = new Float32Array(3 * input.width * input.height).fill((128 * input.scale - input.mean[0]!) / input.std[0]!);
+    const prepared: PreparedInput = { tensor, dims: [1, 3, input.height, input.width], transform: { frameWidth: input.width, frameHeight: input.height, scaleX: 1, scaleY: 1, padLeft: 0, padTop: 0 }, regions: [{ box: [0, 0, input.width, input.height], areaPx: 1 }] };
+    try {
+      model.decode(await backend.run(model.toInputs(prepared)), prepared);
+    } catch (err) {
+      const where = `model ${model.spec.name} (${model.loaded.path}, ${backend.info.precision}) on a mid-grey patch`;
+      if (err instanceof ModelOutputRangeError) throw new ModelOutputRangeError(`${where}: ${err.message}`);
+      throw new ModelLoadError(`${where} failed: ${(err as Error).message}`, { cause: err });
+    }
+    return;
+  }
   const mono = inputChannels(input) === 1;
   const grey = new cv.Mat(input.height, input.width, mono ? cv.CV_8UC1 : cv.CV_8UC3, mono ? 128 : [128, 128, 128]);
   await runChecked(model, backend, grey, 'a mid-grey warm-up frame');

@@ -1,12 +1,13 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ModelRef } from '../config/schema.js';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, TemplateReferenceError, type ConfigIssue } from '../errors.js';
 import { loadModelSpec } from '../model/spec.js';
 import { rulesFromSpec, unknownPerClassLabels, type VerdictRules } from '../verdict/rules.js';
 import { cameraInspection, type CameraInspection } from './camera.js';
 import { openModel, type OpenModel } from './model.js';
 import { plausibilityRules } from './plausibility.js';
+import { loadReferenceBook, type ReferenceBook } from './template/references.js';
 
 /** Every camera's inspection for one station, with the models (backend pools) they share. */
 export interface StationInspections {
@@ -56,16 +57,43 @@ export async function openStationInspections(cfg: Config, baseDir: string, log: 
     throw err;
   }
   const cameras = new Map<string, CameraInspection>();
-  for (const cam of cfg.cameras) {
-    cameras.set(cam.name, cameraInspection(cam.name, models.get(cameraModel.get(cam.name)!)!, rules.get(cam.name)!, plausibilityRules(cam)));
+  const books: ReferenceBook[] = [];
+  const closeModels = () => Promise.all([...models.values()].map((m) => m.close()));
+  try {
+    for (const [i, cam] of cfg.cameras.entries()) {
+      const model = models.get(cameraModel.get(cam.name)!)!;
+      const book = await referencesFor(cam, i, model, baseDir);
+      if (book) books.push(book);
+      cameras.set(cam.name, cameraInspection(cam.name, model, rules.get(cam.name)!, plausibilityRules(cam), book));
+    }
+  } catch (err) {
+    for (const b of books) b.close();
+    await closeModels();
+    throw err;
   }
   return {
     models: [...models.values()],
     cameras,
     close: async () => {
-      await Promise.all([...models.values()].map((m) => m.close()));
+      for (const b of books) b.close();
+      await closeModels();
     },
   };
+}
+
+/** A golden-template model's references for one camera; a config that names none for such a model, or names them for another kind, is a config error. */
+async function referencesFor(cam: Config['cameras'][number], i: number, model: OpenModel, baseDir: string): Promise<ReferenceBook | undefined> {
+  const template = model.spec.template;
+  if (!template && !cam.template) return undefined;
+  if (!template) throw new ConfigError([{ path: `cameras[${i}].template`, message: `model ${model.spec.name} is not a golden-template model; leave template out` }], 'config');
+  if (!cam.template) throw new ConfigError([{ path: `cameras[${i}].template`, message: `model ${model.spec.name} is a golden-template model: name its reference image or folder (template.path)` }], 'config');
+  try {
+    return await loadReferenceBook(resolve(baseDir, cam.template.path), template.registration, cam.template.recipe);
+  } catch (err) {
+    // A missing or unreadable reference is the config's mistake: exit 78 naming the field.
+    if (err instanceof TemplateReferenceError) throw new ConfigError([{ path: `cameras[${i}].template.path`, message: err.message }], 'config');
+    throw err;
+  }
 }
 
 /** model.json's thresholds overridden by each camera's config; a perClass key the model lacks is a config error. */

@@ -75,7 +75,64 @@ const yoloDecoder = z
   })
   .strict();
 
-export const decoderSchema = z.discriminatedUnion('type', [classificationDecoder, anomalyMapDecoder, yoloDecoder]);
+/**
+ * The golden-template kind's classifier: one row of logits per candidate patch, column
+ * `nuisanceIndex` meaning "not a defect" (print, dust, residual misregistration) and the others the
+ * model's labels in order.
+ */
+const patchClassifierDecoder = z
+  .object({
+    type: z.literal('patch-classifier'),
+    output: z.string().min(1),
+    nuisanceIndex: z.number().int().min(0).default(0),
+    /**
+     * A region also becomes a candidate of every other class at least this probable: a patch the
+     * classifier is unsure about still counts for the right class at a lower score (the AP curve),
+     * while the verdict's thresholds see the same top class as before.
+     */
+    minClassScore: z.number().min(0).max(1).default(0.05),
+  })
+  .strict();
+
+export const decoderSchema = z.discriminatedUnion('type', [classificationDecoder, anomalyMapDecoder, yoloDecoder, patchClassifierDecoder]);
+
+/**
+ * A golden-template model: each frame is registered to its reference, compared with tolerance,
+ * and its blobs of difference become candidates whose patches the classifier names (or rejects as
+ * nuisance). `input` then describes one patch (docs/template-inspection.md).
+ */
+const templateSchema = z
+  .object({
+    registration: z
+      .object({
+        grid: z.number().int().min(2).max(16).default(4),
+        windowPx: z.number().int().min(8).default(64),
+        minWindowContrast: z.number().min(0).default(20),
+        minScore: z.number().min(0).max(1).default(0.6),
+        ransacPx: z.number().positive().default(1.5),
+        minInliers: z.number().int().min(3).default(6),
+        minInlierRatio: z.number().min(0).max(1).default(0.5),
+        maxShiftPx: z.number().positive().default(40),
+        maxRotationDeg: z.number().positive().default(3),
+        maxScaleError: z.number().positive().default(0.03),
+      })
+      .strict()
+      .prefault({}),
+    difference: z
+      .object({
+        tolerancePx: z.number().int().min(0).max(10),
+        greyThreshold: z.number().min(0).max(255),
+        openPx: z.number().int().min(0).max(10),
+        mergePx: z.number().int().min(0).max(30),
+        minAreaPx: z.number().int().min(1),
+        maxCandidates: z.number().int().positive(),
+        borderPx: z.number().int().min(0).default(4),
+      })
+      .strict(),
+    /** A candidate's box: the blob's box grown by padPx on each side, at least minSidePx a side (defect boxes as inspectors draw them). */
+    box: z.object({ padPx: z.number().min(0), minSidePx: z.number().min(0) }).strict(),
+  })
+  .strict();
 
 export const modelSpecSchema = z
   .object({
@@ -121,12 +178,14 @@ export const modelSpecSchema = z
      * scores leave scoreRange on real parts is rejected at load, not after it has judged them.
      */
     selfTest: z.array(z.string().min(1)).optional(),
+    template: templateSchema.optional(),
   })
   .strict();
 
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export type DecoderSpec = z.infer<typeof decoderSchema>;
 export type InputSpec = z.infer<typeof inputSchema>;
+export type TemplateSpec = z.infer<typeof templateSchema>;
 export type Precision = 'fp32' | 'int8';
 
 export interface LoadedModelSpec {
@@ -149,6 +208,12 @@ export function parseModelSpec(raw: unknown, source: string): ModelSpec {
     if (n !== 1 && n !== channels) {
       throw new ModelSpecError(`invalid model spec ${source}:\n  input.${key}: expected 1 or ${channels} values, got ${n}`);
     }
+  }
+  if ((spec.template !== undefined) !== (spec.decoder.type === 'patch-classifier')) {
+    throw new ModelSpecError(`invalid model spec ${source}:\n  template: a template model needs decoder.type patch-classifier, and that decoder a template block`);
+  }
+  if (spec.template && (spec.input.colorOrder !== 'GRAY' || spec.input.layout !== 'NCHW')) {
+    throw new ModelSpecError(`invalid model spec ${source}:\n  input: a template model's patches are NCHW with grey channels (colorOrder GRAY, layout NCHW)`);
   }
   if (!spec.files[spec.defaultPrecision]) {
     throw new ModelSpecError(`invalid model spec ${source}:\n  defaultPrecision: files.${spec.defaultPrecision} is not given`);

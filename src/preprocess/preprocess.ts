@@ -1,6 +1,7 @@
 import { errorMessage, FrameError, InspectdError } from '../errors.js';
 import type { Vec3 } from '@u4/opencv4nodejs';
 import type { InputSpec } from '../model/spec.js';
+import type { InputRegion } from '../decode/decoder.js';
 import { opencv, type Mat } from './opencv.js';
 
 /**
@@ -21,6 +22,10 @@ export interface PreparedInput {
   tensor: Float32Array;
   dims: [number, number, number, number];
   transform: InputTransform;
+  /** Golden-template inputs: the frame region each patch of the batch was cut from (src/inspect/template/). */
+  regions?: InputRegion[];
+  /** Golden-template inputs: milliseconds of each stage of the template's preparation (the bench reads them). */
+  stageMs?: Record<string, number>;
 }
 
 const CV_8U_DEPTH = 0;

@@ -36,6 +36,11 @@ export interface Frame {
    * from it, not from capturedAt: the PLC's clock starts when it asks.
    */
   triggeredAt?: number;
+  /**
+   * The part type or recipe in front of the camera, when the line says which: a golden-template
+   * inspection compares the frame with that recipe's reference (else the camera's configured one).
+   */
+  recipe?: string;
   /** Where the image came from when that is a file (folder replay): its path relative to the replay folder. */
   source?: string;
 }

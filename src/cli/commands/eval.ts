@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ModelOutputRangeError, UsageError } from '../../errors.js';
 import type { VerdictKind } from '../../verdict/types.js';
@@ -9,7 +9,7 @@ import { selectSplit } from '../../eval/split.js';
 import { rulesFromSpec, thresholdFor } from '../../verdict/rules.js';
 
 export interface EvalOptions extends Omit<InferOptions, 'recursive'> {
-  /** CSV of `file,label`; paths relative to the CSV's folder. */
+  /** CSV of `file,label` (paths relative to the CSV's folder), or a folder in DeepPCB's layout (boxes). */
   labels: string;
   format?: 'json' | 'text';
   /** Only the rows of this split (a manifest's `split` column); comma-separated for several. */
@@ -195,6 +195,8 @@ export function formatMetricsText(m: EvalMetrics, threshold: number): string {
  * false rejects, AUROC and F1. Unreadable images are reported and left out of the metrics (exit 1).
  */
 export async function evalCommand(opts: EvalOptions, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
+  // A folder is a detection set in DeepPCB's layout, scored by boxes (eval-boards.ts).
+  if (isDirectory(opts.labels)) return (await import('./eval-boards.js')).evalBoardsCommand(opts, stdout, stderr);
   let labelled: LabelledImage[];
   try {
     const selection = selectSplit(parseLabels(readFileSync(opts.labels, 'utf8'), opts.labels), opts.split, opts.labels);
@@ -239,4 +241,12 @@ export async function evalCommand(opts: EvalOptions, stdout: NodeJS.WritableStre
     );
   }
   return errors.length > 0 ? EXIT_IMAGES_FAILED : 0;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,156 @@
+"""Train the golden-template kind's patch classifier (nuisance + six DeepPCB classes) and export it.
+
+Input: <data>/train.npz from tools/template/extract-patches.js + pack: patches [N,3,48,48] uint8
+(tested, reference, blob mask, cut by the daemon's own template stage), labels [N] (0 nuisance,
+1-6 classes). Fixed epochs, fixed seed, EMA weights of the last epoch: no checkpoint is picked on
+validation, which is only reported. Augmentation: the 8 flips/rotations of the square (the
+classes do not depend on orientation) and small brightness changes of the grey channels.
+Writes model.onnx (FP32, opset 17, dynamic batch, softmax in the graph: output `probs`) and
+model.int8.onnx (static QDQ, s8 symmetric activations, per-channel 7-bit weights as the other
+models, calibrated on train patches), train-log.json.
+
+  python3 train_patches.py --data .train/deeppcb --out .train/out/deeppcb-template --epochs 40
+"""
+import argparse
+import copy
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class PatchNet(nn.Module):
+    """About 100k parameters: three conv stages at 48, 24, 12 px, global pooling, one linear layer."""
+
+    def __init__(self, classes=7):
+        super().__init__()
+
+        def block(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True),
+                                 nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+
+        self.features = nn.Sequential(block(3, 24), nn.MaxPool2d(2), block(24, 48), nn.MaxPool2d(2), block(48, 64))
+        self.head = nn.Linear(64 * 2, classes)
+
+    def forward(self, x):
+        f = self.features(x)
+        f = torch.cat([F.adaptive_avg_pool2d(f, 1), F.adaptive_max_pool2d(f, 1)], 1).flatten(1)
+        return self.head(f)
+
+
+class WithSoftmax(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return torch.softmax(self.m(x), dim=1)
+
+
+def normalise(x):
+    # model.json: scale 1/255, mean 0.5, std 0.5 -> [-1, 1]
+    return x.float() / 127.5 - 1.0
+
+
+def augment(x):
+    k = np.random.randint(4)
+    x = torch.rot90(x, k, dims=(2, 3))
+    if np.random.rand() < 0.5:
+        x = torch.flip(x, dims=(3,))
+    return x
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=1234)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    dev = "cuda"
+    tr = np.load(os.path.join(a.data, "train.npz"))
+    x = torch.from_numpy(tr["patches"]).to(dev)
+    y = torch.from_numpy(tr["labels"].astype(np.int64)).to(dev)
+    va = np.load(os.path.join(a.data, "validation.npz"))
+    xv = torch.from_numpy(va["patches"]).to(dev)
+    yv = torch.from_numpy(va["labels"].astype(np.int64)).to(dev)
+    model = PatchNet().to(dev)
+    ema = copy.deepcopy(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    steps = a.epochs * ((len(x) + a.batch - 1) // a.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.15)
+    log = []
+    t0 = time.time()
+    for ep in range(a.epochs):
+        model.train()
+        perm = torch.randperm(len(x), device=dev)
+        tot = 0.0
+        for i in range(0, len(x), a.batch):
+            idx = perm[i:i + a.batch]
+            xb = normalise(augment(x[idx]))
+            # brightness jitter on the grey channels only (the mask channel is exact)
+            xb[:, :2] = xb[:, :2] * (1 + 0.1 * (torch.rand(len(xb), 1, 1, 1, device=dev) - 0.5))
+            loss = F.cross_entropy(model(xb), y[idx], label_smoothing=0.05)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                for pe, pm in zip(ema.state_dict().values(), model.state_dict().values()):
+                    if pe.dtype.is_floating_point:
+                        pe.mul_(0.99).add_(pm, alpha=0.01)
+                    else:
+                        pe.copy_(pm)
+            tot += loss.item() * len(idx)
+        ema.eval()
+        with torch.no_grad():
+            pv = torch.cat([ema(normalise(xv[i:i + 1024])).argmax(1) for i in range(0, len(xv), 1024)])
+        log.append({"epoch": ep, "loss": tot / len(x), "val_patch_acc": (pv == yv).float().mean().item()})
+        print(log[-1], flush=True)
+    json.dump({"epochs": log, "seconds": time.time() - t0, "train_patches": len(x), "seed": a.seed}, open(os.path.join(a.out, "train-log.json"), "w"), indent=1)
+    final = WithSoftmax(ema.cpu().eval())
+    dummy = torch.zeros(1, 3, 48, 48)
+    fp32 = os.path.join(a.out, "model.onnx")
+    torch.onnx.export(final, dummy, fp32, input_names=["patches"], output_names=["probs"], opset_version=17,
+                      dynamic_axes={"patches": {0: "n"}, "probs": {0: "n"}}, dynamo=False)
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    calib = normalise(torch.from_numpy(tr["patches"][np.random.RandomState(0).permutation(len(tr["patches"]))[:512]])).numpy()
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.i = 0
+
+        def get_next(self):
+            if self.i >= len(calib):
+                return None
+            b = calib[self.i:self.i + 1]
+            self.i += 1
+            return {"patches": b}
+
+    pre = os.path.join(a.out, "pre.onnx")
+    quant_pre_process(fp32, pre)
+    quantize_static(pre, os.path.join(a.out, "model.int8.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+                    nodes_to_exclude=[n.name for n in __import__("onnx").load(pre).graph.node if n.op_type == "Softmax"],
+                    extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+    os.remove(pre)
+    import onnxruntime as ort
+    for f in ["model.onnx", "model.int8.onnx"]:
+        s = ort.InferenceSession(os.path.join(a.out, f), providers=["CPUExecutionProvider"])
+        xs = normalise(xv.cpu()).numpy()
+        p = np.concatenate([s.run(None, {"patches": xs[i:i + 512]})[0] for i in range(0, len(xs), 512)])
+        print(f, "val patch accuracy", float((p.argmax(1) == yv.cpu().numpy()).mean()), flush=True)
+
+
+if __name__ == "__main__":
+    main()

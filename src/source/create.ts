@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { CameraConfig } from '../config/schema.js';
 import { FolderSource } from './folder.js';
 import type { Frame, FrameSource, SourceEvents } from './frame.js';
-import { gigePipeline, probeGigeCamera } from './gige.js';
+import { gigeCameraProcess } from './gige.js';
+import { CameraProcess } from './camera-process.js';
 import { OpenCvCamera } from './opencv-camera.js';
 import { probeRtspServer, redactUrl, rtspPipeline } from './rtsp.js';
 import { SyntheticCamera } from './synthetic/camera.js';
@@ -39,22 +40,7 @@ export function createSource(cam: CameraConfig, log: Logger): FrameSource {
         log,
       );
     case 'gige':
-      return new OpenCvCamera(
-        {
-          camera: cam.name,
-          device: gigePipeline(s),
-          api: 'gstreamer',
-          label: `GigE camera ${s.cameraName}`,
-          // A GStreamer pipeline that returns no frame has ended (stream lost): reopen at once.
-          maxFailedGrabs: 1,
-          partIds,
-          reconnect: s.reconnect,
-          warmupFrames: LIVE_WARMUP_FRAMES,
-          probe: () => probeGigeCamera(s.cameraName),
-          liveTimestamps: true,
-        },
-        log,
-      );
+      return new CameraProcess({ camera: cam.name, ...gigeCameraProcess(s, cam.trigger === 'mqtt'), partIds, reconnect: s.reconnect }, log);
     case 'rtsp':
       return new OpenCvCamera(
         {

@@ -14,9 +14,12 @@ stdout: messages, each  u32 LE header length, u32 LE payload length, header (JSO
   {"kind":"up", openMs, width, height, pixelFormat, triggered}   delivering (free-running: after warm-up)
   {"kind":"frame", width, height, pixelFormat, capturedAt, cameraFrameId} + pixels
   {"kind":"error", message}    something failed that the camera survives (a refused trigger, a torn frame)
-  {"kind":"down", reason}      the camera is gone or cannot be used; the process then exits 3
+  {"kind":"down", reason}      the camera is gone or cannot be used; the helper waits for "open"
 stdin: JSON lines  {"cmd":"trigger"} executes TriggerSoftware now;  {"cmd":"ready"} the daemon has taken
-  the last frame and can take one more.
+  the last frame and can take one more;  {"cmd":"open"} try the camera again (the daemon keeps the
+  back-off). stdin closed: release the camera and exit 0.
+The process lives as long as the daemon: starting a process forks the daemon, which blocks its main
+thread for tens of ms on a busy machine, so a camera that drops is reopened here, not by a new process.
 Flow control keeps frames fresh: a frame is written only when the daemon is ready for it. Free-running,
 a newer frame replaces one still waiting (the daemon judges the newest, as appsink drop=true
 max-buffers=1 does); triggered, every frame is a part the PLC asked for, so none is dropped.
@@ -33,7 +36,6 @@ import gi
 gi.require_version("Aravis", "0.8")
 from gi.repository import Aravis  # noqa: E402
 
-EXIT_DOWN = 3
 # Buffers queued on the stream: enough to absorb a burst of triggers or a slow write, few enough that
 # a 5 MP camera holds ~25 MB.
 BUFFERS = 5
@@ -52,6 +54,10 @@ state = {"credit": 1, "lost": None}
 # Set when the daemon closes stdin: stop cleanly (releasing the camera's control channel at once, so a
 # restarted daemon can take it without waiting out the camera's heartbeat timeout).
 stopping = threading.Event()
+# Set by the daemon's "open" (or the stop): the helper may try the camera again.
+reopen = threading.Event()
+# The camera being acquired (None between attempts), for the command thread's triggers.
+current = {"camera": None}
 
 
 def send(header, payload=b""):
@@ -63,10 +69,8 @@ def send(header, payload=b""):
     out.flush()
 
 
-def down(reason):
-    with lock:
-        send({"kind": "down", "reason": reason})
-    sys.exit(EXIT_DOWN)
+class Down(Exception):
+    """The camera cannot deliver; the reason goes to the daemon as is."""
 
 
 def message(err):
@@ -75,13 +79,31 @@ def message(err):
 
 def main():
     opts = json.loads(sys.argv[1])
-    name = opts["cameraName"]
     triggered = bool(opts.get("triggered"))
+    pending = collections.deque(maxlen=None if triggered else 1)
+    threading.Thread(target=commands, args=(pending,), daemon=True).start()
+    while not stopping.is_set():
+        try:
+            run_camera(opts, triggered, pending)
+        except Down as err:
+            with lock:
+                pending.clear()
+                state["lost"] = None
+                send({"kind": "down", "reason": str(err)})
+        # Wait for the daemon's "open" (after its back-off) or for the stop.
+        reopen.wait()
+        reopen.clear()
+    sys.exit(0)
+
+
+def run_camera(opts, triggered, pending):
+    """Opens, configures and acquires until the camera is lost (Down) or the daemon stops us."""
+    name = opts["cameraName"]
     t0 = time.monotonic()
     try:
         camera = Aravis.Camera.new(name)
     except Exception as err:  # GLib.Error: "Device 'X' not found", or the XML could not be read
-        down(f"GigE camera {name} not found ({message(err)})")
+        raise Down(f"GigE camera {name} not found ({message(err)})")
     try:
         configure(camera, opts, triggered)
         payload = camera.get_payload()
@@ -91,11 +113,11 @@ def main():
             stream.set_property("packet-resend", resend)
         for _ in range(BUFFERS):
             stream.push_buffer(Aravis.Buffer.new_allocate(payload))
-        device = camera.get_device()
-        device.connect("control-lost", lambda *_: lost("control of the camera was lost (no heartbeat answer)"))
+        # Emitted from Aravis's heartbeat thread; one from a camera given up on is not about this one.
+        camera.get_device().connect("control-lost", lambda *_: current["camera"] is camera and lost("control of the camera was lost (no heartbeat answer)"))
         camera.start_acquisition()
     except Exception as err:
-        down(f"GigE camera {name} refused its settings: {message(err)}")
+        raise Down(f"GigE camera {name} refused its settings: {message(err)}")
     _, _, width, height = camera.get_region()
     up = {
         "kind": "up",
@@ -105,9 +127,15 @@ def main():
         "pixelFormat": camera.get_pixel_format_as_string(),
         "triggered": triggered,
     }
-    pending = collections.deque(maxlen=None if triggered else 1)
-    threading.Thread(target=commands, args=(camera, pending), daemon=True).start()
-    acquire(camera, stream, pending, triggered, up)
+    current["camera"] = camera
+    try:
+        acquire(camera, stream, pending, triggered, up)
+    finally:
+        current["camera"] = None
+        try:
+            camera.stop_acquisition()
+        except Exception:
+            pass  # a lost camera cannot be told to stop
 
 
 def configure(camera, opts, triggered):
@@ -151,14 +179,15 @@ def flush(pending):
         send(header, pixels)
 
 
-def commands(camera, pending):
+def commands(pending):
     """The daemon's requests, on their own thread so a trigger is executed the moment it arrives."""
     for line in sys.stdin:
         try:
             cmd = json.loads(line).get("cmd")
         except ValueError:
             continue
-        if cmd == "trigger":
+        camera = current["camera"]
+        if cmd == "trigger" and camera is not None:
             try:
                 camera.software_trigger()
             except Exception as err:
@@ -168,8 +197,11 @@ def commands(camera, pending):
             with lock:
                 state["credit"] += 1
                 flush(pending)
+        elif cmd == "open":
+            reopen.set()
     # stdin closed: the daemon is gone or stopping us. No lock here: a write may be holding it.
     stopping.set()
+    reopen.set()
 
 
 def acquire(camera, stream, pending, triggered, up):
@@ -182,23 +214,22 @@ def acquire(camera, stream, pending, triggered, up):
     last_check = time.monotonic()
     while True:
         if stopping.is_set():
-            camera.stop_acquisition()
-            sys.exit(0)
+            return
         with lock:
             reason = state["lost"]
         if reason is not None:
-            down(reason)
+            raise Down(reason)
         buf = stream.timeout_pop_buffer(200_000)
         now = time.monotonic()
         if buf is None:
             if not triggered and now - last_frame > STALL_S:
-                down(f"no frame from the camera for {STALL_S:.0f} s")
+                raise Down(f"no frame from the camera for {STALL_S:.0f} s")
             if triggered and now - last_check > CHECK_S:
                 last_check = now
                 try:
                     camera.get_device().read_register(0x0934)  # GVCP heartbeat timeout register: any read will do
                 except Exception as err:
-                    down(f"camera does not answer: {message(err)}")
+                    raise Down(f"camera does not answer: {message(err)}")
             continue
         if buf.get_status() == Aravis.BufferStatus.SUCCESS:
             last_frame = now

@@ -14,9 +14,8 @@ export interface CameraProcessOptions {
   /** What logs and camera status call the camera when the process says nothing better. */
   label: string;
   partIds: boolean;
+  /** Back-off between attempts to open the camera (the process asks for each with `open`) and between restarts of a process that died. */
   reconnect: { initialMs: number; maxMs: number };
-  /** Checked before each start of the process: the reason the camera cannot be reached, or undefined. */
-  probe?: () => Promise<string | undefined>;
   /** The camera takes a frame when asked (TriggerSoftware): trigger() asks the process for one. */
   triggerable?: boolean;
 }
@@ -32,8 +31,11 @@ const STDERR_LINES = 5;
  * the daemon's main thread and its deadline timers. Frames arrive as raw pixels over a pipe and
  * become Mats here; the process sends the next only when this one has been handed over (a `ready`
  * credit), and a free-running process keeps only the newest meanwhile, so a busy main thread judges
- * fresh frames. The process reports up/down itself; when it exits it is restarted with capped,
- * jittered back-off, and the camera is down until it says up again. It never fails start.
+ * fresh frames. The process reports up/down itself and lives as long as the daemon: a camera that
+ * drops is reopened inside it (after this side's capped, jittered back-off: an `open` command), because
+ * starting a process forks the daemon, which holds the main thread for 2-150 ms on a busy machine
+ * (measured here), once per camera at start. A process that dies is restarted after the back-off. It
+ * never fails start.
  */
 export class CameraProcess implements FrameSource {
   readonly camera: string;
@@ -86,27 +88,33 @@ export class CameraProcess implements FrameSource {
   private async run(onFrame: (frame: Frame) => void, onError: (err: Error) => void, state: CameraState): Promise<void> {
     const backoff = new Backoff(this.opts.reconnect.initialMs, this.opts.reconnect.maxMs);
     while (this.running) {
-      const unreachable = this.opts.probe ? await this.opts.probe() : undefined;
-      if (!this.running) break;
-      const reason = unreachable ?? (await this.runOnce(onFrame, onError, state, backoff));
+      const reason = await this.runOnce(onFrame, onError, state, backoff);
       if (!this.running) break;
       state.down(reason);
       const delayMs = backoff.next();
-      this.log.debug({ reason, retryInMs: delayMs }, 'camera retry');
+      this.log.debug({ reason, retryInMs: delayMs }, 'camera process restart');
       await this.pause(delayMs);
     }
   }
 
-  /** Runs the camera process until it exits; resolves why the camera is down. */
+  /** Runs the camera process until it exits; resolves why. */
   private runOnce(onFrame: (frame: Frame) => void, onError: (err: Error) => void, state: CameraState, backoff: Backoff): Promise<string> {
     return new Promise((resolve) => {
       const child = spawn(this.opts.command, this.opts.args, { stdio: ['pipe', 'pipe', 'pipe'] });
       this.child = child;
       let said: string | undefined;
+      let reopen: NodeJS.Timeout | undefined;
       const stderr: string[] = [];
       const reader = new FramePipeReader((m) => {
-        const down = this.handle(m, onFrame, onError, state, backoff);
-        if (down) said = down;
+        if (m.kind === 'down') {
+          said = m.reason;
+          // The process waits for `open`; the delay between attempts is kept here, in one place.
+          clearTimeout(reopen);
+          const delayMs = backoff.next();
+          this.log.debug({ reason: m.reason, retryInMs: delayMs }, 'camera retry');
+          reopen = setTimeout(() => this.send({ cmd: 'open' }), delayMs);
+        }
+        this.handle(m, onFrame, onError, state, backoff);
       });
       child.stdout!.on('data', (chunk: Buffer) => {
         try {
@@ -126,6 +134,7 @@ export class CameraProcess implements FrameSource {
         said = `cannot start the camera process for ${this.opts.label} (${this.opts.command}): ${err.message}`;
       });
       child.once('close', (code, signal) => {
+        clearTimeout(reopen);
         this.child = undefined;
         this.up = false;
         resolve(said ?? `camera process for ${this.opts.label} ended (${signal ?? `exit ${code}`})${stderr.length ? `: ${stderr.at(-1)}` : ''}`);
@@ -133,31 +142,31 @@ export class CameraProcess implements FrameSource {
     });
   }
 
-  /** One message from the process; returns the down reason when it gives one. */
-  private handle(m: CameraMessage, onFrame: (frame: Frame) => void, onError: (err: Error) => void, state: CameraState, backoff: Backoff): string | undefined {
+  /** One message from the process. */
+  private handle(m: CameraMessage, onFrame: (frame: Frame) => void, onError: (err: Error) => void, state: CameraState, backoff: Backoff): void {
     switch (m.kind) {
       case 'up':
         this.up = true;
         this.log.debug({ device: this.opts.label, openMs: m.openMs, width: m.width, height: m.height, pixelFormat: m.pixelFormat }, 'camera opened');
         state.up();
         backoff.reset();
-        return undefined;
+        return;
       case 'down':
         this.up = false;
         state.down(m.reason);
-        return m.reason;
+        return;
       case 'error':
         onError(new Error(m.message));
-        return undefined;
+        return;
       case 'frame': {
-        if (!this.running) return undefined;
+        if (!this.running) return;
         let image: Mat;
         try {
           image = toMat(m.pixels, m.width, m.height, m.pixelFormat);
         } catch (err) {
           onError(err as Error);
           this.send({ cmd: 'ready' });
-          return undefined;
+          return;
         }
         const frameId = this.frameId++;
         try {
@@ -167,7 +176,7 @@ export class CameraProcess implements FrameSource {
         }
         // Handed over: the process may send the next (the newest it has by now).
         this.send({ cmd: 'ready' });
-        return undefined;
+        return;
       }
     }
   }

@@ -18,8 +18,8 @@ export type CameraMessage =
   /** The camera cannot deliver, and why (the process may exit after it, or retry itself). */
   | { kind: 'down'; reason: string };
 
-/** What the daemon asks of a camera process, one JSON line each on its stdin. */
-export type CameraCommand = { cmd: 'trigger' } | { cmd: 'ready' };
+/** What the daemon asks of a camera process, one JSON line each on its stdin (`open`: try the camera again, after the daemon's back-off; a process that retries on its own ignores it). */
+export type CameraCommand = { cmd: 'trigger' } | { cmd: 'ready' } | { cmd: 'open' };
 
 const HEAD = 8;
 /** A header longer than this is not one of ours (a stray print on stdout): the stream is unusable. */

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
@@ -11,6 +10,7 @@ import { createSource } from '../../src/source/create.js';
 import type { Frame } from '../../src/source/frame.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { jsonLines, startFakeGigeCamera, TestNetns, waitFor } from './netns.js';
+import { killProcess, startRtspServer } from './rtsp-server.js';
 
 /**
  * Opening a camera never blocks the daemon's main thread: OpenCV's VideoCapture open (150-500 ms
@@ -27,24 +27,15 @@ const MAX_BLOCK_MS = 50;
 const children: ChildProcess[] = [];
 let ns: TestNetns | undefined;
 
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((r) => {
-    child.once('exit', () => r());
-    child.kill('SIGKILL');
-  });
-}
 afterEach(async () => {
-  for (const c of children.splice(0)) await kill(c);
+  for (const c of children.splice(0)) await killProcess(c);
 });
 afterAll(() => ns?.remove());
 
 describe('camera open off the main thread', () => {
   it('opens an H.264 RTSP camera without blocking the event loop', async () => {
     const port = await freePort();
-    const server = spawn('/usr/bin/python3', ['test/source/fixtures/rtsp-server.py', String(port), '320', '240', '20', 'h264'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(server);
-    await new Promise<void>((resolve) => createInterface({ input: server.stdout! }).on('line', (l) => l === 'ready' && resolve()));
+    children.push(await startRtspServer(port, 'h264'));
     const probe = spawn(process.execPath, [PROBE, JSON.stringify({ name: 'ip1', source: { type: 'rtsp', url: `rtsp://127.0.0.1:${port}/line` } })], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, SETTLE_MS: '1000' },

@@ -18,6 +18,8 @@ export interface CameraProcessOptions {
   reconnect: { initialMs: number; maxMs: number };
   /** The camera takes a frame when asked (TriggerSoftware): trigger() asks the process for one. */
   triggerable?: boolean;
+  /** After `down` the process waits for `open` (the Aravis helper); without it, the process retries on its own (OpenCvCamera's back-off). */
+  waitsForOpen?: boolean;
 }
 
 /** How long stop() lets the process release its camera before killing it. */
@@ -106,7 +108,7 @@ export class CameraProcess implements FrameSource {
       let reopen: NodeJS.Timeout | undefined;
       const stderr: string[] = [];
       const reader = new FramePipeReader((m) => {
-        if (m.kind === 'down') {
+        if (m.kind === 'down' && this.opts.waitsForOpen) {
           said = m.reason;
           // The process waits for `open`; the delay between attempts is kept here, in one place.
           clearTimeout(reopen);

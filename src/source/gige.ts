@@ -19,7 +19,7 @@ const PIXEL_FORMATS: Record<GigeSourceConfig['pixelFormat'], string> = { mono8: 
  * in the daemon's own process would block its main thread; the helper does both jobs, free-running
  * and triggered alike.
  */
-export function gigeCameraProcess(s: GigeSourceConfig, triggered: boolean): Pick<CameraProcessOptions, 'command' | 'args' | 'label' | 'triggerable'> {
+export function gigeCameraProcess(s: GigeSourceConfig, triggered: boolean): Pick<CameraProcessOptions, 'command' | 'args' | 'label' | 'triggerable' | 'waitsForOpen'> {
   const options = {
     cameraName: s.cameraName,
     pixelFormat: PIXEL_FORMATS[s.pixelFormat],
@@ -37,5 +37,6 @@ export function gigeCameraProcess(s: GigeSourceConfig, triggered: boolean): Pick
     args: [resolve(packageRoot(), 'src/source/aravis-camera.py'), JSON.stringify(options)],
     label: `GigE camera ${s.cameraName}`,
     triggerable: triggered,
+    waitsForOpen: true,
   };
 }

@@ -1,6 +1,5 @@
-import { resolve } from 'node:path';
 import type { SourceConfig } from '../config/schema.js';
-import { packageRoot } from '../paths.js';
+import { sourceAsset } from '../util/source-asset.js';
 import type { CameraProcessOptions } from './camera-process.js';
 
 export type GigeSourceConfig = Extract<SourceConfig, { type: 'gige' }>;
@@ -34,7 +33,7 @@ export function gigeCameraProcess(s: GigeSourceConfig, triggered: boolean): Pick
   };
   return {
     command: PYTHON,
-    args: [resolve(packageRoot(), 'src/source/aravis-camera.py'), JSON.stringify(options)],
+    args: [sourceAsset(import.meta.url, 'aravis-camera.py'), JSON.stringify(options)],
     label: `GigE camera ${s.cameraName}`,
     triggerable: triggered,
     waitsForOpen: true,

@@ -34,40 +34,53 @@ export function encodeMessage(header: Record<string, unknown>, payload?: Buffer)
   return payload ? [lengths, head, payload] : [lengths, head];
 }
 
-/** Cuts a byte stream into messages, whatever the chunking. */
+/**
+ * Cuts a byte stream into messages, whatever the chunking. A frame's pixels are copied into their
+ * own buffer chunk by chunk as they arrive (64 KB reads from a pipe), so a 5 MP frame costs the main
+ * thread many small copies between other work, not one 5 MB copy when its last byte comes.
+ */
 export class FramePipeReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private head: Buffer = Buffer.alloc(0);
+  /** The message being read: its header, and its payload filled so far. */
+  private current: { header: Record<string, unknown>; payload: Buffer; filled: number } | undefined;
 
   constructor(private readonly onMessage: (m: CameraMessage) => void) {}
 
   /** Feeds bytes; throws when the stream is not this protocol. */
   push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    for (;;) {
-      if (this.buffered < HEAD) return;
-      const lengths = this.peek(HEAD);
-      const headLen = lengths.readUInt32LE(0);
-      const payloadLen = lengths.readUInt32LE(4);
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.current) {
+        const cur = this.current;
+        const n = Math.min(cur.payload.length - cur.filled, chunk.length - at);
+        chunk.copy(cur.payload, cur.filled, at, at + n);
+        cur.filled += n;
+        at += n;
+        if (cur.filled === cur.payload.length) this.deliver();
+        continue;
+      }
+      // Lengths and header: small, gathered until whole.
+      this.head = this.head.length ? Buffer.concat([this.head, chunk.subarray(at)]) : chunk.subarray(at);
+      at = chunk.length;
+      if (this.head.length < HEAD) return;
+      const headLen = this.head.readUInt32LE(0);
+      const payloadLen = this.head.readUInt32LE(4);
       if (headLen > MAX_HEADER) throw new Error(`camera process wrote ${headLen} header bytes: not a frame-pipe stream`);
-      if (this.buffered < HEAD + headLen + payloadLen) return;
-      const all = this.take(HEAD + headLen + payloadLen);
-      const header = JSON.parse(all.toString('utf8', HEAD, HEAD + headLen)) as Record<string, unknown>;
-      const message = header.kind === 'frame' ? { ...header, pixels: all.subarray(HEAD + headLen) } : header;
-      this.onMessage(message as CameraMessage);
+      if (this.head.length < HEAD + headLen) return;
+      const header = JSON.parse(this.head.toString('utf8', HEAD, HEAD + headLen)) as Record<string, unknown>;
+      // The rest of this chunk (payload, maybe the next message) is read again from the top.
+      const rest = this.head.subarray(HEAD + headLen);
+      this.head = Buffer.alloc(0);
+      this.current = { header, payload: Buffer.allocUnsafe(payloadLen), filled: 0 };
+      if (payloadLen === 0) this.deliver();
+      if (rest.length) this.push(rest);
+      return;
     }
   }
 
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!.subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = all.length > n ? [all.subarray(n)] : [];
-    this.buffered -= n;
-    return all.subarray(0, n);
+  private deliver(): void {
+    const { header, payload } = this.current!;
+    this.current = undefined;
+    this.onMessage((header.kind === 'frame' ? { ...header, pixels: payload } : header) as CameraMessage);
   }
 }

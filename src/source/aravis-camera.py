@@ -47,6 +47,8 @@ CHECK_S = 1.0
 # Good frames dropped after a free-running camera starts, before it counts as up: the first may have
 # been exposed before the settings took effect.
 WARMUP_FRAMES = 2
+# Incomplete frames are reported at most this often.
+ERROR_EVERY_S = 10.0
 
 out = sys.stdout.buffer
 lock = threading.Condition()
@@ -212,6 +214,7 @@ def acquire(camera, stream, pending, triggered, up):
             send(up)
     last_frame = time.monotonic()
     last_check = time.monotonic()
+    torn, torn_said = 0, 0.0
     while True:
         if stopping.is_set():
             return
@@ -255,11 +258,15 @@ def acquire(camera, stream, pending, triggered, up):
                 pending.append((header, pixels))
                 flush(pending)
         else:
-            # An incomplete frame (lost packets the resend did not recover): not a part image.
+            # An incomplete frame (lost packets the resend did not recover): not a part image. Said
+            # at most every ERROR_EVERY_S, with a count, so a lossy link is not a log line per frame.
             status = buf.get_status().value_nick
             stream.push_buffer(buf)
-            with lock:
-                send({"kind": "error", "message": f"incomplete frame from the camera ({status})"})
+            torn += 1
+            if now - torn_said > ERROR_EVERY_S:
+                with lock:
+                    send({"kind": "error", "message": f"{torn} incomplete frame(s) from the camera (last: {status})"})
+                torn, torn_said = 0, now
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ const opencvSource = z
   .strict();
 
 /**
- * A GigE Vision camera through Aravis (`aravissrc`) in a GStreamer pipeline opened by OpenCV.
+ * A GigE Vision camera through Aravis's own API in a helper process (src/source/aravis-camera.py), free-running
+ * or, with `trigger: mqtt`, software-triggered (TriggerSoftware per PLC trigger).
  * Settings left out keep the camera's own (what its last configuration tool saved).
  */
 const gigeSource = z

@@ -2,13 +2,11 @@ import type { Logger } from 'pino';
 import type { CameraConfig } from '../config/schema.js';
 import { FolderSource } from './folder.js';
 import type { Frame, FrameSource, SourceEvents } from './frame.js';
-import { gigePipeline, probeGigeCamera } from './gige.js';
-import { OpenCvCamera } from './opencv-camera.js';
-import { probeRtspServer, redactUrl, rtspPipeline } from './rtsp.js';
+import { gigeCameraProcess } from './gige.js';
+import { CameraProcess } from './camera-process.js';
+import { openCvCameraOptions } from './opencv-options.js';
 import { SyntheticCamera } from './synthetic/camera.js';
-
-/** Good frames dropped after a live camera opens before it counts as up: the first can be hundreds of ms old. */
-const LIVE_WARMUP_FRAMES = 2;
+import { compiledWorker } from '../util/worker-path.js';
 
 /** The camera named in config, as a FrameSource. */
 export function createSource(cam: CameraConfig, log: Logger): FrameSource {
@@ -34,43 +32,23 @@ export function createSource(cam: CameraConfig, log: Logger): FrameSource {
         }),
       );
     case 'opencv':
-      return new OpenCvCamera(
-        { camera: cam.name, device: s.device, api: s.api, fps: s.fps, width: s.width, height: s.height, maxFailedGrabs: s.maxFailedGrabs, partIds, reconnect: s.reconnect, warmupFrames: s.warmupFrames },
+    case 'rtsp': {
+      // Opened and read in a camera process: OpenCV's open would block the main thread 150-500 ms.
+      const opts = openCvCameraOptions(cam)!;
+      return new CameraProcess(
+        {
+          camera: cam.name,
+          command: process.execPath,
+          args: [compiledWorker(import.meta.url, 'capture-process.js'), JSON.stringify(cam)],
+          label: opts.label ?? String(opts.device),
+          partIds,
+          reconnect: s.reconnect,
+        },
         log,
       );
+    }
     case 'gige':
-      return new OpenCvCamera(
-        {
-          camera: cam.name,
-          device: gigePipeline(s),
-          api: 'gstreamer',
-          label: `GigE camera ${s.cameraName}`,
-          // A GStreamer pipeline that returns no frame has ended (stream lost): reopen at once.
-          maxFailedGrabs: 1,
-          partIds,
-          reconnect: s.reconnect,
-          warmupFrames: LIVE_WARMUP_FRAMES,
-          probe: () => probeGigeCamera(s.cameraName),
-          liveTimestamps: true,
-        },
-        log,
-      );
-    case 'rtsp':
-      return new OpenCvCamera(
-        {
-          camera: cam.name,
-          device: rtspPipeline(s),
-          api: 'gstreamer',
-          label: `RTSP camera ${redactUrl(s.url)}`,
-          maxFailedGrabs: 1,
-          partIds,
-          reconnect: s.reconnect,
-          warmupFrames: LIVE_WARMUP_FRAMES,
-          probe: () => probeRtspServer(s.url),
-          liveTimestamps: true,
-        },
-        log,
-      );
+      return new CameraProcess({ camera: cam.name, ...gigeCameraProcess(s, cam.trigger === 'mqtt'), partIds, reconnect: s.reconnect }, log);
     case 'folder':
       return new FolderSource(cam.name, { path: s.path, fps: s.fps, loop: s.loop, recursive: s.recursive, pattern: s.pattern, partIds });
   }

@@ -32,6 +32,12 @@ export interface OpenCvCameraOptions {
   probe?: () => Promise<string | undefined>;
   /** A live GStreamer pipeline whose buffer timestamps date frames better than the read does (CaptureClock). */
   liveTimestamps?: boolean;
+  /**
+   * Awaited before each read: the camera process (capture-process.ts) reads the next frame only once
+   * the daemon has taken the last, as an in-process read loop does, so a video file is not skipped
+   * through and a live pipeline's one-frame appsink still decides which frame is the newest.
+   */
+  beforeRead?: () => Promise<void>;
 }
 
 /** How long stop() waits for a read in flight (a dead GigE stream holds one for seconds) before returning. */
@@ -70,7 +76,11 @@ export class OpenCvCamera implements FrameSource {
     this.loop = this.run(onFrame, onError, this.state);
   }
 
-  /** Opens the device, or says why not. Blocks the main thread while OpenCV opens (see probe). */
+  /**
+   * Opens the device, or says why not. Blocks the calling thread while OpenCV opens (100-500 ms for
+   * GStreamer pipelines), which is why the daemon runs this class in a camera process of its own
+   * (capture-process.ts), never on its main thread; an absent camera is found out by the probe first.
+   */
   private open(): string | undefined {
     const cv = opencv();
     const apis = { any: cv.CAP_ANY, v4l2: cv.CAP_V4L2, gstreamer: cv.CAP_GSTREAMER, ffmpeg: cv.CAP_FFMPEG };
@@ -129,6 +139,10 @@ export class OpenCvCamera implements FrameSource {
         failed = 0;
         warmup = this.opts.warmupFrames;
         clock.reset();
+      }
+      if (this.opts.beforeRead) {
+        await this.opts.beforeRead();
+        if (!this.running) break;
       }
       let image: Mat | undefined;
       try {

@@ -4,7 +4,8 @@ import { jsonLines, startFakeGigeCamera, TestNetns, waitFor, type ProbeEvent } f
 
 /**
  * GigE Vision against a real GigE Vision peer: Debian's arv-fake-gv-camera-0.8 (aravis-tools), which
- * speaks GVCP/GVSP, read through aravissrc → GStreamer → OpenCV. Discovery broadcasts, so the camera
+ * speaks GVCP/GVSP, read through the Aravis helper (src/source/aravis-camera.py) in its camera process,
+ * free-running (software triggering: gige-trigger.test.ts). Discovery broadcasts, so the camera
  * and the source under test (test/source/fixtures/capture-probe.mjs, on dist/) run in a network
  * namespace with only loopback up.
  */
@@ -31,7 +32,7 @@ function probe(source: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Pr
 const frames = (events: ProbeEvent[]) => events.filter((e) => e.event === 'frame');
 const states = (events: ProbeEvent[]) => events.filter((e) => e.event === 'state').map((e) => `${e.state as string}${e.reason ? `: ${e.reason as string}` : ''}`);
 
-describe('GigE Vision camera (aravissrc, fake GigE camera in a network namespace)', () => {
+describe('GigE Vision camera, free-running (Aravis helper, fake GigE camera in a network namespace)', () => {
   it('streams mono8 at the size and rate asked for, reporting up before the first frame', async () => {
     camera = await startFakeGigeCamera(ns);
     const events = probe({ pixelFormat: 'mono8', width: 320, height: 240, fps: 20 });

@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
@@ -9,27 +8,18 @@ import type { Frame, FrameSource } from '../../src/source/frame.js';
 import { redactUrl, rtspPipeline } from '../../src/source/rtsp.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { waitFor } from './netns.js';
+import { killProcess, startRtspServer } from './rtsp-server.js';
 
 /** RTSP against a real RTSP server (GStreamer's, test/source/fixtures/rtsp-server.py) on 127.0.0.1. */
 const servers: ChildProcess[] = [];
 const sources: FrameSource[] = [];
 
 async function startServer(port: number, codec = 'jpeg'): Promise<ChildProcess> {
-  const child = spawn('/usr/bin/python3', ['test/source/fixtures/rtsp-server.py', String(port), '320', '240', '20', codec], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = await startRtspServer(port, codec);
   servers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (l) => l === 'ready' && resolve());
-    child.once('exit', (code) => reject(new Error(`rtsp server exited ${code}`)));
-  });
   return child;
 }
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((r) => {
-    child.once('exit', () => r());
-    child.kill('SIGKILL');
-  });
-}
+const kill = killProcess;
 afterEach(async () => {
   for (const s of sources.splice(0)) await s.stop();
   for (const c of servers.splice(0)) await kill(c);

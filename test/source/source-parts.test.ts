@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../src/source/backoff.js';
 import { CaptureClock } from '../../src/source/capture-clock.js';
-import { gigePipeline } from '../../src/source/gige.js';
+import { toMat } from '../../src/source/camera-process.js';
+import { encodeMessage, FramePipeReader, type CameraMessage } from '../../src/source/frame-pipe.js';
 import { globMatcher } from '../../src/source/glob.js';
 
 describe('replay file filter (glob)', () => {
@@ -53,11 +54,43 @@ describe('capture clock', () => {
   });
 });
 
-describe('GigE pipeline', () => {
-  it('asks the camera for format, size, rate, exposure and resend, and keeps one frame', () => {
-    const p = gigePipeline({ type: 'gige', cameraName: 'Basler-acA1300-22gm-21234567', pixelFormat: 'bayerrg8', width: 1280, height: 960, fps: 7.5, exposureUs: 800, packetSize: 8192, packetResend: true, reconnect: { initialMs: 500, maxMs: 10_000 } });
-    expect(p).toBe(
-      'aravissrc camera-name="Basler-acA1300-22gm-21234567" exposure=800 packet-size=8192 packet-resend=true ! video/x-bayer,format=rggb,width=1280,height=960,framerate=7500/1000 ! bayer2rgb ! videoconvert ! video/x-raw,format=BGR ! appsink drop=true max-buffers=1 sync=false',
-    );
+describe('camera process wire (frame pipe)', () => {
+  it('cuts messages out of the byte stream however it is chunked, pixels intact', () => {
+    const pixels = Buffer.from([...Array(12).keys()]);
+    const bytes = Buffer.concat([
+      ...encodeMessage({ kind: 'up', openMs: 120 }),
+      ...encodeMessage({ kind: 'frame', width: 4, height: 3, pixelFormat: 'Mono8', capturedAt: 17.5 }, pixels),
+      ...encodeMessage({ kind: 'down', reason: 'gone' }),
+    ]);
+    for (const step of [1, 3, 7, bytes.length]) {
+      const got: CameraMessage[] = [];
+      const reader = new FramePipeReader((m) => got.push(m));
+      for (let i = 0; i < bytes.length; i += step) reader.push(bytes.subarray(i, i + step));
+      expect(got.map((m) => m.kind)).toEqual(['up', 'frame', 'down']);
+      const frame = got[1] as Extract<CameraMessage, { kind: 'frame' }>;
+      expect([...frame.pixels]).toEqual([...pixels]);
+      expect(frame.capturedAt).toBe(17.5);
+    }
+  });
+
+  it('refuses a stream that is not the protocol (a stray print on stdout)', () => {
+    const reader = new FramePipeReader(() => undefined);
+    expect(() => reader.push(Buffer.from('Traceback (most recent call last):\n'))).toThrow(/not a frame-pipe stream/);
+  });
+
+  it('turns RGB8 and BayerRG8 pixels into BGR with the colours where they were', () => {
+    // A red scene: RGB8 pixels (200, 0, 0); as BayerRG8 (R G / G B from the top left) every R site is 200.
+    const rgb = Buffer.alloc(4 * 4 * 3);
+    for (let i = 0; i < 16; i++) rgb[i * 3] = 200;
+    const bayer = Buffer.alloc(4 * 4);
+    for (let y = 0; y < 4; y += 2) for (let x = 0; x < 4; x += 2) bayer[y * 4 + x] = 200;
+    for (const m of [toMat(rgb, 4, 4, 'RGB8'), toMat(bayer, 4, 4, 'BayerRG8')]) {
+      expect(m.channels).toBe(3);
+      // BGR: red is the third channel.
+      const px = m.at(1, 1) as unknown as { x: number; y: number; z: number };
+      expect([px.x, px.y, px.z]).toEqual([0, 0, 200]);
+      m.release();
+    }
+    expect(() => toMat(Buffer.alloc(10), 4, 4, 'Mono8')).toThrow(/10 bytes is not 4x4 Mono8/);
   });
 });

@@ -1,10 +1,11 @@
-import type { TensorMap } from '../infer/backend.js';
+import type { InferenceBackend, TensorMap } from '../infer/backend.js';
 import type { Mat } from '../preprocess/opencv.js';
-import { resizeForModel, type InputTransform, type PreparedInput } from '../preprocess/preprocess.js';
+import { resizeForModel, type InputTransform } from '../preprocess/preprocess.js';
 import type { InputSpec } from '../model/spec.js';
 import type { Frame } from '../source/frame.js';
 import { decide, rulesAt, type VerdictRules } from '../verdict/rules.js';
 import type { Decision, ModelInfo } from '../verdict/types.js';
+import type { ModelInput } from './model-input.js';
 import type { OpenModel } from './model.js';
 import { plausibleImage, type PlausibilityRules } from './plausibility.js';
 
@@ -19,13 +20,16 @@ export interface CameraInspection {
   /** The rules judge() applies; a live config reload replaces them between two frames. */
   rules: VerdictRules;
   /**
-   * Frame → model tensor. The frame's own pixels stay: the scheduler hands them on when the frame
-   * settles (the reject archive keeps a FAIL's image), or releases them.
+   * Frame → model input: the OpenCV-made tensor, or a copy of the frame's pixels when the model's
+   * backends preprocess frames themselves (OpenModel.takesFrames). The frame's own image stays:
+   * the scheduler hands it on when the frame settles (the reject archive keeps a FAIL's image), or
+   * releases it.
    */
-  prepare(frame: Frame): Promise<PreparedInput>;
-  toInputs(prepared: PreparedInput): TensorMap;
+  prepare(frame: Frame): Promise<ModelInput>;
+  /** One inference of a prepared frame on one backend of the model's pool; rejects, never throws. */
+  infer(input: ModelInput, backend: InferenceBackend): Promise<TensorMap>;
   /** decode + verdict rules; may throw (bad output, out-of-range score) → ERROR. */
-  judge(outputs: TensorMap, prepared: PreparedInput): Decision;
+  judge(outputs: TensorMap, input: ModelInput): Decision;
 }
 
 /** Without plausibility rules (the CLI's single images) a frame goes to the model unchecked. */
@@ -46,7 +50,7 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
         if (judged !== frame.image) judged.release();
       }
     },
-    toInputs: (p) => model.toInputs(p),
+    infer: (input, backend) => model.run(input, backend),
     judge: (outputs, p) => decide(model.decode(outputs, p), rulesAt(inspection.rules, model.info.precision), labels),
   };
   return inspection;
@@ -56,7 +60,7 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
 export async function inspectImage(inspection: CameraInspection, image: Mat): Promise<Decision> {
   const model = inspection.model;
   const prepared = await model.prepare(image);
-  const outputs = await model.backend.run(inspection.toInputs(prepared));
+  const outputs = await inspection.infer(prepared, model.backend);
   return inspection.judge(outputs, prepared);
 }
 

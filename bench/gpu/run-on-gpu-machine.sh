@@ -3,10 +3,13 @@
 # no network, no TensorRT). Run from the repository root with what bench/gpu/prepare-carry.sh made
 # under .carry/ and the dev machine's dist/ and native/build/Release/inspectd_gpu.node:
 #   1. unpacks Node and the test runner; builds the addon here with nvcc (native/build-without-gyp.sh)
-#   2. INSPECTD_GPU_TESTS=1 vitest run test/gpu (CUDA preprocessing vs the CPU path, the async path
-#      over 100,000 frames, leak cycles, worker clean-up, TensorRT-not-found), against that build
-#   3. the preprocessing / transfer benchmark (bench/gpu/preprocess-bench.ts)
-# Results go to $OUT (tests.txt, bench.txt, results.json, env.txt).
+#   2. INSPECTD_GPU_TESTS=1 vitest run test/gpu (CUDA preprocessing vs the CPU path, the chain's
+#      verdicts on the GPU path vs its CPU path, the async path over 100,000 frames, leak cycles,
+#      worker clean-up, TensorRT-not-found), against that build; the accuracy test again for every
+#      kernel version (INSPECTD_PREPROCESS_KERNEL) and against a deliberately broken kernel
+#   3. the preprocessing / transfer benchmark (bench/gpu/preprocess-bench.ts) for every kernel version
+#   4. Nsight Compute's speed-of-light of the default kernel at 2448x2048, where ncu works
+# Results go to $OUT (env.txt, tests.txt, bench.txt, results.json, ncu.txt).
 set -uo pipefail
 OUT="${OUT:-/tmp/inspectd-gpu-out}"
 mkdir -p "$OUT"
@@ -19,6 +22,7 @@ step "machine"
   nvcc --version | tail -2
   uname -r
   ldconfig -p | grep -E 'libnvinfer|libnvonnxparser' || echo "no libnvinfer / libnvonnxparser on this machine"
+  python3 -c "import onnxruntime as o; print('python onnxruntime', o.__version__, o.get_available_providers())" || echo "no python onnxruntime"
 } >"$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 
@@ -29,6 +33,7 @@ export PATH="/tmp/inspectd-node:$PATH"
 node --version
 [ -d node_modules/vitest ] || tar -xJf .carry/node_modules.tar.xz
 [ -f .carry/gpu-refs/refs.bin ] || xz -dk .carry/gpu-refs/refs.bin.xz
+[ -f .carry/gpu-refs/verdicts.bin ] || xz -dk .carry/gpu-refs/verdicts.bin.xz
 
 step "build the addon here (nvcc, sm_90)"
 addon=/tmp/inspectd-gpu-here.node
@@ -46,6 +51,17 @@ INSPECTD_GPU_TESTS=1 INSPECTD_GPU_OUT="$OUT/json" INSPECTD_GPU_REFS=.carry/gpu-r
   node node_modules/vitest/vitest.mjs run test/gpu --reporter=verbose 2>&1 | tee "$OUT/tests.txt"
 tests_rc=${PIPESTATUS[0]}
 
+step "accuracy of every kernel version"
+for v in base px1 px1w px2w px1w+bin px2w+bin; do
+  if INSPECTD_PREPROCESS_KERNEL="$v" INSPECTD_GPU_TESTS=1 INSPECTD_GPU_REFS=.carry/gpu-refs \
+    node node_modules/vitest/vitest.mjs run test/gpu/preprocess.test.ts >/tmp/acc-$v.txt 2>&1; then
+    echo "kernel $v: accuracy test passed" | tee -a "$OUT/tests.txt"
+  else
+    echo "kernel $v: ACCURACY TEST FAILED" | tee -a "$OUT/tests.txt"; grep -m5 -E 'AssertionError|expected|Error' /tmp/acc-$v.txt | tee -a "$OUT/tests.txt"
+    tests_rc=1
+  fi
+done
+
 step "mutation check: the accuracy test must fail on a broken kernel"
 # OpenCV 3's 14-bit BGR->GRAY weights instead of OpenCV 4's: off by one grey level on ~0.3% of pixels.
 rm -rf /tmp/inspectd-mutant && cp -r native /tmp/inspectd-mutant && rm -rf /tmp/inspectd-mutant/build
@@ -62,8 +78,25 @@ else
   grep -m3 -E 'AssertionError|expected' /tmp/mutant.txt | tee -a "$OUT/tests.txt"
 fi
 
-step "benchmark"
-node dist/bench/gpu/preprocess-bench.js --frames 2000 --json "$OUT/json/bench.json" 2>&1 | tee "$OUT/bench.txt"
+step "benchmark, every kernel version (default last)"
+for v in base px1 px1w px2w px1w+bin px2w+bin default; do
+  if [ "$v" = default ]; then unset INSPECTD_PREPROCESS_KERNEL; else export INSPECTD_PREPROCESS_KERNEL="$v"; fi
+  node dist/bench/gpu/preprocess-bench.js --frames 2000 --json "$OUT/json/bench-$v.json" 2>&1 | tee -a "$OUT/bench.txt"
+done
+unset INSPECTD_PREPROCESS_KERNEL
+
+step "Nsight Compute: the default kernel at 2448x2048 (speed of light, memory, occupancy)"
+if command -v ncu >/dev/null; then
+  : >"$OUT/ncu.txt"
+  for only in 'RGB 640x640 letterbox' '1224x1024'; do
+    timeout 150 ncu --clock-control none --target-processes all --kernel-name regex:'bayerBin2|preprocessKernel' --launch-skip 60 --launch-count 2 \
+      --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
+      node dist/bench/gpu/preprocess-bench.js --frames 20 --only "2448x2048 Bayer RG8 -> $only" >>"$OUT/ncu.txt" 2>&1 || echo "ncu exit $?" >>"$OUT/ncu.txt"
+  done
+  grep -E 'bayerBin2|preprocessKernel|Memory Throughput|DRAM Throughput|Duration|Compute \(SM\) Throughput|Achieved Occupancy|Registers Per' "$OUT/ncu.txt" | head -60
+else
+  echo "no ncu on this machine" | tee "$OUT/ncu.txt"
+fi
 
 # At most 8 files come back: fold the JSON results into one.
 node -e "

@@ -32,5 +32,10 @@ export async function preparedFrame(image: Mat, input: InputSpec): Promise<Prepa
   const height = image.rows;
   const format: PixelFormat = image.channels === 1 ? 'mono8' : 'bgr8';
   const pixels = width * height > OFF_MAIN_THREAD_PIXELS ? await image.getDataAsync() : image.getData();
-  return { frame: { pixels, width, height, format }, transform: resizeGeometry(input, width, height).transform };
+  return framePrepared({ pixels, width, height, format }, input);
+}
+
+/** Pixels already out of their Mat (or never in one: a Bayer sensor's mosaic), with their geometry. */
+export function framePrepared(frame: RawFrame, input: InputSpec): PreparedFrame {
+  return { frame, transform: resizeGeometry(input, frame.width, frame.height).transform };
 }

@@ -16,8 +16,9 @@ if [ ! -f .carry/node_modules.tar.xz ]; then
     ['vitest', 'zod', 'onnxruntime-node'].forEach(walk);
     console.log([...seen].filter((k) => fs.existsSync(k)).join('\n'));" >/tmp/inspectd-carry-deps.txt
   # ONNX Runtime ships every platform's library (290 MB): only linux-x64's travels.
-  tar -cf - -T /tmp/inspectd-carry-deps.txt --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' \
-    --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' | xz -T2 -6 >.carry/node_modules.tar.xz
+  # (tar applies --exclude only to the names after it: before -T.)
+  tar -cf - --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' \
+    --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' -T /tmp/inspectd-carry-deps.txt | xz -T2 -6 >.carry/node_modules.tar.xz
 fi
 node dist/bench/gpu/make-references.js .carry/gpu-refs
 node dist/bench/gpu/make-verdict-references.js .carry/gpu-refs

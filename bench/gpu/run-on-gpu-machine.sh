@@ -10,13 +10,9 @@
 #   3. the preprocessing / transfer benchmark (bench/gpu/preprocess-bench.ts) for every kernel version
 #   4. Nsight Compute's speed-of-light of the default kernel at 2448x2048, where ncu works
 # Results go to $OUT (env.txt, tests.txt, bench.txt, results.json, ncu.txt).
-#   run-on-gpu-machine.sh kernels   every kernel version: accuracy, mutation check, benchmarks, ncu
-#                                   (all GPU tests but the chain's verdicts: no ONNX Runtime carried)
-#   run-on-gpu-machine.sh final     every GPU test but the accuracy test (no CPU references carried),
-#                                   the default kernel's benchmark
-# One device call carries at most 64 MiB: Node, ONNX Runtime and the CPU references together do not fit.
+# The chain's verdict test runs the model in that machine's Python onnxruntime (bench/gpu/ort-peer.py):
+# onnxruntime-node's library does not fit in one device call's 64 MiB beside Node and the references.
 set -uo pipefail
-mode="${1:-kernels}"
 OUT="${OUT:-/tmp/inspectd-gpu-out}"
 mkdir -p "$OUT"
 step() { printf '\n== %s\n' "$*"; }
@@ -52,13 +48,11 @@ fi
 export INSPECTD_GPU_ADDON="$addon"
 node -e "const a=require(process.env.INSPECTD_GPU_ADDON); console.log(JSON.stringify({build:a.buildInfo(), devices:a.devices(), tensorRt:a.tensorRt()}, null, 1))" | tee -a "$OUT/env.txt"
 
-step "GPU tests ($mode)"
-if [ "$mode" = kernels ]; then leave_out=test/gpu/frame-verdicts.test.ts; else leave_out=test/gpu/preprocess.test.ts; fi
-echo "left out of this run: $leave_out (mode $mode)" | tee "$OUT/tests.txt"
+step "GPU tests"
+mkdir -p "$OUT/json"
 INSPECTD_GPU_TESTS=1 INSPECTD_GPU_OUT="$OUT/json" INSPECTD_GPU_REFS=.carry/gpu-refs \
-  node node_modules/vitest/vitest.mjs run test/gpu --exclude "$leave_out" --reporter=verbose 2>&1 | tee -a "$OUT/tests.txt"
+  node node_modules/vitest/vitest.mjs run test/gpu --reporter=verbose 2>&1 | tee "$OUT/tests.txt"
 tests_rc=${PIPESTATUS[0]}
-if [ "$mode" = kernels ]; then
 
 step "accuracy of every kernel version"
 for v in base px1 px1w px2w px1w+bin px2w+bin; do
@@ -87,24 +81,19 @@ else
   grep -m3 -E 'AssertionError|expected' /tmp/mutant.txt | tee -a "$OUT/tests.txt"
 fi
 
-fi
 
-step "benchmark"
-versions=default
-[ "$mode" = kernels ] && versions="base px1 px1w px2w px1w+bin px2w+bin default"
-for v in $versions; do
+step "benchmark, every kernel version (default last)"
+for v in base px1 px1w px2w px1w+bin px2w+bin default; do
   if [ "$v" = default ]; then unset INSPECTD_PREPROCESS_KERNEL; else export INSPECTD_PREPROCESS_KERNEL="$v"; fi
-  node dist/bench/gpu/preprocess-bench.js --frames 2000 --json "$OUT/json/bench-$v.json" 2>&1 | tee -a "$OUT/bench.txt"
+  node dist/bench/gpu/preprocess-bench.js --frames 1000 --json "$OUT/json/bench-$v.json" 2>&1 | tee -a "$OUT/bench.txt"
 done
 unset INSPECTD_PREPROCESS_KERNEL
 
 step "Nsight Compute: the default kernel at 2448x2048 (speed of light, memory, occupancy)"
-if [ "$mode" != kernels ]; then
-  echo "ncu: kernels mode only"
-elif command -v ncu >/dev/null; then
+if command -v ncu >/dev/null; then
   : >"$OUT/ncu.txt"
   for only in 'RGB 640x640 letterbox' '1224x1024'; do
-    timeout 150 ncu --clock-control none --target-processes all --kernel-name regex:'bayerBin2|preprocessKernel' --launch-skip 60 --launch-count 2 \
+    timeout 90 ncu --clock-control none --target-processes all --kernel-name regex:'bayerBin2|preprocessKernel' --launch-skip 60 --launch-count 2 \
       --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
       node dist/bench/gpu/preprocess-bench.js --frames 20 --only "2448x2048 Bayer RG8 -> $only" >>"$OUT/ncu.txt" 2>&1 || echo "ncu exit $?" >>"$OUT/ncu.txt"
   done

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import type { VerdictReference } from '../../bench/gpu/make-verdict-references.js';
 import { createDecoder } from '../../src/decode/index.js';
 import type { BackendInfo, InferenceBackend, RawFrame, TensorMap } from '../../src/infer/backend.js';
-import { OnnxRuntimeBackend } from '../../src/infer/onnxruntime/backend.js';
 import { GpuFramePipeline } from '../../src/infer/tensorrt/frame-pipeline.js';
 import { cameraInspection } from '../../src/inspect/camera.js';
 import { framePrepared } from '../../src/inspect/model-input.js';
@@ -12,12 +11,14 @@ import { wrapModel } from '../../src/inspect/model.js';
 import { loadModelSpec, modelFile, type LoadedModelSpec } from '../../src/model/spec.js';
 import type { Decision } from '../../src/verdict/types.js';
 import { GPU, writeResult } from './helpers.js';
+import { OrtPeer } from './ort-peer.js';
 
 /**
  * The GPU path of the chain against its CPU path, verdict for verdict, on real models and images:
  * the frame's pixels go to the CUDA preprocessing (the kernel the TensorRT backend runs, into a
  * pinned output instead of an engine: TensorRT is not on the GPU machine), the real ONNX model
- * runs on that tensor in ONNX Runtime (CPU), then the chain's decoder and verdict rules. The CPU
+ * runs on that tensor in ONNX Runtime 1.30 on the CPU (that machine's Python package, the version
+ * the daemon uses: bench/gpu/ort-peer.py), then the chain's decoder and verdict rules. The CPU
  * verdicts were made on the development machine by the same chain with OpenCV preprocessing
  * (bench/gpu/make-verdict-references.ts). The tensors are identical (test/gpu/preprocess.test.ts),
  * so what can differ is ONNX Runtime's float arithmetic on another CPU: scores within 1e-3 and box
@@ -30,12 +31,12 @@ const BOX_TOLERANCE_PX = 0.5;
 class CudaPreprocessedOnnx implements InferenceBackend {
   private readonly pipelines = new Map<string, GpuFramePipeline>();
   frames = 0;
+  readonly info: BackendInfo;
   constructor(
-    private readonly ort: InferenceBackend,
+    private readonly ort: OrtPeer,
     private readonly loaded: LoadedModelSpec,
-  ) {}
-  get info(): BackendInfo {
-    return { ...this.ort.info, name: 'cuda-preprocessing + onnxruntime' };
+  ) {
+    this.info = { name: 'cuda-preprocessing + onnxruntime', precision: loaded.spec.defaultPrecision, inputNames: [loaded.spec.input.name], outputNames: [] };
   }
   run(): Promise<TensorMap> {
     return Promise.reject(new Error('this backend takes frames; the chain handed it a tensor'));
@@ -50,7 +51,7 @@ class CudaPreprocessedOnnx implements InferenceBackend {
     this.frames++;
     const dims = pipeline.plan.dims;
     const tensor = await pipeline.runFrame(frame.pixels, ({ views }) => new Float32Array(views[0]!.slice().buffer));
-    return this.ort.run({ [this.loaded.spec.input.name]: { type: 'float32', dims, data: tensor } });
+    return this.ort.run(this.loaded.spec.input.name, dims, tensor);
   }
   async close(): Promise<void> {
     await Promise.all([...this.pipelines.values()].map((p) => p.close()));
@@ -82,7 +83,7 @@ describe.runIf(GPU)('the chain on the GPU path gives the CPU path\'s verdicts', 
     const rows: Array<Record<string, unknown>> = [];
     for (const model of [...new Set(refs.map((r) => r.model))]) {
       const loaded = loadModelSpec(model);
-      const ort = await OnnxRuntimeBackend.create({ file: modelFile(loaded).file, precision: loaded.spec.defaultPrecision, intraOpThreads: 4 });
+      const ort = await OrtPeer.open(modelFile(loaded).file);
       const backend = new CudaPreprocessedOnnx(ort, loaded);
       try {
         const rules = { threshold: loaded.spec.thresholds.default, perClass: {}, minDefectAreaPx: 0, ignore: [] };
@@ -93,7 +94,7 @@ describe.runIf(GPU)('the chain on the GPU path gives the CPU path\'s verdicts', 
           const prepared = framePrepared({ pixels, width: ref.width, height: ref.height, format: ref.format }, loaded.spec.input);
           const got = inspection.judge(await inspection.infer(prepared, backend), prepared);
           const diff = compare(got, ref.decision);
-          rows.push({ model: loaded.spec.name, frame: ref.frame, format: ref.format, verdict: got.verdict, defects: got.defects.length, cpuScore: ref.decision.score, gpuScore: got.score, ...diff });
+          rows.push({ model: loaded.spec.name, runtime: ort.version, frame: ref.frame, format: ref.format, verdict: got.verdict, defects: got.defects.length, cpuScore: ref.decision.score, gpuScore: got.score, ...diff });
           expect(diff.scoreDiff, `${ref.frame} score`).toBeLessThanOrEqual(SCORE_TOLERANCE);
           expect(diff.boxDiff, `${ref.frame} boxes`).toBeLessThanOrEqual(BOX_TOLERANCE_PX);
         }

@@ -7,7 +7,7 @@
  * Bytes moved by the kernel = the frame read once + the tensor written once (the fewest possible).
  * Two ceilings: a 256 MiB device-to-device copy (the card's rate), and a copy that moves the same
  * bytes as the kernel, rotating over as many buffers (what a memory-bound kernel of that size can
- * reach: launch and ramp-up included). INSPECTD_PREPROCESS_KERNEL picks a kernel version (native/src/preprocess.cu).
+ * reach: launch and ramp-up included).
  */
 import { writeFileSync } from 'node:fs';
 import type { InputSpec } from '../../src/model/spec.js';
@@ -115,12 +115,10 @@ async function main(): Promise<void> {
       framesPerSecond4Streams: throughput,
     });
   }
-  const kernelVersion = process.env.INSPECTD_PREPROCESS_KERNEL ?? 'default';
-  const report = { device, ceiling, kernelVersion, framesPerCase: FRAMES, node: process.version, results };
+  const report = { device, ceiling, framesPerCase: FRAMES, node: process.version, results };
   const json = arg('--json', '');
   if (json) writeFileSync(json, JSON.stringify(report, null, 1) + '\n');
   console.log(`${device.name} (sm ${device.computeCapability}); copy ceilings: device-to-device ${ceiling.deviceToDeviceGBps!.toFixed(0)} GB/s, host-to-device ${ceiling.hostToDeviceGBps!.toFixed(1)} GB/s, device-to-host ${ceiling.deviceToHostGBps!.toFixed(1)} GB/s`);
-  console.log(`kernel version: ${kernelVersion}`);
   console.log('case | kernel MB | kernel us (batched) | kernel GB/s | % of D2D copy | same-size copy us | % of same-size copy | kernel us in pipeline p50 | upload p50 us | H2D->D2H gpu p50 / wall p50 / wall p99 ms | fps (4 streams)');
   for (const r of results) {
     console.log(

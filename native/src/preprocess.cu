@@ -8,9 +8,6 @@
 // rounding is why the colour conversion is done per tap rather than on floats.
 #include <cuda_fp16.h>
 
-#include <cstdlib>
-#include <string>
-
 #include "preprocess.h"
 
 namespace inspectd {
@@ -299,8 +296,8 @@ __device__ __forceinline__ void storePixel(const PreprocessParams& p, void* __re
 }
 
 // The general kernel: any format, resize and layout. Each thread makes PX neighbouring pixels of a
-// row (PX = 4: the per-thread set-up is shared and planar float32 rows are written 16 bytes at a
-// time; PX = 1: four times the threads, for outputs too small to fill the GPU otherwise). C (1 or 3
+// row; the launcher uses PX = 1 (four pixels a thread, with 16-byte planar stores, measured slower
+// on the H200: the outputs are too small to fill the GPU with a quarter of the threads). C (1 or 3
 // channels) is a template argument so every per-channel loop unrolls into registers.
 template <int C, int PX, bool WORDS, bool LINEAR>
 __global__ void preprocessKernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
@@ -373,24 +370,6 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
   storePixel<C>(p, dst, ox, oy, out);
 }
 
-// Which kernel runs (bench/gpu only, for comparing versions on the GPU machine; unset = the default).
-enum class Variant { Base, Px1, Px1Words, Px2Words, Px1WordsBin, Px2WordsBin, Px1WordsBinLinear };
-
-Variant variant() {
-  static const Variant v = [] {
-    const char* e = getenv("INSPECTD_PREPROCESS_KERNEL");
-    const std::string s = e ? e : "";
-    if (s == "base") return Variant::Base;
-    if (s == "px1") return Variant::Px1;
-    if (s == "px1w") return Variant::Px1Words;
-    if (s == "px2w") return Variant::Px2Words;
-    if (s == "px2w+bin") return Variant::Px2WordsBin;
-    if (s == "px1w+bin") return Variant::Px1WordsBin;
-    return Variant::Px1WordsBinLinear;
-  }();
-  return v;
-}
-
 template <int C, int PX, bool WORDS, bool LINEAR = false>
 void launchGeneral(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStream_t stream) {
   const dim3 block(32, 8);
@@ -399,26 +378,21 @@ void launchGeneral(const PreprocessParams& p, const uint8_t* src, void* dst, cud
   preprocessKernel<C, PX, WORDS, LINEAR><<<grid, block, 0, stream>>>(p, src, dst);
 }
 
+// Which kernel makes the tensor: the fastest version measured on the H200 for each case
+// (bench/gpu/RESULTS.md: binned Bayer 20.0 -> 12.9 us, Bayer letterbox 12.7 -> 9.8 us, BGR
+// letterbox 8.3 -> 6.7 us against the general kernel with four pixels a thread and byte loads).
 template <int C>
 void launchFor(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStream_t stream) {
-  const Variant v = variant();
   const bool bin2 = p.format == PixelFormat::BayerRg8 && p.resize == ResizeKind::Area && p.areaFastScale == 2 && (p.srcWidth & 3) == 0 &&
                     p.innerWidth == p.dstWidth && p.innerHeight == p.dstHeight && p.padLeft == 0 && p.padTop == 0;
-  if (bin2 && (v == Variant::Px1WordsBin || v == Variant::Px2WordsBin || v == Variant::Px1WordsBinLinear)) {
+  if (bin2) {
     const dim3 block(32, 8);
     const dim3 grid((p.dstWidth + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
     bayerBin2Kernel<C><<<grid, block, 0, stream>>>(p, src, dst);
-    return;
-  }
-  switch (v) {
-    case Variant::Base: return launchGeneral<C, 4, false>(p, src, dst, stream);
-    case Variant::Px1: return launchGeneral<C, 1, false>(p, src, dst, stream);
-    case Variant::Px2Words:
-    case Variant::Px2WordsBin: return launchGeneral<C, 2, true>(p, src, dst, stream);
-    case Variant::Px1WordsBinLinear:
-      if (p.resize == ResizeKind::Linear) return launchGeneral<C, 1, true, true>(p, src, dst, stream);
-      return launchGeneral<C, 1, true>(p, src, dst, stream);
-    default: return launchGeneral<C, 1, true>(p, src, dst, stream);
+  } else if (p.resize == ResizeKind::Linear) {
+    launchGeneral<C, 1, true, true>(p, src, dst, stream);
+  } else {
+    launchGeneral<C, 1, true>(p, src, dst, stream);
   }
 }
 

@@ -86,7 +86,7 @@ for (const [i, s] of samples.entries()) {
         stages.difference!.push(st.differenceMs);
         stages.patches!.push(st.patchesMs);
         stages.total!.push(total);
-        candidates.push(prepared.regions?.length ?? 0);
+        candidates.push((prepared as TemplatePrepared).regions?.length ?? 0);
       }
       verdicts[kind][decision.verdict === 'FAIL' ? 'FAIL' : 'PASS']++;
       if (kind === 'self' && decision.verdict === 'FAIL') falseRejects.push(`${s.id}: ${how}: ${decision.defects.map((d) => `${d.label} ${d.score.toFixed(2)}`).join(', ')}`);
@@ -109,7 +109,7 @@ for (const [i, s] of samples.entries()) {
   for (let k = 0; k < 50; k++) {
     const prepared = await inspection.prepare({ camera: 'bench', frameId: k, capturedAt: Date.now(), partId: null, recipe: 'x', image: tested });
     const t0 = performance.now();
-    const outputs = await model.backend.run(inspection.toInputs(prepared));
+    const outputs = await inspection.infer(prepared, model.backend);
     const t1 = performance.now();
     inspection.judge(outputs, prepared);
     stages.classify!.push(t1 - t0);

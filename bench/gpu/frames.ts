@@ -62,6 +62,32 @@ for (const [width, height] of [
   }
 }
 
+/**
+ * The kernel's special paths at the camera sizes the benchmark times, each with the one spec that
+ * takes it: Bayer binned 2x2 to RGB (every source pixel read), Bayer and BGR letterboxed to a
+ * YOLO 640 input (word loads of the Bayer window and of BGR pixel pairs), and RGB at exactly half
+ * size from the 640x512 frames (the binned path with three channels).
+ */
+export const EXTRA_SPECS: Record<string, InputSpec> = {
+  'rgb-half': { ...base, name: 'input', width: 320, height: 256, colorOrder: 'RGB', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  'rgb-bin2-1224': { ...base, name: 'images', width: 1224, height: 1024, colorOrder: 'RGB', mean: [0], std: [1] },
+  'yolo-640': { ...base, name: 'images', width: 640, height: 640, colorOrder: 'RGB', resize: 'letterbox', mean: [0], std: [1] },
+};
+
+export const EXTRA_CASES: Array<{ frame: RandomFrameCase; spec: string }> = [
+  ...(['mono8', 'bgr8', 'bayer_rg8'] as const).map((format) => ({ frame: RANDOM_FRAMES.find((f) => f.width === 640 && f.format === format)!, spec: 'rgb-half' })),
+  { frame: { kind: 'random', width: 2448, height: 2048, format: 'bayer_rg8', seed: 2448 }, spec: 'rgb-bin2-1224' },
+  { frame: { kind: 'random', width: 2448, height: 2048, format: 'bayer_rg8', seed: 2448 }, spec: 'yolo-640' },
+  { frame: { kind: 'random', width: 1920, height: 1200, format: 'bgr8', seed: 1920 }, spec: 'yolo-640' },
+];
+
+/** A case's spec, from either table. */
+export function specOf(name: string): InputSpec {
+  const spec = SPECS[name] ?? EXTRA_SPECS[name];
+  if (!spec) throw new Error(`unknown reference spec ${name}`);
+  return spec;
+}
+
 export function channelsOf(format: PixelFormat): number {
   return format === 'bgr8' ? 3 : 1;
 }

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { opencv, type Mat } from '../../src/preprocess/opencv.js';
 import { resizeForModel, toTensor } from '../../src/preprocess/preprocess.js';
 import { planPreprocess, type PixelFormat } from '../../src/infer/tensorrt/plan.js';
-import { channelsOf, randomFrame, RANDOM_FRAMES, SPECS, type ReferenceManifest } from './frames.js';
+import { channelsOf, EXTRA_CASES, randomFrame, RANDOM_FRAMES, specOf, SPECS, type ReferenceManifest } from './frames.js';
 
 const SHARED = resolve(process.env.INSPECTD_SHARED ?? '../shared');
 const IMAGES = [
@@ -92,9 +92,16 @@ async function main(): Promise<void> {
     }
   }
 
-  for (const f of frames) {
+  const cases: Array<{ f: (typeof frames)[number]; spec: string }> = frames.flatMap((f) => Object.keys(SPECS).map((spec) => ({ f, spec })));
+  for (const extra of EXTRA_CASES) {
+    const r = extra.frame;
+    const pixels = randomFrame(r.width, r.height, channelsOf(r.format), r.seed);
+    cases.push({ f: { id: `random-${r.width}x${r.height}-${r.format}`, pixels, width: r.width, height: r.height, format: r.format, frame: r }, spec: extra.spec });
+  }
+  for (const { f, spec: name } of cases) {
+    const spec = specOf(name);
     const mat = cpuMat(f.pixels, f.width, f.height, f.format);
-    for (const [name, spec] of Object.entries(SPECS)) {
+    {
       const { mat: resized } = await resizeForModel(mat, spec);
       const u8 = new Uint8Array(resized.getData());
       // The float tensor is the 8-bit image through x*alpha + beta; record how exactly.
@@ -111,7 +118,9 @@ async function main(): Promise<void> {
       }
       const refOffset = append(u8);
       manifest.cases.push({ id: `${f.id}:${name}`, spec: name, frame: f.frame, refOffset, refBytes: u8.byteLength });
+      if (resized !== mat) resized.release();
     }
+    mat.release();
   }
   writeFileSync(join(outDir, 'refs.bin'), Buffer.concat(chunks));
   writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1));

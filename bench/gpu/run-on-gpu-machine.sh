@@ -3,10 +3,15 @@
 # no network, no TensorRT). Run from the repository root with what bench/gpu/prepare-carry.sh made
 # under .carry/ and the dev machine's dist/ and native/build/Release/inspectd_gpu.node:
 #   1. unpacks Node and the test runner; builds the addon here with nvcc (native/build-without-gyp.sh)
-#   2. INSPECTD_GPU_TESTS=1 vitest run test/gpu (CUDA preprocessing vs the CPU path, the async path
-#      over 100,000 frames, leak cycles, worker clean-up, TensorRT-not-found), against that build
+#   2. INSPECTD_GPU_TESTS=1 vitest run test/gpu (CUDA preprocessing vs the CPU path, the chain's
+#      verdicts on the GPU path vs its CPU path, the async path over 100,000 frames, leak cycles,
+#      worker clean-up, TensorRT-not-found), against that build; the accuracy test again against a
+#      deliberately broken kernel
 #   3. the preprocessing / transfer benchmark (bench/gpu/preprocess-bench.ts)
-# Results go to $OUT (tests.txt, bench.txt, results.json, env.txt).
+#   4. Nsight Compute's speed-of-light of the default kernel at 2448x2048, where ncu works
+# Results go to $OUT (env.txt, tests.txt, bench.txt, results.json, ncu.txt).
+# The chain's verdict test runs the model in that machine's Python onnxruntime (bench/gpu/ort-peer.py):
+# onnxruntime-node's library does not fit in one device call's 64 MiB beside Node and the references.
 set -uo pipefail
 OUT="${OUT:-/tmp/inspectd-gpu-out}"
 mkdir -p "$OUT"
@@ -19,6 +24,7 @@ step "machine"
   nvcc --version | tail -2
   uname -r
   ldconfig -p | grep -E 'libnvinfer|libnvonnxparser' || echo "no libnvinfer / libnvonnxparser on this machine"
+  python3 -c "import onnxruntime as o; print('python onnxruntime', o.__version__, o.get_available_providers())" || echo "no python onnxruntime"
 } >"$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 
@@ -28,7 +34,8 @@ xz -dc .carry/node.xz >/tmp/inspectd-node/node && chmod +x /tmp/inspectd-node/no
 export PATH="/tmp/inspectd-node:$PATH"
 node --version
 [ -d node_modules/vitest ] || tar -xJf .carry/node_modules.tar.xz
-[ -f .carry/gpu-refs/refs.bin ] || xz -dk .carry/gpu-refs/refs.bin.xz
+[ -f .carry/gpu-refs/refs.bin ] || [ ! -f .carry/gpu-refs/refs.bin.xz ] || xz -dk .carry/gpu-refs/refs.bin.xz
+[ -f .carry/gpu-refs/verdicts.bin ] || [ ! -f .carry/gpu-refs/verdicts.bin.xz ] || xz -dk .carry/gpu-refs/verdicts.bin.xz
 
 step "build the addon here (nvcc, sm_90)"
 addon=/tmp/inspectd-gpu-here.node
@@ -42,6 +49,7 @@ export INSPECTD_GPU_ADDON="$addon"
 node -e "const a=require(process.env.INSPECTD_GPU_ADDON); console.log(JSON.stringify({build:a.buildInfo(), devices:a.devices(), tensorRt:a.tensorRt()}, null, 1))" | tee -a "$OUT/env.txt"
 
 step "GPU tests"
+mkdir -p "$OUT/json"
 INSPECTD_GPU_TESTS=1 INSPECTD_GPU_OUT="$OUT/json" INSPECTD_GPU_REFS=.carry/gpu-refs \
   node node_modules/vitest/vitest.mjs run test/gpu --reporter=verbose 2>&1 | tee "$OUT/tests.txt"
 tests_rc=${PIPESTATUS[0]}
@@ -62,8 +70,22 @@ else
   grep -m3 -E 'AssertionError|expected' /tmp/mutant.txt | tee -a "$OUT/tests.txt"
 fi
 
+
 step "benchmark"
-node dist/bench/gpu/preprocess-bench.js --frames 2000 --json "$OUT/json/bench.json" 2>&1 | tee "$OUT/bench.txt"
+node dist/bench/gpu/preprocess-bench.js --frames 1000 --json "$OUT/json/bench.json" 2>&1 | tee "$OUT/bench.txt"
+
+step "Nsight Compute: the default kernel at 2448x2048 (speed of light, memory, occupancy)"
+if command -v ncu >/dev/null; then
+  : >"$OUT/ncu.txt"
+  for only in 'RGB 640x640 letterbox' 'RGB 1224x1024'; do
+    timeout 90 ncu --clock-control none --target-processes all --kernel-name regex:'bayerBin2|preprocessKernel' --launch-skip 60 --launch-count 2 \
+      --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
+      node dist/bench/gpu/preprocess-bench.js --frames 20 --only "2448x2048 Bayer RG8 -> $only" >>"$OUT/ncu.txt" 2>&1 || echo "ncu exit $?" >>"$OUT/ncu.txt"
+  done
+  grep -E 'bayerBin2|preprocessKernel|Memory Throughput|DRAM Throughput|Duration|Compute \(SM\) Throughput|Achieved Occupancy|Registers Per' "$OUT/ncu.txt" | head -60
+else
+  echo "no ncu on this machine" | tee "$OUT/ncu.txt"
+fi
 
 # At most 8 files come back: fold the JSON results into one.
 node -e "

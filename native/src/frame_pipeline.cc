@@ -196,7 +196,7 @@ class FramePipeline : public Napi::ObjectWrap<FramePipeline> {
         slot->preprocessed = std::make_unique<Event>();
         slot->finished = std::make_unique<Event>();
         slot->frameHost = PinnedBuffer(hostBytes);
-        slot->frameDevice = DeviceBuffer(frameBytes(p));
+        slot->frameDevice = DeviceBuffer(frameBytes(p) + FRAME_SLACK);
         frames.Set(i, view(env, slot->frameHost.get(), hostBytes));
         Napi::Array outs = Napi::Array::New(env, core.stage->outputs().size());
         for (size_t k = 0; k < core.stage->outputs().size(); ++k)
@@ -336,7 +336,7 @@ class FramePipeline : public Napi::ObjectWrap<FramePipeline> {
       cudaStream_t s = slot.stream->get();
       std::vector<DeviceBuffer> frames, tensors;
       for (int i = 0; i < sets; ++i) {
-        frames.emplace_back(frameBytes(core.params));
+        frames.emplace_back(frameBytes(core.params) + FRAME_SLACK);
         tensors.emplace_back(tensorBytes(core.params));
         cudaCheck(cudaMemcpyAsync(frames.back().get(), slot.frameHost.get(), frameBytes(core.params), cudaMemcpyHostToDevice, s), "cudaMemcpyAsync");
       }

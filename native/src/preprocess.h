@@ -35,6 +35,9 @@ struct PreprocessParams {
 };
 
 size_t frameBytes(const PreprocessParams& p);
+// Bytes a frame's device buffer has past the frame: the kernel reads whole aligned 32-bit words,
+// up to 8 bytes beyond the last pixel it needs.
+constexpr size_t FRAME_SLACK = 16;
 size_t tensorBytes(const PreprocessParams& p);
 
 // Enqueues the kernel on stream; returns the launch status (the caller checks it).

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { OpenModel } from '../inspect/model.js';
 import { opencv } from '../preprocess/opencv.js';
-import type { PreparedInput } from '../preprocess/preprocess.js';
+import { isPreparedFrame, type ModelInput } from '../inspect/model-input.js';
 import { renderPart } from '../source/synthetic/render.js';
 import { ascending, percentile, round2 } from './stats.js';
 
@@ -13,8 +13,8 @@ export interface RawFigures {
   runs: number;
 }
 
-/** A rendered synthetic part of the camera's size, through the model's own preprocessing. */
-export async function sampleInput(model: OpenModel, width: number, height: number, channels: 1 | 3): Promise<PreparedInput> {
+/** A rendered synthetic part of the camera's size, prepared as the model's chain prepares it (tensor or frame). */
+export async function sampleInput(model: OpenModel, width: number, height: number, channels: 1 | 3): Promise<ModelInput> {
   const cv = opencv();
   const part = renderPart({ width, height, channels, defectRate: 0.3, seed: 7, index: 0 });
   const image = new cv.Mat(Buffer.from(part.pixels), height, width, channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
@@ -25,23 +25,23 @@ export async function sampleInput(model: OpenModel, width: number, height: numbe
   }
 }
 
-/** A fresh copy per run: a backend may transfer (detach) the buffer it is given. */
-function inputsFor(model: OpenModel, prepared: PreparedInput) {
-  return model.toInputs({ ...prepared, tensor: prepared.tensor.slice() });
+/** A fresh tensor per run: a backend may transfer (detach) the buffer it is given (frames are copied, not taken). */
+function fresh(prepared: ModelInput): ModelInput {
+  return isPreparedFrame(prepared) ? prepared : { ...prepared, tensor: prepared.tensor.slice() };
 }
 
 /**
  * The backend alone: latency of one inference at a time on one session, then throughput with every
  * session of the pool busy. What the whole daemon is measured against.
  */
-export async function measureRaw(model: OpenModel, prepared: PreparedInput, seconds: number, onProgress: (line: string) => void): Promise<RawFigures> {
+export async function measureRaw(model: OpenModel, prepared: ModelInput, seconds: number, onProgress: (line: string) => void): Promise<RawFigures> {
   const backend = model.backend;
-  for (let i = 0; i < 5; i++) await backend.run(inputsFor(model, prepared));
+  for (let i = 0; i < 5; i++) await model.run(fresh(prepared), backend);
   const times: number[] = [];
   const latencyEnd = performance.now() + (seconds * 1000) / 2;
   while (performance.now() < latencyEnd) {
     const t0 = performance.now();
-    await backend.run(inputsFor(model, prepared));
+    await model.run(fresh(prepared), backend);
     times.push(performance.now() - t0);
   }
   onProgress(`raw: ${times.length} runs, one at a time`);
@@ -51,7 +51,7 @@ export async function measureRaw(model: OpenModel, prepared: PreparedInput, seco
   await Promise.all(
     model.backends.map(async (b) => {
       while (performance.now() < satEnd) {
-        await b.run(inputsFor(model, prepared));
+        await model.run(fresh(prepared), b);
         done++;
       }
     }),

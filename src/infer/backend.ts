@@ -21,9 +21,31 @@ export interface BackendInfo {
   maxBatch?: number;
 }
 
+/** Camera pixel formats a backend that preprocesses frames itself reads (GenICam names). */
+export type PixelFormat = 'mono8' | 'bgr8' | 'bayer_rg8';
+
+/** A frame's size and pixel format, without its pixels. */
+export interface FrameGeometry {
+  width: number;
+  height: number;
+  format: PixelFormat;
+}
+
+/** A camera frame's own pixels, rows packed without padding, for a backend that makes its input tensor itself. */
+export interface RawFrame extends FrameGeometry {
+  pixels: Uint8Array;
+}
+
 export interface InferenceBackend {
   readonly info: BackendInfo;
   /** Runs one inference. Inputs' buffers may be transferred (detached) to the worker. */
   run(inputs: TensorMap): Promise<TensorMap>;
+  /**
+   * Present on a backend that preprocesses camera frames itself, with src/preprocess's arithmetic
+   * (model.json's input block): TensorRT, whose CUDA kernel writes the engine's input buffer. The
+   * chain in src/inspect/ then hands it the frame's pixels instead of a tensor made by OpenCV. The
+   * pixels are copied before the promise settles and may be reused after.
+   */
+  runFrame?(frame: RawFrame): Promise<TensorMap>;
   close(): Promise<void>;
 }

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import type { TensorMap } from '../infer/backend.js';
+import type { InferenceBackend, TensorMap } from '../infer/backend.js';
 import type { Mat } from '../preprocess/opencv.js';
-import { resizeForModel, type InputTransform, type PreparedInput } from '../preprocess/preprocess.js';
+import { resizeForModel, type InputTransform } from '../preprocess/preprocess.js';
 import type { InputSpec } from '../model/spec.js';
 import type { Frame } from '../source/frame.js';
 import { decide, rulesAt, type VerdictRules } from '../verdict/rules.js';
 import type { Decision, ModelInfo } from '../verdict/types.js';
+import type { ModelInput } from './model-input.js';
 import type { OpenModel } from './model.js';
 import { plausibleImage, type PlausibilityRules } from './plausibility.js';
 import type { Decoded } from '../decode/decoder.js';
@@ -24,15 +25,18 @@ export interface CameraInspection {
   /** The rules judge() applies; a live config reload replaces them between two frames. */
   rules: VerdictRules;
   /**
-   * Frame → model tensor. The frame's own pixels stay: the scheduler hands them on when the frame
-   * settles (the reject archive keeps a FAIL's image), or releases them.
+   * Frame → model input: the OpenCV-made tensor, or a copy of the frame's pixels when the model's
+   * backends preprocess frames themselves (OpenModel.takesFrames). The frame's own image stays:
+   * the scheduler hands it on when the frame settles (the reject archive keeps a FAIL's image), or
+   * releases it.
    */
-  prepare(frame: Frame): Promise<PreparedInput>;
-  toInputs(prepared: PreparedInput): TensorMap;
+  prepare(frame: Frame): Promise<ModelInput>;
+  /** One inference of a prepared frame on one backend of the model's pool; rejects, never throws. */
+  infer(input: ModelInput, backend: InferenceBackend): Promise<TensorMap>;
   /** The model's outputs as located, scored candidates, before the rules; may throw → ERROR. */
-  decode(outputs: TensorMap, prepared: PreparedInput): Decoded;
+  decode(outputs: TensorMap, input: ModelInput): Decoded;
   /** decode + verdict rules; may throw (bad output, out-of-range score) → ERROR. */
-  judge(outputs: TensorMap, prepared: PreparedInput): Decision;
+  judge(outputs: TensorMap, input: ModelInput): Decision;
 }
 
 /**
@@ -45,7 +49,7 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
   if (model.spec.template && !references) {
     throw new TemplateReferenceError(`camera ${camera}: model ${model.spec.name} is a golden-template model and the camera names no references (template.references)`);
   }
-  const prepareImage = (frame: Frame, image: Mat): Promise<PreparedInput> =>
+  const prepareImage = (frame: Frame, image: Mat): Promise<ModelInput> =>
     references ? prepareAgainstReference(image, references.forFrame(frame), model.spec) : model.prepare(image);
   const inspection: CameraInspection = {
     camera,
@@ -62,9 +66,9 @@ export function cameraInspection(camera: string, model: OpenModel, rules: Verdic
         if (judged !== frame.image) judged.release();
       }
     },
-    toInputs: (p) => model.toInputs(p),
+    infer: (input, backend) => model.run(input, backend),
     decode: (outputs, p) => model.decode(outputs, p),
-    judge: (outputs, p) => decide(model.decode(outputs, p), rulesAt(inspection.rules, model.info.precision), labels),
+    judge: (outputs, p) => decide(inspection.decode(outputs, p), rulesAt(inspection.rules, model.info.precision), labels),
   };
   return inspection;
 }
@@ -79,10 +83,10 @@ export async function inspectImage(inspection: CameraInspection, image: Mat): Pr
  * rules were given: `eval` scores every candidate for AP and the reported defects for F, and the
  * bench reads the stage times.
  */
-export async function inspectFrame(inspection: CameraInspection, frame: Frame): Promise<{ decision: Decision; decoded: Decoded; prepared: PreparedInput; inferMs: number }> {
+export async function inspectFrame(inspection: CameraInspection, frame: Frame): Promise<{ decision: Decision; decoded: Decoded; prepared: ModelInput; inferMs: number }> {
   const prepared = await inspection.prepare(frame);
   const t0 = performance.now();
-  const outputs = await inspection.model.backend.run(inspection.toInputs(prepared));
+  const outputs = await inspection.infer(prepared, inspection.model.backend);
   const inferMs = performance.now() - t0;
   const decoded = inspection.decode(outputs, prepared);
   return { decision: decide(decoded, rulesAt(inspection.rules, inspection.model.info.precision), inspection.model.spec.labels), decoded, prepared, inferMs };

@@ -11,6 +11,7 @@ import { opencv, type Mat } from '../preprocess/opencv.js';
 import { preprocess, type PreparedInput } from '../preprocess/preprocess.js';
 import { readImage } from '../source/read-image.js';
 import type { ModelInfo } from '../verdict/types.js';
+import { isPreparedFrame, preparedFrame, type ModelInput } from './model-input.js';
 
 export interface OpenModelOptions {
   precision?: Precision | 'auto';
@@ -53,13 +54,26 @@ export interface OpenModel {
   readonly probe?: PrecisionProbe;
   /** Set when frames of several cameras may share one call (and what `batch: auto` measured). */
   readonly batch?: BackendPool['batch'];
-  /** Frame → model tensor. Large frames are resized off the main thread. */
-  prepare(image: Mat): Promise<PreparedInput>;
+  /**
+   * Every backend of the pool preprocesses frames itself (TensorRT: the CUDA kernel), so prepare()
+   * hands on the frame's pixels and the backend makes the tensor; otherwise OpenCV makes it here.
+   */
+  readonly takesFrames: boolean;
+  /**
+   * Frame → what the pool's backends take: the frame itself when they preprocess it
+   * (takesFrames), else the OpenCV-made tensor. Either way with the same transform for decode.
+   */
+  prepare(image: Mat): Promise<ModelInput>;
+  /** Frame → tensor on the CPU (OpenCV), whatever the backend. Large frames are resized off the main thread. */
+  prepareTensor(image: Mat): Promise<PreparedInput>;
   toInputs(prepared: PreparedInput): TensorMap;
-  /** Runs the first session; the prepared tensor's buffer is transferred to the worker and detached. */
-  run(prepared: PreparedInput): Promise<TensorMap>;
-  decode(outputs: TensorMap, prepared: PreparedInput): Decoded;
-  /** prepare → run → decode on one session; the prepared tensor's buffer is transferred and detached. */
+  /**
+   * One inference on `backend` (default: the first session): the frame through runFrame, or the
+   * tensor through run, whose buffer is then transferred to the worker and detached.
+   */
+  run(input: ModelInput, backend?: InferenceBackend): Promise<TensorMap>;
+  decode(outputs: TensorMap, input: ModelInput): Decoded;
+  /** prepare → run → decode on one session; a prepared tensor's buffer is transferred and detached. */
   inferImage(image: Mat, backend?: InferenceBackend): Promise<{ decoded: Decoded; timings: InferTimings }>;
   close(): Promise<void>;
 }
@@ -99,6 +113,8 @@ export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceB
   const first = backends[0];
   if (!first) throw new InspectdError('INSPECTD_BACKEND_UNAVAILABLE', `model ${spec.name}: no inference backend`);
   const info: ModelInfo = { name: spec.name, version: spec.version, precision: first.info.precision, backend: first.info.name };
+  // A frame may run on any session of the pool, so it goes as pixels only when all of them take pixels.
+  const takesFrames = backends.every((b) => typeof b.runFrame === 'function');
   const model: OpenModel = {
     spec,
     loaded,
@@ -108,15 +124,21 @@ export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceB
     decoder,
     ...(probe ? { probe } : {}),
     ...(batch ? { batch } : {}),
-    prepare: (image) => preprocess(image, spec.input),
+    takesFrames,
+    prepare: (image) => (takesFrames ? preparedFrame(image, spec.input) : preprocess(image, spec.input)),
+    prepareTensor: (image) => preprocess(image, spec.input),
     toInputs: (prepared) => toInputs(spec, prepared),
-    run: (prepared) => first.run(toInputs(spec, prepared)),
-    decode: (outputs, prepared) => decoder.decode(outputs, prepared.transform, prepared.regions),
+    async run(input, backend = first) {
+      if (!isPreparedFrame(input)) return backend.run(toInputs(spec, input));
+      if (!backend.runFrame) throw new InspectdError('INSPECTD_INFER', `backend ${backend.info.name} takes tensors, not camera frames`);
+      return backend.runFrame(input.frame);
+    },
+    decode: (outputs, input) => decoder.decode(outputs, input.transform, isPreparedFrame(input) ? undefined : input.regions),
     async inferImage(image, backend = first) {
       const t0 = performance.now();
       const prepared = await model.prepare(image);
       const t1 = performance.now();
-      const outputs = await backend.run(model.toInputs(prepared));
+      const outputs = await model.run(prepared, backend);
       const t2 = performance.now();
       const decoded = model.decode(outputs, prepared);
       const t3 = performance.now();

@@ -2,20 +2,10 @@ import { errorMessage, FrameError, InspectdError } from '../errors.js';
 import type { Vec3 } from '@u4/opencv4nodejs';
 import type { InputSpec } from '../model/spec.js';
 import type { InputRegion } from '../decode/decoder.js';
+import { resizeGeometry, type InputTransform } from './geometry.js';
 import { opencv, type Mat } from './opencv.js';
 
-/**
- * Maps model-input pixels back to frame pixels: frameX = (inputX - padLeft) / scaleX.
- * Decoders use it so boxes land on the frame the camera took, not on the letterboxed tensor.
- */
-export interface InputTransform {
-  frameWidth: number;
-  frameHeight: number;
-  scaleX: number;
-  scaleY: number;
-  padLeft: number;
-  padTop: number;
-}
+export type { InputTransform };
 
 export interface PreparedInput {
   /** float32, laid out as the model expects (NCHW or NHWC, batch 1). */
@@ -91,38 +81,21 @@ export async function resizeForModel(image: Mat, input: InputSpec): Promise<{ ma
   const ops = image.rows * image.cols > OFF_MAIN_THREAD_PIXELS ? onThreadPool : onMainThread;
   const W = input.width;
   const H = input.height;
-  const w = image.cols;
-  const h = image.rows;
+  const { inner, interpolation, transform } = resizeGeometry(input, image.cols, image.rows);
+  const interp = interpolation === 'area' ? cv.INTER_AREA : cv.INTER_LINEAR;
   let mat: Mat;
-  let transform: InputTransform;
   try {
     const colored = await convertColor(image, input, ops);
     if (input.resize === 'stretch') {
-      // INTER_AREA is the anti-aliasing choice when shrinking; it degenerates to bilinear-like when growing.
-      const shrinking = W <= w && H <= h;
-      mat = W === w && H === h ? colored : await ops.resize(colored, H, W, shrinking ? cv.INTER_AREA : cv.INTER_LINEAR);
+      mat = interpolation === 'identity' ? colored : await ops.resize(colored, H, W, interp);
       if (mat !== colored) releaseIntermediate(colored, image);
-      transform = { frameWidth: w, frameHeight: h, scaleX: W / w, scaleY: H / h, padLeft: 0, padTop: 0 };
     } else {
-      // Same arithmetic as Ultralytics' LetterBox (centred, INTER_LINEAR, +-0.1 rounding of the pads),
-      // so models exported from it see the padding they were trained with.
-      const r = Math.min(W / w, H / h);
-      const newW = Math.round(w * r);
-      const newH = Math.round(h * r);
-      const dw = (W - newW) / 2;
-      const dh = (H - newH) / 2;
-      // Math.max also turns Math.round(-0.1) = -0 into 0, which OpenCV's binding rejects as "not an int".
-      const top = Math.max(0, Math.round(dh - 0.1));
-      const bottom = Math.max(0, Math.round(dh + 0.1));
-      const left = Math.max(0, Math.round(dw - 0.1));
-      const right = Math.max(0, Math.round(dw + 0.1));
-      const resized = newW === w && newH === h ? colored : await ops.resize(colored, newH, newW, cv.INTER_LINEAR);
+      const resized = interpolation === 'identity' ? colored : await ops.resize(colored, inner.h, inner.w, interp);
       const pad = input.padValue;
       const border = colored.channels === 1 ? pad : new cv.Vec3(pad, pad, pad);
-      mat = await ops.copyMakeBorder(resized, top, bottom, left, right, border);
+      mat = await ops.copyMakeBorder(resized, inner.top, inner.bottom, inner.left, inner.right, border);
       releaseIntermediate(resized, image);
       if (resized !== colored) releaseIntermediate(colored, image);
-      transform = { frameWidth: w, frameHeight: h, scaleX: newW / w, scaleY: newH / h, padLeft: left, padTop: top };
     }
   } catch (err) {
     if (err instanceof InspectdError) throw err;

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { errorCode, errorMessage } from '../errors.js';
-import type { InferenceBackend, TensorMap } from '../infer/backend.js';
+import type { InferenceBackend } from '../infer/backend.js';
 import type { CameraInspection } from '../inspect/camera.js';
-import type { PreparedInput } from '../preprocess/preprocess.js';
+import type { ModelInput } from '../inspect/model-input.js';
 import type { Frame } from '../source/frame.js';
 import { IdleSignal } from '../util/idle-signal.js';
 import type { Decision } from '../verdict/types.js';
@@ -30,7 +30,7 @@ interface Job {
   inspection: CameraInspection;
   deadlineMs: number;
   deadlineAt: number;
-  prepared: PreparedInput | undefined;
+  prepared: ModelInput | undefined;
   /** Preprocessing (possibly off the main thread) has not returned yet. */
   preparing: boolean;
   queuedAt: number;
@@ -233,15 +233,7 @@ export class Scheduler {
     job.running = true;
     const started = performance.now();
     this.times.observe('wait', started - job.queuedAt);
-    let inputs: TensorMap;
-    try {
-      inputs = job.inspection.toInputs(job.prepared!);
-    } catch (err) {
-      this.idle.push(backend);
-      this.finish(job, errorDecision(err));
-      return;
-    }
-    backend.run(inputs).then(
+    job.inspection.infer(job.prepared!, backend).then(
       (outputs) => {
         this.idle.push(backend);
         const inferMs = performance.now() - started;

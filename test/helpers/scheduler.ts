@@ -6,7 +6,7 @@ import { cameraInspection, type CameraInspection } from '../../src/inspect/camer
 import { wrapModel } from '../../src/inspect/model.js';
 import { loadModelSpec, modelFile } from '../../src/model/spec.js';
 import { opencv } from '../../src/preprocess/opencv.js';
-import type { PreparedInput } from '../../src/preprocess/preprocess.js';
+import type { ModelInput } from '../../src/inspect/model-input.js';
 import type { VerdictSink } from '../../src/schedule/scheduler.js';
 import type { Frame } from '../../src/source/frame.js';
 import { renderPart, type RenderedPart } from '../../src/source/synthetic/render.js';
@@ -49,10 +49,10 @@ export function inspection(backends: readonly InferenceBackend[]): CameraInspect
   return cameraInspection('cam1', wrapModel(loaded, backends, createDecoder(loaded.spec)), rules);
 }
 
-/** cam1's inspection, noting which frame each backend run is for (toInputs comes right before run). */
+/** cam1's inspection, noting which frame each backend run is for. */
 export function trackedInspection(backends: readonly InferenceBackend[]): { inspection: CameraInspection; ran: number[] } {
   const inner = inspection(backends);
-  const frameOf = new WeakMap<PreparedInput, number>();
+  const frameOf = new WeakMap<ModelInput, number>();
   const ran: number[] = [];
   return {
     ran,
@@ -64,9 +64,9 @@ export function trackedInspection(backends: readonly InferenceBackend[]): { insp
         frameOf.set(p, frameId);
         return p;
       },
-      toInputs: (p) => {
+      infer: (p, backend) => {
         ran.push(frameOf.get(p)!);
-        return inner.toInputs(p);
+        return inner.infer(p, backend);
       },
     },
   };

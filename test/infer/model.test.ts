@@ -26,7 +26,7 @@ describe('openModel', () => {
     try {
       expect(model.info).toEqual({ name: 'neu-det-yolov8n-int8', version: 'fixture-1', precision: 'int8', backend: 'onnxruntime' });
       const image = await readImage(sample('neu-det-yolov8n-int8', 'patches_252.jpg'));
-      const prepared = await model.prepare(image);
+      const prepared = await model.prepareTensor(image);
       expect(prepared.dims).toEqual([1, 3, 640, 640]);
       const decoded = model.decode(await model.backend.run(model.toInputs(prepared)), prepared);
       expect(decoded.candidates.filter((c) => c.label === 'patches')).toHaveLength(3);

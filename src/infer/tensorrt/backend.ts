@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { InspectdError } from '../../errors.js';
 import type { InputSpec } from '../../model/spec.js';
-import type { BackendInfo, InferenceBackend, TensorData, TensorMap } from '../backend.js';
+import type { BackendInfo, InferenceBackend, RawFrame, TensorData, TensorMap } from '../backend.js';
 import { tensorRtAvailability } from './availability.js';
 import { requireMatchingEngine, sha256File, type EngineKey } from './engine-cache.js';
 import { GpuFramePipeline, type GpuOutputs } from './frame-pipeline.js';
-import type { FrameGeometry } from './plan.js';
 
 export interface TensorRtOptions {
   /** The ONNX file the engine was built from (its hash is part of the engine's key). */
@@ -20,8 +19,9 @@ export interface TensorRtOptions {
 
 /**
  * The TensorRT engine backend: the engine runs on the GPU through native/'s FramePipeline. It takes
- * a CPU-made tensor (run(), the InferenceBackend contract) or, through runFrame(), the camera's
- * pixels, preprocessed by the CUDA kernel straight into the engine's input buffer.
+ * the camera's pixels (runFrame(), which the chain in src/inspect/ uses because this backend has
+ * it), preprocessed by the CUDA kernel straight into the engine's input buffer, or a CPU-made
+ * tensor (run(), uploaded as is).
  */
 export class TensorRtBackend implements InferenceBackend {
   private readonly framePipelines = new Map<string, GpuFramePipeline>();
@@ -66,16 +66,20 @@ export class TensorRtBackend implements InferenceBackend {
     return this.tensorPipeline.runTensor(tensor.data, copyOutputs);
   }
 
-  /** Camera pixels in, outputs out: preprocessing on the GPU (one pipeline per frame geometry). */
-  runFrame(pixels: Uint8Array, frame: FrameGeometry): Promise<TensorMap> {
-    if (this.closed) return Promise.reject(new InspectdError('INSPECTD_BACKEND_CLOSED', 'backend is closed'));
-    const id = `${frame.width}x${frame.height}:${frame.format}`;
+  /**
+   * Camera pixels in (copied into the slot's pinned buffer), outputs out: preprocessing on the GPU.
+   * One pipeline per frame geometry, opened at its first frame (a camera keeps its size).
+   */
+  async runFrame(frame: RawFrame): Promise<TensorMap> {
+    if (this.closed) throw new InspectdError('INSPECTD_BACKEND_CLOSED', 'backend is closed');
+    const { width, height, format } = frame;
+    const id = `${width}x${height}:${format}`;
     let pipeline = this.framePipelines.get(id);
     if (!pipeline) {
-      pipeline = GpuFramePipeline.open({ ...pipelineOpts(this.opts), frame });
+      pipeline = GpuFramePipeline.open({ ...pipelineOpts(this.opts), frame: { width, height, format } });
       this.framePipelines.set(id, pipeline);
     }
-    return pipeline.runFrame(pixels, copyOutputs);
+    return pipeline.runFrame(frame.pixels, copyOutputs);
   }
 
   async close(): Promise<void> {

@@ -99,7 +99,8 @@ export interface NativeAddon {
   devices?(): NativeDevice[];
   memoryInfo?(device?: number): { free: number; total: number };
   allocationStats?(): NativeAllocationStats;
-  copyBandwidth?(bytes: number, iterations: number): Record<string, number>;
+  /** Copy times and rates; `sets` > 1 rotates device-to-device copies over that many buffer pairs (past L2). */
+  copyBandwidth?(bytes: number, iterations: number, sets?: number): Record<string, number>;
   FramePipeline?: new (opts: NativePipelineOptions) => NativeFramePipeline;
   buildEngine?(
     opts: { onnx: string; out: string; precision: string; workspaceMb?: number; timingCache?: string; maxBatch?: number },

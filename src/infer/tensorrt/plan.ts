@@ -1,16 +1,10 @@
 import { FrameError, InspectdError } from '../../errors.js';
 import type { InputSpec } from '../../model/spec.js';
-import type { InputTransform } from '../../preprocess/preprocess.js';
+import { resizeGeometry, type InputTransform } from '../../preprocess/geometry.js';
+import type { FrameGeometry, PixelFormat } from '../backend.js';
 import type { NativePipelineOptions } from './native-types.js';
 
-/** Camera pixel formats the CUDA preprocessing reads (GenICam names). */
-export type PixelFormat = 'mono8' | 'bgr8' | 'bayer_rg8';
-
-export interface FrameGeometry {
-  width: number;
-  height: number;
-  format: PixelFormat;
-}
+export type { FrameGeometry, PixelFormat };
 
 /** Everything the CUDA kernel needs, and the transform decoders use to map boxes back. */
 export interface PreprocessPlan {
@@ -48,25 +42,11 @@ export function planPreprocess(input: InputSpec, frame: FrameGeometry, out: 'flo
   const W = input.width;
   const H = input.height;
   const C = input.colorOrder === 'GRAY' ? 1 : 3;
-  let inner: { w: number; h: number; left: number; top: number };
-  let resize: number;
-  let transform: InputTransform;
-  if (input.resize === 'stretch') {
-    const shrinking = W <= w && H <= h;
-    resize = W === w && H === h ? RESIZE.identity : shrinking ? RESIZE.area : RESIZE.linear;
-    inner = { w: W, h: H, left: 0, top: 0 };
-    transform = { frameWidth: w, frameHeight: h, scaleX: W / w, scaleY: H / h, padLeft: 0, padTop: 0 };
-  } else {
-    // Ultralytics LetterBox, as in preprocess.ts (centred, +-0.1 rounding of the pads).
-    const r = Math.min(W / w, H / h);
-    const newW = Math.round(w * r);
-    const newH = Math.round(h * r);
-    const top = Math.max(0, Math.round((H - newH) / 2 - 0.1));
-    const left = Math.max(0, Math.round((W - newW) / 2 - 0.1));
-    resize = newW === w && newH === h ? RESIZE.identity : RESIZE.linear;
-    inner = { w: newW, h: newH, left, top };
-    transform = { frameWidth: w, frameHeight: h, scaleX: newW / w, scaleY: newH / h, padLeft: left, padTop: top };
-  }
+  // The same geometry the CPU path resizes by, so a decoder maps boxes back the same way on both.
+  const g = resizeGeometry(input, w, h);
+  const resize = RESIZE[g.interpolation];
+  const inner = g.inner;
+  const transform = g.transform;
   const std = (c: number) => input.std[c] ?? input.std[0]!;
   const mean = (c: number) => input.mean[c] ?? input.mean[0]!;
   const alpha = [0, 1, 2].map((c) => input.scale / std(c));

@@ -1,17 +1,17 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ReloadPlan } from './config/reload.js';
-import type { Config } from './config/schema.js';
+import { isTriggeredCamera, type Config } from './config/schema.js';
 import { InspectdError } from './errors.js';
 import type { CameraInspection } from './inspect/camera.js';
 import { openStationInspections, rulesForCameras, type StationInspections } from './inspect/station.js';
 import { setLogLevel } from './log.js';
-import { noTelemetry, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
+import { noTelemetry, storageStateOf, TelemetryTee, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
 import { LoopDelay } from './ops/loop-delay.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
-import { Outputs } from './outputs/output.js';
+import { Outputs, type VerdictOutput } from './outputs/output.js';
 import { VerdictRecorder, type CloseResult } from './record/recorder.js';
 import { Scheduler, type SchedulerStats } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
@@ -71,11 +71,12 @@ export class Daemon {
   models: ModelInfo[] = [];
   brokerUrl: string | undefined;
 
-  private readonly telemetry: Telemetry;
+  /** Operations, and the outputs that show camera and storage state themselves (OPC UA). */
+  private readonly telemetry: TelemetryTee;
 
   /** opts.config is replaced by a live reload (applyLive); everything else in opts is fixed. */
   constructor(private opts: DaemonOptions) {
-    this.telemetry = opts.telemetry ?? noTelemetry;
+    this.telemetry = new TelemetryTee(opts.telemetry ?? noTelemetry);
   }
 
   get stats(): DaemonStats {
@@ -148,7 +149,7 @@ export class Daemon {
           this.outputs?.storageHealthy(s.ok);
           this.publisher?.retain('storage', s);
           // Retried writes are degraded (nothing lost yet); verdicts left out of the log are failed.
-          this.telemetry.setStorageState(s.ok ? 'ok' : s.unloggedVerdicts > 0 ? 'failed' : 'degraded', s.message ?? undefined);
+          this.telemetry.setStorageState(storageStateOf(s), s.message ?? undefined);
         },
       },
     );
@@ -204,13 +205,33 @@ export class Daemon {
       publishMode: cfg.mqtt.publishMode,
     });
     this.publisher.retain('storage', recorder.storageState());
-    this.outputs = new Outputs([this.publisher]);
+    this.outputs = new Outputs([this.publisher, ...(await this.openOpcua(recorder, inspections))]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).
     if (!(await this.publisher.firstConnect(5000))) {
       this.opts.log.warn({ url }, 'mqtt broker not reachable at start; inspecting anyway, verdicts wait in the outbox');
     }
+  }
+
+  /**
+   * The OPC UA server (opcua.enabled): loaded only then, node-opcua is large. Its Trigger method goes
+   * to the same trigger desk as the MQTT topic, opened with the cameras a moment later.
+   */
+  private async openOpcua(recorder: VerdictRecorder, inspections: StationInspections): Promise<VerdictOutput[]> {
+    const cfg = this.opts.config;
+    if (!cfg.opcua.enabled) return [];
+    const { openOpcuaOutput } = await import('./outputs/opcua/open.js');
+    const opcua = await openOpcuaOutput({
+      config: cfg,
+      version: packageVersion(),
+      models: new Map([...inspections.cameras].map(([name, c]) => [name, c.modelInfo])),
+      desk: () => this.triggerDesk,
+      storage: storageStateOf(recorder.storageState()),
+      log: this.opts.log.child({ component: 'opcua' }),
+    });
+    this.telemetry.add(opcua);
+    return [opcua];
   }
 
   private startSchedulers(recorder: VerdictRecorder, inspections: StationInspections): void {
@@ -275,7 +296,7 @@ export class Daemon {
    */
   private openTriggerDesk(inspections: StationInspections, sources: ReadonlyMap<string, FrameSource>): TriggerDesk | undefined {
     const { config: cfg, log } = this.opts;
-    const triggered = cfg.cameras.filter((c) => c.trigger === 'mqtt');
+    const triggered = cfg.cameras.filter(isTriggeredCamera);
     if (triggered.length === 0 || !this.publisher) return undefined;
     const deadlines = new Map(cfg.cameras.map((c) => [c.name, c.deadlineMs ?? cfg.deadlineMs]));
     const trigLog = log.child({ component: 'trigger' });

@@ -270,6 +270,23 @@ program
   });
 
 program
+  .command('opcua-user')
+  .description('print a line for opcua.usersFile: NAME with an scrypt hash of the password read from standard input (first line)')
+  .argument('<name>', 'user name the PLC logs in with')
+  .action(async (name: string) => {
+    const { hashUserLine } = await import('../outputs/opcua/users.js');
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const password = Buffer.concat(chunks).toString('utf8').split('\n')[0]!.replace(/\r$/, '');
+    if (password === '' || /[:\s]/.test(name) || name === '') {
+      process.stderr.write('inspectd opcua-user: a name without spaces or colons, and a password on standard input\n');
+      exitCode = EXIT_USAGE;
+      return;
+    }
+    process.stdout.write(`${await hashUserLine(name, password)}\n`);
+  });
+
+program
   .command('build-engine')
   .description('build a TensorRT engine for this GPU from a model (INT8 from its Q/DQ ONNX); prints each layer\'s precision')
   .requiredOption('-m, --model <model.json>', 'model description file')

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -179,6 +179,31 @@ describe('the OPC UA server in the daemon', () => {
     expect(d2.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('speaks OPC UA on the wire: tshark decodes Hello, OpenSecureChannel and Publish responses on loopback', async () => {
+    const capture = join(dir, 'opcua.pcapng');
+    const tshark = spawnTshark(port, capture);
+    try {
+      await until('tshark capturing', () => tshark.stderr.includes('Capturing on'), 20_000);
+      await sleep(1000); // "Capturing on" comes a moment before the filter is live
+      const s = await PlcSession.open({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, pkiDir: join(dir, 'plc-pki') });
+      let changes = 0;
+      const sub = await s.monitor(`${cams}.line.LastResult.Seq`, () => changes++);
+      await until('two notifications', () => changes >= 3, 10_000);
+      await sub.terminate();
+      await s.close();
+      await sleep(500);
+    } finally {
+      tshark.child.kill('SIGINT');
+      await tshark.exited;
+    }
+    const lines = decodeOpcua(capture, port);
+    const types = new Set(lines.map((l) => l.split('\t')[0]));
+    const services = new Set(lines.flatMap((l) => (l.split('\t')[1] ?? '').split(',')));
+    expect([...types]).toEqual(expect.arrayContaining(['HEL', 'ACK', 'OPN', 'MSG', 'CLO']));
+    // Numeric encoding ids of the service messages: 446 OpenSecureChannelRequest, 829 PublishResponse.
+    expect([...services]).toEqual(expect.arrayContaining(['446', '829']));
+  }, 60_000);
+
   it('keeps nothing in HOME: the server certificate and PKI are beside the verdict log', () => {
     expect(existsSync(join(dir, 'opcua-pki', 'server', 'own', 'certs', 'certificate.pem'))).toBe(true);
     expect(existsSync(join(dir, 'opcua-pki', 'server', 'trusted'))).toBe(true);
@@ -188,3 +213,17 @@ describe('the OPC UA server in the daemon', () => {
     expect(inHome).not.toContain('.config');
   });
 });
+
+/** Debian's tshark capturing loopback (root may capture on lo) to a file, filtered on the server's port. */
+function spawnTshark(port: number, file: string): { child: ChildProcess; stderr: string; exited: Promise<number | null> } {
+  const child = spawn('tshark', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const t = { child, stderr: '', exited: new Promise<number | null>((res) => child.once('exit', (c) => res(c))) };
+  child.stderr.on('data', (c: Buffer) => (t.stderr += c.toString()));
+  return t;
+}
+
+/** The capture decoded as OPC UA on that port: one line per message, its transport type and service encoding ids. */
+function decodeOpcua(file: string, port: number): string[] {
+  const r = spawnSync('tshark', ['-r', file, '-d', `tcp.port==${port},opcua`, '-Y', 'opcua', '-T', 'fields', '-e', 'opcua.transport.type', '-e', 'opcua.servicenodeid.numeric'], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter(Boolean);
+}

@@ -43,7 +43,7 @@ beforeAll(async () => {
     { HOME: home },
     dir,
   );
-  // node-opcua loads its standard nodeset at start: 2-3 s on a quiet 2-core box, 10-15 s at load 20.
+  // node-opcua loads its standard nodeset at start: 10-14 s measured at load 20-30 on this 2-vCPU box.
   await until('the daemon running', () => daemon.stdout.includes('inspectd running'), 100_000);
   plc = await PlcSession.open({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, pkiDir: join(dir, 'plc-pki') });
 }, 120_000);

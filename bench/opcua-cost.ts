@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { parseConfig } from '../src/config/load.js';
-import { openOpcuaOutput } from '../src/outputs/opcua/open.js';
+import { openOpcuaServer } from '../src/outputs/opcua/open.js';
 import { freePort } from '../src/util/free-port.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -104,14 +104,11 @@ async function main(): Promise<void> {
   const port = await freePort();
   const off = await offer(count, rate, undefined);
   const config = parseConfig({ station: 'cost', storage: { path: join(dir, 'v.db') }, opcua: { enabled: true, port } }, 'bench');
-  const output = await openOpcuaOutput({
-    config,
-    version: 'bench',
-    models: new Map([['cam1', { name: 'synthetic-line', version: '1.0.0', precision: 'int8', backend: 'onnxruntime' }]]),
-    desk: () => undefined,
-    storage: 'ok',
-    log: pino({ level: 'silent' }),
-  });
+  const output = await openOpcuaServer(
+    { config, inspections: { cameras: new Map([['cam1', { modelInfo: { name: 'synthetic-line', version: '1.0.0', precision: 'int8', backend: 'onnxruntime' } }]]) }, desk: () => undefined, log: pino({ level: 'silent' }) },
+    'bench',
+    'ok',
+  );
   output.start();
   const unsubscribed = await offer(count, rate, (m) => output.decided(m));
   const child = fork(process.argv[1]!, ['--client', `opc.tcp://127.0.0.1:${port}`, join(dir, 'client-pki')], { stdio: 'inherit' });

@@ -11,7 +11,7 @@ import { LoopDelay } from './ops/loop-delay.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
-import { Outputs, type VerdictOutput } from './outputs/output.js';
+import { Outputs } from './outputs/output.js';
 import { VerdictRecorder, type CloseResult } from './record/recorder.js';
 import { Scheduler, type SchedulerStats } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
@@ -71,8 +71,7 @@ export class Daemon {
   models: ModelInfo[] = [];
   brokerUrl: string | undefined;
 
-  /** Operations, and the outputs that show camera and storage state themselves (OPC UA). */
-  private readonly telemetry: TelemetryTee;
+  private readonly telemetry: TelemetryTee; // operations, and the OPC UA server's state nodes
 
   /** opts.config is replaced by a live reload (applyLive); everything else in opts is fixed. */
   constructor(private opts: DaemonOptions) {
@@ -205,33 +204,15 @@ export class Daemon {
       publishMode: cfg.mqtt.publishMode,
     });
     this.publisher.retain('storage', recorder.storageState());
-    this.outputs = new Outputs([this.publisher, ...(await this.openOpcua(recorder, inspections))]);
+    // OPC UA (opcua.enabled; node-opcua is loaded only then): its Trigger goes to the MQTT trigger's desk.
+    const opcua = cfg.opcua.enabled ? await (await import('./outputs/opcua/open.js')).openOpcuaOutput({ config: cfg, inspections, recorder, desk: () => this.triggerDesk, telemetry: this.telemetry, log: this.opts.log.child({ component: 'opcua' }) }) : undefined;
+    this.outputs = new Outputs(opcua ? [this.publisher, opcua] : [this.publisher]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).
     if (!(await this.publisher.firstConnect(5000))) {
       this.opts.log.warn({ url }, 'mqtt broker not reachable at start; inspecting anyway, verdicts wait in the outbox');
     }
-  }
-
-  /**
-   * The OPC UA server (opcua.enabled): loaded only then, node-opcua is large. Its Trigger method goes
-   * to the same trigger desk as the MQTT topic, opened with the cameras a moment later.
-   */
-  private async openOpcua(recorder: VerdictRecorder, inspections: StationInspections): Promise<VerdictOutput[]> {
-    const cfg = this.opts.config;
-    if (!cfg.opcua.enabled) return [];
-    const { openOpcuaOutput } = await import('./outputs/opcua/open.js');
-    const opcua = await openOpcuaOutput({
-      config: cfg,
-      version: packageVersion(),
-      models: new Map([...inspections.cameras].map(([name, c]) => [name, c.modelInfo])),
-      desk: () => this.triggerDesk,
-      storage: storageStateOf(recorder.storageState()),
-      log: this.opts.log.child({ component: 'opcua' }),
-    });
-    this.telemetry.add(opcua);
-    return [opcua];
   }
 
   private startSchedulers(recorder: VerdictRecorder, inspections: StationInspections): void {

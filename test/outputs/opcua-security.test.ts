@@ -5,7 +5,7 @@ import { MessageSecurityMode, OPCUAClient, UserTokenType } from 'node-opcua';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { openOpcuaOutput } from '../../src/outputs/opcua/open.js';
+import { openOpcuaServer } from '../../src/outputs/opcua/open.js';
 import type { OpcuaOutput } from '../../src/outputs/opcua/server.js';
 import { hashUserLine } from '../../src/outputs/opcua/users.js';
 import { sleep, tempDir, until, writeConfig } from '../helpers/daemon.js';
@@ -33,14 +33,11 @@ beforeAll(async () => {
     { station: 'sec', storage: { path: join(dir, 'v.db') }, opcua: { enabled: true, port, securityModes: ['Sign', 'SignAndEncrypt'], usersFile } },
     'test',
   );
-  output = await openOpcuaOutput({
-    config,
-    version: 'test',
-    models: new Map([['cam1', { name: 'synthetic-line', version: '1', precision: 'fp32', backend: 'onnxruntime' }]]),
-    desk: () => undefined,
-    storage: 'ok',
-    log: pino({ level: 'silent' }),
-  });
+  output = await openOpcuaServer(
+    { config, inspections: { cameras: new Map([['cam1', { modelInfo: { name: 'synthetic-line', version: '1', precision: 'fp32', backend: 'onnxruntime' } }]]) }, desk: () => undefined, log: pino({ level: 'silent' }) },
+    'test',
+    'ok',
+  );
   output.start();
   url = `opc.tcp://127.0.0.1:${port}`;
 }, 120_000);

@@ -3,20 +3,24 @@ import { format } from 'node:util';
 import { setErrorLogger, setWarningLogger } from 'node-opcua';
 import type { Logger } from 'pino';
 import { isTriggeredCamera, type Config } from '../../config/schema.js';
-import type { StorageState } from '../../ops/telemetry.js';
-import type { TriggerDesk, TriggerRejection } from '../../source/trigger.js';
+import { storageStateOf, type StorageState, type TelemetryTee } from '../../ops/telemetry.js';
+import { packageVersion } from '../../paths.js';
+import type { VerdictRecorder } from '../../record/recorder.js';
 import type { ModelInfo } from '../../verdict/types.js';
+import type { TriggerDesk, TriggerRejection } from '../../source/trigger.js';
 import { OpcuaOutput } from './server.js';
 import { readUsersFile } from './users.js';
 
 export interface OpcuaParts {
   config: Config;
-  version: string;
   /** Each camera's model, as loaded. */
-  models: ReadonlyMap<string, ModelInfo>;
+  inspections: { cameras: ReadonlyMap<string, { modelInfo: ModelInfo }> };
+  /** The state of the verdict log at start (later changes come through telemetry). */
+  recorder: Pick<VerdictRecorder, 'storageState'>;
   /** The daemon's trigger desk, once the cameras are open (undefined before, and without triggered cameras). */
   desk: () => TriggerDesk | undefined;
-  storage: StorageState;
+  /** The daemon's telemetry: the server is added to it, to hear camera and storage state. */
+  telemetry: TelemetryTee;
   log: Logger;
 }
 
@@ -27,6 +31,13 @@ export function opcuaPkiDir(cfg: Config): string {
 
 /** The OPC UA server config asks for, listening; the users file is read first (a bad one is a config error, exit 78). */
 export async function openOpcuaOutput(p: OpcuaParts): Promise<OpcuaOutput> {
+  const output = await openOpcuaServer(p, packageVersion(), storageStateOf(p.recorder.storageState()));
+  p.telemetry.add(output);
+  return output;
+}
+
+/** The server alone, for a caller without a daemon around it (bench/opcua-cost.ts, the security test). */
+export async function openOpcuaServer(p: Pick<OpcuaParts, 'config' | 'inspections' | 'desk' | 'log'>, version: string, storage: StorageState): Promise<OpcuaOutput> {
   const o = p.config.opcua;
   // node-opcua prints its warnings on stdout as plain text: into the daemon's log instead, as JSON lines.
   const libLog = p.log.child({ lib: 'node-opcua' });
@@ -43,7 +54,7 @@ export async function openOpcuaOutput(p: OpcuaParts): Promise<OpcuaOutput> {
   const users = o.usersFile ? readUsersFile(o.usersFile) : undefined;
   return OpcuaOutput.open({
     station: p.config.station,
-    version: p.version,
+    version,
     host: o.host,
     port: o.port,
     applicationUri: o.applicationUri ?? `urn:inspectd:${p.config.station}`,
@@ -51,9 +62,9 @@ export async function openOpcuaOutput(p: OpcuaParts): Promise<OpcuaOutput> {
     users,
     // Users configured: only they get in. Otherwise anonymous, unless config turned it off.
     allowAnonymous: users ? false : (o.allowAnonymous ?? true),
-    cameras: p.config.cameras.map((c) => ({ name: c.name, triggered: isTriggeredCamera(c), model: p.models.get(c.name)! })),
+    cameras: p.config.cameras.map((c) => ({ name: c.name, triggered: isTriggeredCamera(c), model: p.inspections.cameras.get(c.name)!.modelInfo })),
     trigger,
-    storage: p.storage,
+    storage,
     log: p.log,
   });
 }

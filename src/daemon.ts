@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ReloadPlan } from './config/reload.js';
-import type { Config } from './config/schema.js';
+import { isTriggeredCamera, type Config } from './config/schema.js';
 import { InspectdError } from './errors.js';
 import type { CameraInspection } from './inspect/camera.js';
 import { openStationInspections, rulesForCameras, type StationInspections } from './inspect/station.js';
 import { setLogLevel } from './log.js';
-import { noTelemetry, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
+import { noTelemetry, storageStateOf, TelemetryTee, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
 import { LoopDelay } from './ops/loop-delay.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
@@ -71,11 +71,11 @@ export class Daemon {
   models: ModelInfo[] = [];
   brokerUrl: string | undefined;
 
-  private readonly telemetry: Telemetry;
+  private readonly telemetry: TelemetryTee; // operations, and the OPC UA server's state nodes
 
   /** opts.config is replaced by a live reload (applyLive); everything else in opts is fixed. */
   constructor(private opts: DaemonOptions) {
-    this.telemetry = opts.telemetry ?? noTelemetry;
+    this.telemetry = new TelemetryTee(opts.telemetry ?? noTelemetry);
   }
 
   get stats(): DaemonStats {
@@ -148,7 +148,7 @@ export class Daemon {
           this.outputs?.storageHealthy(s.ok);
           this.publisher?.retain('storage', s);
           // Retried writes are degraded (nothing lost yet); verdicts left out of the log are failed.
-          this.telemetry.setStorageState(s.ok ? 'ok' : s.unloggedVerdicts > 0 ? 'failed' : 'degraded', s.message ?? undefined);
+          this.telemetry.setStorageState(storageStateOf(s), s.message ?? undefined);
         },
       },
     );
@@ -204,7 +204,9 @@ export class Daemon {
       publishMode: cfg.mqtt.publishMode,
     });
     this.publisher.retain('storage', recorder.storageState());
-    this.outputs = new Outputs([this.publisher]);
+    // OPC UA (opcua.enabled; node-opcua is loaded only then): its Trigger goes to the MQTT trigger's desk.
+    const opcua = cfg.opcua.enabled ? await (await import('./outputs/opcua/open.js')).openOpcuaOutput({ config: cfg, inspections, recorder, desk: () => this.triggerDesk, telemetry: this.telemetry, log: this.opts.log.child({ component: 'opcua' }) }) : undefined;
+    this.outputs = new Outputs(opcua ? [this.publisher, opcua] : [this.publisher]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).
@@ -275,7 +277,7 @@ export class Daemon {
    */
   private openTriggerDesk(inspections: StationInspections, sources: ReadonlyMap<string, FrameSource>): TriggerDesk | undefined {
     const { config: cfg, log } = this.opts;
-    const triggered = cfg.cameras.filter((c) => c.trigger === 'mqtt');
+    const triggered = cfg.cameras.filter(isTriggeredCamera);
     if (triggered.length === 0 || !this.publisher) return undefined;
     const deadlines = new Map(cfg.cameras.map((c) => [c.name, c.deadlineMs ?? cfg.deadlineMs]));
     const trigLog = log.child({ component: 'trigger' });

@@ -8,6 +8,7 @@ import type { DaemonStats } from '../daemon.js';
 import { packageRoot } from '../paths.js';
 import { freePort } from '../util/free-port.js';
 import type { VerdictMessage } from '../verdict/types.js';
+import type { BenchOpcuaSubscriber } from './opcua-subscriber.js';
 import { ascending, percentile, round2 } from './stats.js';
 
 export interface E2eRun {
@@ -21,6 +22,8 @@ export interface E2eRun {
   warmupS: number;
   /** Stand-in for a slow disk: each commit of the verdict log takes this long (0: the real disk only). */
   commitDelayMs?: number;
+  /** Run the OPC UA server with a client subscribed to every camera's result (the bench's own, beside its MQTT subscriber). */
+  opcua?: boolean;
 }
 
 export interface E2eFigures {
@@ -39,6 +42,8 @@ export interface E2eFigures {
   timeoutMarginP99Ms: number;
   timeoutMarginMaxMs: number;
   daemon: DaemonStats | undefined;
+  /** With --opcua: what the OPC UA subscriber got while the MQTT subscriber counted. */
+  opcua?: { seqNotifications: number; resultJsonNotifications: number; verdictsMissing: number };
 }
 
 /**
@@ -49,6 +54,7 @@ export interface E2eFigures {
 export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line: string) => void): Promise<E2eFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'inspectd-bench-'));
   const port = await freePort();
+  const opcuaPort = run.opcua ? await freePort() : 0;
   const model = (run.baseConfig.model ?? {}) as Record<string, unknown>;
   const perCamFps = run.offeredFps / run.cameras;
   const cfg = {
@@ -60,6 +66,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       source: { type: 'synthetic', fps: perCamFps, width: run.width, height: run.height, seed: 42 + i, distinctParts: 32 },
     })),
     mqtt: { embeddedBroker: { port } },
+    ...(run.opcua ? { opcua: { enabled: true, port: opcuaPort, pkiDir: join(dir, 'opcua-pki') } } : {}),
     storage: { path: join(dir, 'bench.db') },
     log: { level: 'info', format: 'json' },
   };
@@ -71,6 +78,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     env: { ...process.env, ...(run.commitDelayMs ? { INSPECTD_TEST_COMMIT_DELAY_MS: String(run.commitDelayMs) } : {}) },
   });
   let daemonStats: DaemonStats | undefined;
+  let running = false;
   let stderr = '';
   let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -78,6 +86,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     const lines = pending.split('\n');
     pending = lines.pop()!;
     for (const line of lines) {
+      if (line.includes('"inspectd running"')) running = true;
       if (!line.includes('"stopped"')) continue;
       try {
         daemonStats = (JSON.parse(line) as { stats: DaemonStats }).stats;
@@ -96,6 +105,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   let timeouts = 0;
   let lateAnswers = 0;
   let counting = false;
+  const seen = new Map<string, number[]>();
+  let opcua: BenchOpcuaSubscriber | undefined;
   const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 100, connectTimeout: 5000 });
   client.on('connect', () => client.subscribe('inspectd/bench/verdict', { qos: 1 }));
   client.on('message', (_topic, payload) => {
@@ -103,6 +114,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     if (!counting) return;
     const msg = JSON.parse(payload.toString()) as VerdictMessage;
     received++;
+    if (!seen.has(msg.camera)) seen.set(msg.camera, []);
+    seen.get(msg.camera)!.push(msg.seq);
     const due = msg.capturedAt + msg.deadlineMs;
     if (msg.verdict === 'TIMEOUT') {
       timeouts++;
@@ -120,14 +133,30 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       if (Date.now() > startBy || child.exitCode !== null) throw new Error(`daemon did not start: ${stderr.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    if (run.opcua) {
+      // The OPC UA server loads its nodeset before the cameras start: subscribe once the daemon runs.
+      while (!running) {
+        if (Date.now() > startBy + 60_000 || child.exitCode !== null) throw new Error(`daemon did not start: ${stderr.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const { BenchOpcuaSubscriber } = await import('./opcua-subscriber.js');
+      opcua = await BenchOpcuaSubscriber.open(`opc.tcp://127.0.0.1:${opcuaPort}`, dir, 'bench', cfg.cameras.map((c) => c.name));
+    }
     await new Promise((r) => setTimeout(r, run.warmupS * 1000));
     counting = true;
+    if (opcua) opcua.counting = true;
     const t0 = Date.now();
     for (let s = 1; s <= run.seconds; s++) {
       await new Promise((r) => setTimeout(r, 1000));
       onProgress(`e2e ${run.offeredFps} fps x${run.cameras} ${run.width}x${run.height}: ${s}/${run.seconds} s, ${received} verdicts, ${timeouts} TIMEOUT`);
     }
     counting = false;
+    if (opcua) opcua.counting = false;
+    // Let the last publish cycle reach the OPC UA client before its count is read.
+    if (opcua) await new Promise((r) => setTimeout(r, 500));
+    const opcuaFigures = opcua ? opcuaCompare(seen, opcua) : undefined;
+    await opcua?.close();
+    opcua = undefined;
     const elapsedS = (Date.now() - t0) / 1000;
     child.kill('SIGTERM');
     const code = await exited;
@@ -146,10 +175,30 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       timeoutMarginP99Ms: round2(percentile(mar, 99)),
       timeoutMarginMaxMs: round2(mar.at(-1) ?? NaN),
       daemon: daemonStats,
+      ...(opcuaFigures ? { opcua: opcuaFigures } : {}),
     };
   } finally {
+    await opcua?.close().catch(() => {});
     client.end(true);
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Verdicts the MQTT subscriber counted that the OPC UA subscriber never saw (per camera, within the
+ * seq range both counted: the two windows open and close a moment apart).
+ */
+function opcuaCompare(mqttSeqs: ReadonlyMap<string, number[]>, ua: BenchOpcuaSubscriber): NonNullable<E2eFigures['opcua']> {
+  let missing = 0;
+  let notifications = 0;
+  for (const [camera, seqs] of ua.seqs) {
+    notifications += seqs.length;
+    if (seqs.length === 0) continue;
+    const got = new Set(seqs);
+    const lo = Math.min(...seqs);
+    const hi = Math.max(...seqs);
+    missing += (mqttSeqs.get(camera) ?? []).filter((q) => q >= lo && q <= hi && !got.has(q)).length;
+  }
+  return { seqNotifications: notifications, resultJsonNotifications: ua.jsonNotifications, verdictsMissing: missing };
 }

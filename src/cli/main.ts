@@ -263,10 +263,28 @@ program
   .option('--height <px>', 'camera frame height', int('--height'), 512)
   .option('--commit-delay <ms>', 'make every verdict-log commit this slow (a slow SD card / eMMC)', int('--commit-delay'), 0)
   .addOption(new Option('--saturation <mode>', 'search: also find the e2e saturation (three more runs); none: skip it').choices(['search', 'none']).default('search'))
+  .option('--opcua', 'run the OPC UA server, with a client subscribed to every camera\'s result (docs/opcua.md)')
   .option('--json <file>', 'also write the figures as JSON')
-  .action(async (o: { config?: string; seconds: number; rate?: number; cameras: number; width: number; height: number; commitDelay: number; saturation: 'search' | 'none'; json?: string }) => {
+  .action(async (o: { config?: string; seconds: number; rate?: number; cameras: number; width: number; height: number; commitDelay: number; saturation: 'search' | 'none'; opcua?: boolean; json?: string }) => {
     const { benchCommand } = await import('./commands/bench.js');
     exitCode = await benchCommand({ ...o, commitDelayMs: o.commitDelay }, process.argv.slice(2));
+  });
+
+program
+  .command('opcua-user')
+  .description('print a line for opcua.usersFile: NAME with an scrypt hash of the password read from standard input (first line)')
+  .argument('<name>', 'user name the PLC logs in with')
+  .action(async (name: string) => {
+    const { hashUserLine } = await import('../outputs/opcua/users.js');
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const password = Buffer.concat(chunks).toString('utf8').split('\n')[0]!.replace(/\r$/, '');
+    if (password === '' || /[:\s]/.test(name) || name === '') {
+      process.stderr.write('inspectd opcua-user: a name without spaces or colons, and a password on standard input\n');
+      exitCode = EXIT_USAGE;
+      return;
+    }
+    process.stdout.write(`${await hashUserLine(name, password)}\n`);
   });
 
 program

@@ -29,6 +29,11 @@ export function resolveConfigPaths(raw: Record<string, unknown>, dir: string): R
     }
     out.mqtt = mqtt;
   }
+  if (out.opcua && typeof out.opcua === 'object' && !Array.isArray(out.opcua)) {
+    const o = { ...(out.opcua as Record<string, unknown>) };
+    for (const k of ['usersFile', 'pkiDir']) if (k in o) o[k] = file(o[k]);
+    out.opcua = o;
+  }
   if (Array.isArray(out.cameras)) {
     out.cameras = out.cameras.map((c: unknown) => {
       if (!c || typeof c !== 'object' || Array.isArray(c)) return c;

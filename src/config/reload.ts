@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ConfigError, errorMessage, type ConfigIssue } from '../errors.js';
 import { loadConfig, type ConfigOverrides } from './load.js';
-import type { Config } from './schema.js';
+import { isTriggeredCamera, type Config } from './schema.js';
 
 /**
  * Settings a running daemon applies between two frames, without a restart: how a part is judged
@@ -42,7 +42,7 @@ export function planReload(current: Config, next: Config): ReloadPlan {
  * with; changing only the scheduler's half would time the same part two ways, so it needs a restart.
  */
 function deadlineOfTriggered(path: string, current: Config, next: Config): boolean {
-  const triggered = (c: Config['cameras'][number] | undefined) => c?.trigger === 'mqtt';
+  const triggered = (c: Config['cameras'][number] | undefined) => c !== undefined && isTriggeredCamera(c);
   if (path === 'deadlineMs') return current.cameras.some((c, i) => triggered(c) && c.deadlineMs === undefined && next.cameras[i]?.deadlineMs === undefined);
   const m = /^cameras\[(\d+)\]\.deadlineMs$/.exec(path);
   return m !== null && triggered(current.cameras[Number(m[1])]);

@@ -179,8 +179,10 @@ const camera = z
      * free-run: every frame is a part. mqtt: the PLC asks on `{prefix}/{station}/trigger`
      * ({camera, partId, ts?}); each trigger gets one inspection of the frame taken for it, carrying
      * its partId, due at the trigger's arrival + deadlineMs, or TIMEOUT when no frame comes.
+     * opcua: the same, asked through the OPC UA server's Trigger method (needs opcua.enabled). Both
+     * go to one trigger desk: a triggered camera takes triggers from either.
      */
-    trigger: z.enum(['free-run', 'mqtt']).default('free-run'),
+    trigger: z.enum(['free-run', 'mqtt', 'opcua']).default('free-run'),
     /** Part id source: 'frame' makes `${camera}-${frameId}`; 'none' publishes null. */
     partId: z.enum(['frame', 'none']).default('none'),
     plausibility: plausibility.default(plausibilityDefaults),
@@ -198,6 +200,43 @@ const camera = z
       .optional(),
   })
   .strict();
+
+/** 127.0.0.0/8, ::1 and localhost: the only hosts on which SecurityPolicy None is allowed by default. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The OPC UA server (src/outputs/opcua/, docs/opcua.md): the station's results, state and the PLC
+ * handshake for controllers that read OPC UA rather than MQTT. Off by default.
+ */
+const opcua = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Address the server binds; loopback by default. 0.0.0.0 for every interface. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 4840 is OPC UA's registered port. */
+    port: z.number().int().min(1).max(65535).default(4840),
+    /**
+     * Message security offered: None (no signature, no encryption), Sign and SignAndEncrypt (both
+     * Basic256Sha256). None only on a loopback host unless allowInsecureNone is true.
+     */
+    securityModes: z.array(z.enum(['None', 'Sign', 'SignAndEncrypt'])).min(1).default(['None', 'Sign', 'SignAndEncrypt']),
+    /** Offer None on a non-loopback host (a closed cell network where the PLC cannot do certificates). */
+    allowInsecureNone: z.boolean().default(false),
+    /** The server certificate and the trust lists (own/, trusted/, rejected/, issuers/). Default: `opcua-pki/` beside the verdict database. */
+    pkiDir: z.string().min(1).optional(),
+    /** Accept client certificates that are not in trusted/ (each is added to trusted/). For commissioning only: any client then gets in. */
+    trustUnknownClients: z.boolean().default(false),
+    /** `name:password` or `name:scrypt$...` per line (docs/opcua.md); with it, anonymous sessions are refused. */
+    usersFile: z.string().min(1).optional(),
+    /** Anonymous sessions; default: allowed when no usersFile is given. */
+    allowAnonymous: z.boolean().optional(),
+    /** Identifies this server to clients (ApplicationUri); default urn:inspectd:{station}. */
+    applicationUri: z.string().min(1).optional(),
+  })
+  .strict()
+  .default({ enabled: false, host: '127.0.0.1', port: 4840, securityModes: ['None', 'Sign', 'SignAndEncrypt'], allowInsecureNone: false, trustUnknownClients: false });
 
 export const configSchema = z
   .object({
@@ -346,6 +385,7 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, host: '127.0.0.1', port: 9464, readyMaxBacklog: 1000 }),
+    opcua,
     /** The pipeline's heartbeat: systemd's WATCHDOG=1 and /healthz. */
     watchdog: z
       .object({
@@ -374,6 +414,22 @@ export const configSchema = z
     if (cfg.mqtt.persistentSession && !cfg.mqtt.clientId) {
       ctx.addIssue({ code: 'custom', path: ['mqtt', 'clientId'], message: 'required when mqtt.persistentSession is true (the broker keeps the session by client id)' });
     }
+    cfg.cameras.forEach((c, i) => {
+      if (c.trigger === 'opcua' && !cfg.opcua.enabled) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'trigger'], message: 'opcua needs opcua.enabled: true (the trigger comes through the OPC UA server)' });
+    });
+    if (cfg.opcua.enabled && cfg.opcua.securityModes.includes('None') && !isLoopbackHost(cfg.opcua.host) && !cfg.opcua.allowInsecureNone) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['opcua', 'securityModes'],
+        message: `None on a non-loopback endpoint (opcua.host ${cfg.opcua.host}) lets anyone on the network read and trigger unauthenticated: remove None, or set opcua.allowInsecureNone: true`,
+      });
+    }
+    if (cfg.opcua.enabled && cfg.opcua.allowAnonymous && cfg.opcua.usersFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['opcua', 'allowAnonymous'], message: 'anonymous sessions are off when opcua.usersFile names users; leave allowAnonymous out or false' });
+    }
+    if (cfg.opcua.enabled && cfg.opcua.allowAnonymous === false && cfg.opcua.usersFile === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['opcua', 'usersFile'], message: 'required when opcua.allowAnonymous is false (no one could log in)' });
+    }
     if (cfg.mqtt.password !== undefined && cfg.mqtt.passwordFile !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['mqtt', 'passwordFile'], message: 'give mqtt.password or mqtt.passwordFile, not both' });
     }
@@ -382,4 +438,9 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type CameraConfig = Config['cameras'][number];
 export type SourceConfig = CameraConfig['source'];
+
+/** A camera whose parts the PLC announces (over MQTT or OPC UA: one trigger desk takes both). */
+export function isTriggeredCamera(c: Pick<CameraConfig, 'trigger'>): boolean {
+  return c.trigger !== 'free-run';
+}
 export type ModelRef = Config['model'];

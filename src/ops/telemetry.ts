@@ -58,3 +58,45 @@ export const noTelemetry: Telemetry = {
   setStorageState: () => {},
   setModel: () => {},
 };
+
+/**
+ * One Telemetry that tells several: operations first, then outputs that show the station's state
+ * themselves (the OPC UA server's camera and storage nodes). Added once at start, never removed.
+ */
+export class TelemetryTee implements Telemetry {
+  private readonly more: Partial<Telemetry>[] = [];
+  constructor(private readonly first: Telemetry) {}
+
+  add(t: Partial<Telemetry>): void {
+    this.more.push(t);
+  }
+  frameIn(camera: string): void {
+    this.first.frameIn(camera);
+    for (const t of this.more) t.frameIn?.(camera);
+  }
+  observeVerdict(msg: VerdictMessage): void {
+    this.first.observeVerdict(msg);
+    for (const t of this.more) t.observeVerdict?.(msg);
+  }
+  observeLate(): void {
+    this.first.observeLate();
+    for (const t of this.more) t.observeLate?.();
+  }
+  setCameraState(camera: string, state: CameraState, reason?: string): void {
+    this.first.setCameraState(camera, state, reason);
+    for (const t of this.more) t.setCameraState?.(camera, state, reason);
+  }
+  setStorageState(state: StorageState, reason?: string): void {
+    this.first.setStorageState(state, reason);
+    for (const t of this.more) t.setStorageState?.(state, reason);
+  }
+  setModel(model: ModelInfo): void {
+    this.first.setModel(model);
+    for (const t of this.more) t.setModel?.(model);
+  }
+}
+
+/** The verdict log's state as operations names it: retried writes are degraded, verdicts left out of the log failed. */
+export function storageStateOf(s: { ok: boolean; unloggedVerdicts: number }): StorageState {
+  return s.ok ? 'ok' : s.unloggedVerdicts > 0 ? 'failed' : 'degraded';
+}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CameraConfig } from '../config/schema.js';
+import { isTriggeredCamera, type CameraConfig } from '../config/schema.js';
 import { FolderSource } from './folder.js';
 import type { Frame, FrameSource, SourceEvents } from './frame.js';
 import { gigeCameraProcess } from './gige.js';
@@ -28,7 +28,7 @@ export function createSource(cam: CameraConfig, log: Logger): FrameSource {
           partIds,
           renderThread: 'worker',
           distinctParts: s.distinctParts,
-          triggered: cam.trigger === 'mqtt',
+          triggered: isTriggeredCamera(cam),
         }),
       );
     case 'opencv':

@@ -60,34 +60,40 @@ export class TriggerDesk {
   /** A trigger message from the broker; anything malformed, unknown or duplicate is rejected, changing nothing. */
   accept(payload: Buffer | string, arrivedAt = Date.now()): void {
     const text = payload.toString();
-    if (this.closed) {
-      // Stopping: no frame will be taken for it, and the log may already be closing. Say so now.
-      this.events.rejected({ code: 'INSPECTD_TRIGGER_INVALID', message: 'inspectd is stopping: this part gets no inspection (reject it)', trigger: text.slice(0, 500) });
-      return;
-    }
-    let raw: unknown;
+    let raw: unknown = text.slice(0, 500);
+    let json = true;
     try {
       raw = JSON.parse(text);
     } catch {
-      this.events.rejected({ code: 'INSPECTD_TRIGGER_INVALID', message: 'trigger is not JSON', trigger: text.slice(0, 500) });
-      return;
+      json = false;
+    }
+    const rejection = json || this.closed ? this.request(raw, arrivedAt) : { code: 'INSPECTD_TRIGGER_INVALID' as const, message: 'trigger is not JSON', trigger: raw };
+    if (rejection) this.events.rejected(rejection);
+  }
+
+  /**
+   * A trigger from any channel (the MQTT topic, the OPC UA Trigger method), already decoded. Returns
+   * why it changed nothing, or undefined when the part is now waiting for its frame; the caller
+   * tells the PLC on its own channel.
+   */
+  request(raw: unknown, arrivedAt = Date.now()): TriggerRejection | undefined {
+    if (this.closed) {
+      // Stopping: no frame will be taken for it, and the log may already be closing. Say so now.
+      return { code: 'INSPECTD_TRIGGER_INVALID', message: 'inspectd is stopping: this part gets no inspection (reject it)', trigger: raw };
     }
     const parsed = triggerSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      this.events.rejected({ code: 'INSPECTD_TRIGGER_INVALID', message: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`, trigger: raw });
-      return;
+      return { code: 'INSPECTD_TRIGGER_INVALID', message: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`, trigger: raw };
     }
     const t = parsed.data;
     const cam = this.cameras.get(t.camera);
     if (!cam) {
-      this.events.rejected({ code: 'INSPECTD_TRIGGER_UNKNOWN_CAMERA', message: `no camera "${t.camera}" in triggered mode (cameras[].trigger: mqtt)`, trigger: raw });
-      return;
+      return { code: 'INSPECTD_TRIGGER_UNKNOWN_CAMERA', message: `no camera "${t.camera}" in triggered mode (cameras[].trigger: mqtt or opcua)`, trigger: raw };
     }
     const queue = this.pending.get(t.camera) ?? [];
     if (queue.some((p) => p.partId === t.partId)) {
-      this.events.rejected({ code: 'INSPECTD_TRIGGER_DUPLICATE', message: `part ${t.partId} already has a trigger waiting on camera ${t.camera}`, trigger: raw });
-      return;
+      return { code: 'INSPECTD_TRIGGER_DUPLICATE', message: `part ${t.partId} already has a trigger waiting on camera ${t.camera}`, trigger: raw };
     }
     const entry: Pending = {
       partId: t.partId,
@@ -98,6 +104,7 @@ export class TriggerDesk {
     this.pending.set(t.camera, queue);
     // A camera that can take a frame on request does so now, like a hardware-triggered line camera.
     cam.source.trigger?.();
+    return undefined;
   }
 
   /** A frame from a triggered camera: the oldest waiting part's, or undefined when none waits (not a part). */

@@ -20,6 +20,8 @@ export interface BenchOptions {
   commitDelayMs: number;
   /** search: find the e2e saturation (three more runs); none: skip it (quick checks). */
   saturation: 'search' | 'none';
+  /** The OPC UA server on, with the bench's client subscribed to every camera's result. */
+  opcua?: boolean;
   json?: string;
 }
 
@@ -56,7 +58,7 @@ export async function benchCommand(opts: BenchOptions, argv: readonly string[]):
   }
   progress(`raw p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms, saturation ${raw.saturationFps} fps`);
 
-  const run = { baseConfig, cameras: opts.cameras, width: opts.width, height: opts.height, warmupS: 3, commitDelayMs: opts.commitDelayMs };
+  const run = { baseConfig, cameras: opts.cameras, width: opts.width, height: opts.height, warmupS: 3, commitDelayMs: opts.commitDelayMs, opcua: opts.opcua ?? false };
   const offeredFps = opts.rate ?? round2(raw.saturationFps / 2);
   const e2e = await measureE2e({ ...run, offeredFps, seconds: opts.seconds }, baseDir, progress);
   // Saturation: the highest offered rate (tried at fractions of raw saturation) at which at most 1%
@@ -110,6 +112,7 @@ function table(r: BenchReport): string {
     ['event-loop delay p99', `${r.e2e.eventLoopDelayP99Ms} ms`],
     ['stages (p50/p99 ms)', JSON.stringify(r.e2e.daemon?.stages ?? [])],
     ['RSS start / end', `${r.e2e.daemon?.rssStartMb} / ${r.e2e.daemon?.rssEndMb} MiB`],
+    ...(r.e2e.opcua ? [['opc ua subscriber', `${r.e2e.opcua.seqNotifications} seq / ${r.e2e.opcua.resultJsonNotifications} ResultJson notifications, ${r.e2e.opcua.verdictsMissing} verdicts missing`] as [string, string]] : []),
     ...Object.entries(r.targets).map(([k, t]): [string, string] => [`target ${k}`, `${t.met ? 'met' : 'NOT met'} (${t.value} vs ${t.limit})`]),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));

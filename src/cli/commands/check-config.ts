@@ -5,6 +5,7 @@ import { ConfigError, errorCode, errorMessage, InspectdError, type ConfigIssue }
 import { tensorRtAvailability } from '../../infer/tensorrt/availability.js';
 import { openStationInspections, rulesForCameras } from '../../inspect/station.js';
 import { brokerCredentials } from '../../outputs/mqtt/credentials.js';
+import { readUsersFile } from '../../outputs/opcua/users.js';
 import { packageRoot } from '../../paths.js';
 import { EXIT_CONFIG, EXIT_OK } from '../exit-codes.js';
 
@@ -43,6 +44,7 @@ export async function checkConfigCommand(file: string, opts: CheckConfigOptions,
   const baseDir = packageRoot();
   collect('mqtt', () => brokerCredentials(cfg.mqtt, baseDir));
   collect('model.path', () => rulesForCameras(cfg, baseDir));
+  if (cfg.opcua.enabled && cfg.opcua.usersFile) collect('opcua.usersFile', () => readUsersFile(cfg.opcua.usersFile!));
   if (cfg.inference.backend === 'tensorrt') {
     const a = tensorRtAvailability();
     if (!a.ok) issues.push({ path: 'inference.backend', message: `tensorrt cannot run here: ${a.reason}; ${a.fix} (${a.code})` });

@@ -1,0 +1,219 @@
+import {
+  DataType,
+  OPCUAServer,
+  StatusCodes,
+  type CallMethodResultOptions,
+  type DataValue,
+  type ISessionContext,
+  type Variant,
+} from 'node-opcua';
+import type { Logger } from 'pino';
+import type { CameraState, StorageState, Telemetry } from '../../ops/telemetry.js';
+import type { TriggerRejection } from '../../source/trigger.js';
+import type { VerdictMessage } from '../../verdict/types.js';
+import type { VerdictOutput } from '../output.js';
+import { buildStation, type CameraDescription, type CameraNodes, type StationNodes, type SystemState } from './address-space.js';
+import { serverSecurity, type OpcuaSecuritySettings } from './security.js';
+import type { OpcuaUsers } from './users.js';
+
+export interface OpcuaOutputOptions {
+  station: string;
+  version: string;
+  host: string;
+  port: number;
+  applicationUri: string;
+  security: OpcuaSecuritySettings;
+  /** From opcua.usersFile; with it, anonymous sessions are refused. */
+  users: OpcuaUsers | undefined;
+  allowAnonymous: boolean;
+  cameras: readonly CameraDescription[];
+  /** The daemon's trigger desk (the same one the MQTT trigger uses); undefined while it is not open yet. */
+  trigger: (request: { camera: string; partId: string }, arrivedAt: number) => TriggerRejection | undefined;
+  storage: StorageState;
+  log: Logger;
+}
+
+/** Where one camera's handshake stands: the result ResultReady refers to, and whether it was acknowledged. */
+interface Handshake {
+  seq: number;
+  acknowledged: boolean;
+}
+
+/**
+ * The station as an OPC UA server (docs/opcua.md): a live output beside MQTT. It keeps no backlog of
+ * its own: a client that was away reads the current values, and the verdict log has the rest
+ * (`inspectd verdicts --after-seq N`). Values are set on the main thread the moment a verdict is
+ * decided (a few dozen setValueFromSource calls, no I/O); node-opcua encodes and sends them to
+ * subscribers on its own publish cycle.
+ */
+export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraState' | 'setStorageState'> {
+  readonly name = 'opcua';
+  private nodes!: StationNodes;
+  private readonly handshakes = new Map<string, Handshake>();
+  private storage: StorageState;
+  private running = false;
+
+  private constructor(
+    private readonly server: OPCUAServer,
+    private readonly opts: OpcuaOutputOptions,
+  ) {
+    this.storage = opts.storage;
+  }
+
+  /** Creates the server certificate when there is none (in the PKI folder), builds the nodes and listens. */
+  static async open(opts: OpcuaOutputOptions): Promise<OpcuaOutput> {
+    const sec = await serverSecurity(opts.security, opts.log);
+    const users = opts.users;
+    const server = new OPCUAServer({
+      port: opts.port,
+      host: opts.host,
+      // Endpoint URLs name the address bound: a loopback server must not advertise the host's FQDN.
+      hostname: opts.host === '0.0.0.0' || opts.host === '::' ? undefined : opts.host,
+      resourcePath: '',
+      serverInfo: { applicationUri: opts.applicationUri, productUri: 'urn:inspectd', applicationName: { text: `inspectd ${opts.station}` } },
+      buildInfo: { productName: 'inspectd', softwareVersion: opts.version, manufacturerName: 'inspectd' },
+      serverCertificateManager: sec.serverCertificateManager,
+      userCertificateManager: sec.userCertificateManager,
+      certificateFile: sec.certificateFile,
+      privateKeyFile: sec.privateKeyFile,
+      securityModes: sec.securityModes,
+      securityPolicies: sec.securityPolicies,
+      allowAnonymous: opts.allowAnonymous,
+      // node-opcua's default (100 ms) folds every change within 100 ms into one notification even for
+      // a client asking for samplingInterval 0: at 20 fps that loses verdicts. 0: every change is sent.
+      serverCapabilities: { minSupportedSampleRate: 0 },
+      userManager: users
+        ? {
+            // scrypt on the thread pool: a login never blocks the frame path.
+            isValidUserAsync: (userName: string, password: string, callback: (err: Error | null, ok?: boolean) => void) => {
+              void users.check(userName, password).then((ok) => {
+                if (!ok) opts.log.warn({ user: userName }, 'opc ua login refused');
+                callback(null, ok);
+              });
+            },
+          }
+        : undefined,
+    });
+    await server.initialize();
+    const output = new OpcuaOutput(server, opts);
+    output.build();
+    await server.start();
+    opts.log.info({ endpoints: server.endpoints.flatMap((e) => e.endpointDescriptions().map((d) => `${d.endpointUrl} ${d.securityPolicyUri?.split('#')[1]} ${d.securityMode}`)), anonymous: opts.allowAnonymous, users: users?.names.length ?? 0, pki: opts.security.pkiDir }, 'opc ua server listening');
+    return output;
+  }
+
+  /** The first endpoint's URL (opc.tcp://host:port). */
+  get endpointUrl(): string {
+    return this.server.getEndpointUrl();
+  }
+
+  private build(): void {
+    const addressSpace = this.server.engine.addressSpace!;
+    this.nodes = buildStation(addressSpace, this.opts.station, this.opts.version, this.opts.cameras);
+    this.nodes.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(String(args[0]?.value ?? ''), String(args[1]?.value ?? '')));
+    this.nodes.storageState.set({ dataType: DataType.String, value: this.storage });
+    for (const [camera, n] of this.nodes.cameras) {
+      this.handshakes.set(camera, { seq: 0, acknowledged: false });
+      n.handshake.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(camera, String(args[0]?.value ?? '')));
+      n.handshake.acknowledge.bindMethod(async (args: Variant[], _context: ISessionContext) => ({
+        statusCode: StatusCodes.Good,
+        outputArguments: [{ dataType: DataType.Boolean, value: this.acknowledge(camera, Number(args[0]?.value ?? 0)) }],
+      }));
+      // A PLC that cannot call methods writes ResultAcknowledged := true instead; our own reset to false is not an acknowledgement.
+      n.handshake.resultAcknowledged.node.on('value_changed', (dv: DataValue) => {
+        if (dv.value.value === true && !this.handshakes.get(camera)!.acknowledged) this.acknowledge(camera, 0);
+      });
+    }
+  }
+
+  private onTrigger(camera: string, partId: string): CallMethodResultOptions {
+    const rejection = this.opts.trigger({ camera, partId }, Date.now());
+    if (rejection) {
+      this.opts.log.warn({ code: rejection.code, err: rejection.message, camera, partId }, 'opc ua trigger rejected');
+    } else {
+      // The result now on ResultReady is not this part's: the PLC waits for the next one.
+      this.nodes.cameras.get(camera)?.handshake.resultReady.set({ dataType: DataType.Boolean, value: false });
+    }
+    return {
+      statusCode: StatusCodes.Good,
+      outputArguments: [
+        { dataType: DataType.Boolean, value: rejection === undefined },
+        { dataType: DataType.String, value: rejection?.code ?? '' },
+        { dataType: DataType.String, value: rejection?.message ?? '' },
+      ],
+    };
+  }
+
+  /** The PLC took the result with this seq (0: whatever is current): ResultReady goes false. */
+  private acknowledge(camera: string, seq: number): boolean {
+    const h = this.handshakes.get(camera);
+    const n = this.nodes.cameras.get(camera);
+    if (!h || !n || h.seq === 0 || (seq !== 0 && seq !== h.seq)) return false;
+    h.acknowledged = true;
+    n.handshake.resultReady.set({ dataType: DataType.Boolean, value: false });
+    n.handshake.resultAcknowledged.set({ dataType: DataType.Boolean, value: true });
+    return true;
+  }
+
+  // ---- VerdictOutput ----
+
+  start(): void {
+    this.running = true;
+    this.nodes.systemState.set({ dataType: DataType.String, value: this.systemState() });
+  }
+
+  decided(msg: VerdictMessage): void {
+    const cam = this.nodes.cameras.get(msg.camera);
+    if (!cam) return;
+    const at = msg.decidedAt;
+    cam.result.set(msg);
+    cam.counts.add(msg.verdict, at);
+    this.nodes.counts.add(msg.verdict, at);
+    const h = this.handshakes.get(msg.camera)!;
+    h.seq = msg.seq;
+    h.acknowledged = false;
+    // Acknowledged is reset before Ready is raised, so a PLC never sees Ready with the old acknowledgement.
+    cam.handshake.resultAcknowledged.set({ dataType: DataType.Boolean, value: false }, at);
+    cam.handshake.resultSeq.set({ dataType: DataType.UInt32, value: msg.seq }, at);
+    cam.handshake.resultReady.set({ dataType: DataType.Boolean, value: true }, at);
+  }
+
+  committed(): void {}
+
+  storageHealthy(): void {}
+
+  /** A live view owes nothing: what a client missed is in the verdict log. */
+  async drain(): Promise<boolean> {
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.nodes.systemState.set({ dataType: DataType.String, value: 'Halted' });
+    for (const n of this.nodes.cameras.values()) n.model.setState('Closed');
+    // Clients get the Halted state and ServerStatus shutdown before their sessions close.
+    await this.server.shutdown(200);
+  }
+
+  // ---- State from the pipeline (through the daemon's telemetry) ----
+
+  setCameraState(camera: string, state: CameraState, reason?: string): void {
+    const n = this.nodes.cameras.get(camera);
+    if (!n) return;
+    n.state.set({ dataType: DataType.String, value: state });
+    n.stateReason.set({ dataType: DataType.String, value: state === 'down' ? (reason ?? '') : '' });
+  }
+
+  setStorageState(state: StorageState, reason?: string): void {
+    this.storage = state;
+    this.nodes.storageState.set({ dataType: DataType.String, value: state });
+    this.nodes.storageReason.set({ dataType: DataType.String, value: state === 'ok' ? '' : (reason ?? '') });
+    this.nodes.systemState.set({ dataType: DataType.String, value: this.systemState() });
+  }
+
+  /** Error while verdicts are being lost from the log (the PLC still gets them, the record does not). */
+  private systemState(): SystemState {
+    if (!this.running) return 'Preoperational';
+    return this.storage === 'failed' ? 'Error' : 'Operational';
+  }
+}

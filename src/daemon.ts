@@ -22,6 +22,7 @@ import { opencv } from './preprocess/opencv.js';
 import type { ModelInfo } from './verdict/types.js';
 import { openRejectArchive, type RejectArchive } from './archive/reject-archive.js';
 import { createVerdictSink } from './verdict/sink.js';
+import { openOperatorPage, type OperatorPage } from './outputs/operator-page/operator-page.js';
 import { packageVersion } from './paths.js';
 
 /** What a clean stop could not write to the verdict log. */
@@ -62,6 +63,7 @@ export class Daemon {
   private sources: FrameSource[] = [];
   private triggerDesk: TriggerDesk | undefined;
   private archive: RejectArchive | undefined;
+  private page: OperatorPage | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
   private stopRequested = false;
@@ -204,7 +206,9 @@ export class Daemon {
       publishMode: cfg.mqtt.publishMode,
     });
     this.publisher.retain('storage', recorder.storageState());
-    this.outputs = new Outputs([this.publisher]);
+    // The operator page's live view is an output like MQTT: it hears every verdict as it is decided.
+    this.page = openOperatorPage(cfg, recorder, inspections, this.opts.log.child({ component: 'page' }));
+    this.outputs = new Outputs(this.page ? [this.publisher, this.page.feed] : [this.publisher]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).
@@ -221,6 +225,7 @@ export class Daemon {
       archive: this.archive,
       telemetry: this.telemetry,
       log: this.opts.log.child({ component: 'record' }),
+      frames: () => this.page?.feed,
     });
     for (const model of inspections.models) {
       this.schedulers.set(
@@ -300,6 +305,11 @@ export class Daemon {
   private deadlineOf(camera: string): number {
     const cfg = this.opts.config;
     return cfg.cameras.find((c) => c.name === camera)?.deadlineMs ?? cfg.deadlineMs;
+  }
+
+  /** The operator page's live feed and review, for the HTTP server; undefined when `page` or `http` is off. */
+  operatorPage(): OperatorPage | undefined {
+    return this.page;
   }
 
   /** What operations reads on demand (scrapes, health checks, STATUS=); valid once start() has run. */

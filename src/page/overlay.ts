@@ -5,8 +5,10 @@ import type { VerdictMessage } from '../verdict/types.js';
  * Boxes are placed in percent of the image's own pixel size (the frame's), so they stay on the
  * defect at any displayed size (tablet portrait, landscape, the review's full view).
  */
-export function drawDefects(layer: HTMLElement, img: HTMLImageElement, v: Pick<VerdictMessage, 'defects' | 'verdict'> | null): void {
+export function drawDefects(layer: HTMLElement, img: HTMLImageElement, v: Pick<VerdictMessage, 'defects' | 'verdict' | 'seq'> | null): void {
   layer.replaceChildren();
+  // Which verdict the boxes belong to (tests and people checking a screenshot read it).
+  layer.dataset.seq = v ? String(v.seq) : '';
   if (!v || img.naturalWidth === 0) return;
   const w = img.naturalWidth;
   const h = img.naturalHeight;
@@ -49,7 +51,7 @@ export class OverlaidImage {
    * Loads src in an element of its own, then puts that element in place and draws the boxes: the
    * live frame is served once (no-store), so the element that loaded it is the one shown.
    */
-  show(src: string | null, v: Pick<VerdictMessage, 'defects' | 'verdict'> | null): void {
+  show(src: string | null, v: Pick<VerdictMessage, 'defects' | 'verdict' | 'seq'> | null): void {
     if (!src) {
       this.wanted = '';
       this.img.removeAttribute('src');

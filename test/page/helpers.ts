@@ -1,0 +1,48 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+/**
+ * Debian's Chromium, driven by playwright-core: never a browser download, no network beyond
+ * loopback, a fresh profile per run.
+ */
+export async function launchChromium(viewport: { width: number; height: number }): Promise<BrowserContext> {
+  const profile = mkdtempSync(join(tmpdir(), 'inspectd-chromium-'));
+  return chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/** Reads a Server-Sent Events stream for a while: each event's name, data and arrival time. */
+export async function readEvents(url: string, forMs: number): Promise<{ event: string; data: string; at: number }[]> {
+  const ac = new AbortController();
+  const out: { event: string; data: string; at: number }[] = [];
+  const res = await fetch(url, { signal: ac.signal });
+  const reader = res.body!.getReader();
+  const timer = setTimeout(() => ac.abort(), forMs);
+  let buf = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += Buffer.from(value).toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data) out.push({ event, data, at: Date.now() });
+      }
+    }
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError') throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return out;
+}

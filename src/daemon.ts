@@ -7,6 +7,7 @@ import type { CameraInspection } from './inspect/camera.js';
 import { openStationInspections, rulesForCameras, type StationInspections } from './inspect/station.js';
 import { setLogLevel } from './log.js';
 import { noTelemetry, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
+import { CpuShare } from './ops/cpu-share.js';
 import { LoopDelay } from './ops/loop-delay.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
@@ -46,6 +47,8 @@ export interface DaemonStats extends SchedulerStats {
   eventLoopDelayMaxMs: number;
   rssStartMb: number;
   rssEndMb: number;
+  /** CPU time of the whole process (every thread: inference, writer, libuv pool) since the cameras started, in % of one core. */
+  cpuPctOfCore: number;
 }
 
 /**
@@ -70,6 +73,7 @@ export class Daemon {
   private readonly replaysDone = new Set<string>();
   private readonly loopDelay = new LoopDelay();
   private readonly rssStart = process.memoryUsage().rss;
+  private readonly cpu = new CpuShare();
   models: ModelInfo[] = [];
   brokerUrl: string | undefined;
 
@@ -92,6 +96,7 @@ export class Daemon {
       eventLoopDelayMaxMs: this.loopDelay.maxMs(),
       rssStartMb: round(this.rssStart / 2 ** 20),
       rssEndMb: round(process.memoryUsage().rss / 2 ** 20),
+      cpuPctOfCore: this.cpu.pctOfCore(),
     };
   }
 
@@ -121,8 +126,9 @@ export class Daemon {
     this.checkNotStopping();
     this.startSchedulers(recorder, inspections);
     await this.startCameras(inspections);
-    // Measured from here: model loading and broker start are not the line's event-loop delay.
+    // Measured from here: model loading and broker start are not the line's event-loop delay or CPU.
     this.loopDelay.enable();
+    this.cpu.start();
   }
 
   private async openVerdictLog(): Promise<VerdictRecorder> {

@@ -8,6 +8,7 @@ import type { DaemonStats } from '../daemon.js';
 import { packageRoot } from '../paths.js';
 import { freePort } from '../util/free-port.js';
 import type { VerdictMessage } from '../verdict/types.js';
+import { PageWatchers, type PageWatcherFigures } from './page-watchers.js';
 import { ascending, percentile, round2 } from './stats.js';
 
 export interface E2eRun {
@@ -21,6 +22,8 @@ export interface E2eRun {
   warmupS: number;
   /** Stand-in for a slow disk: each commit of the verdict log takes this long (0: the real disk only). */
   commitDelayMs?: number;
+  /** Operator pages watching the live view during the run (Server-Sent Events + frame fetches). */
+  pages?: number;
 }
 
 export interface E2eFigures {
@@ -39,6 +42,8 @@ export interface E2eFigures {
   timeoutMarginP99Ms: number;
   timeoutMarginMaxMs: number;
   daemon: DaemonStats | undefined;
+  /** What the watching pages received (absent without pages). */
+  pages?: PageWatcherFigures;
 }
 
 /**
@@ -49,6 +54,8 @@ export interface E2eFigures {
 export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line: string) => void): Promise<E2eFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'inspectd-bench-'));
   const port = await freePort();
+  // Its own HTTP port: the default 9464 may be another daemon's on this machine.
+  const httpPort = await freePort();
   const model = (run.baseConfig.model ?? {}) as Record<string, unknown>;
   const perCamFps = run.offeredFps / run.cameras;
   const cfg = {
@@ -60,6 +67,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       source: { type: 'synthetic', fps: perCamFps, width: run.width, height: run.height, seed: 42 + i, distinctParts: 32 },
     })),
     mqtt: { embeddedBroker: { port } },
+    http: { ...((run.baseConfig.http as object | undefined) ?? {}), enabled: true, host: '127.0.0.1', port: httpPort },
     storage: { path: join(dir, 'bench.db') },
     log: { level: 'info', format: 'json' },
   };
@@ -96,6 +104,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   let timeouts = 0;
   let lateAnswers = 0;
   let counting = false;
+  let pages: PageWatchers | undefined;
   const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 100, connectTimeout: 5000 });
   client.on('connect', () => client.subscribe('inspectd/bench/verdict', { qos: 1 }));
   client.on('message', (_topic, payload) => {
@@ -120,14 +129,21 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       if (Date.now() > startBy || child.exitCode !== null) throw new Error(`daemon did not start: ${stderr.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    if (run.pages) {
+      pages = new PageWatchers(`http://127.0.0.1:${httpPort}`, run.pages);
+      pages.open();
+    }
     await new Promise((r) => setTimeout(r, run.warmupS * 1000));
     counting = true;
+    pages?.startCounting();
     const t0 = Date.now();
     for (let s = 1; s <= run.seconds; s++) {
       await new Promise((r) => setTimeout(r, 1000));
       onProgress(`e2e ${run.offeredFps} fps x${run.cameras} ${run.width}x${run.height}: ${s}/${run.seconds} s, ${received} verdicts, ${timeouts} TIMEOUT`);
     }
     counting = false;
+    const pageFigures = pages?.figures();
+    pages?.close();
     const elapsedS = (Date.now() - t0) / 1000;
     child.kill('SIGTERM');
     const code = await exited;
@@ -146,8 +162,10 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       timeoutMarginP99Ms: round2(percentile(mar, 99)),
       timeoutMarginMaxMs: round2(mar.at(-1) ?? NaN),
       daemon: daemonStats,
+      ...(pageFigures ? { pages: pageFigures } : {}),
     };
   } finally {
+    pages?.close();
     client.end(true);
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -116,6 +116,7 @@ export class ReviewView {
     close.type = 'button';
     close.addEventListener('click', () => (this.detail.hidden = true));
     this.detail.replaceChildren(this.detailImage.root, facts, mark, close);
+    this.detail.scrollIntoView({ block: 'nearest' });
   }
 
   private async mark(seq: number, m: 'true-reject' | 'false-reject', status: HTMLElement): Promise<void> {

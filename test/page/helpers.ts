@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { takeSseEvents } from '../../src/bench/sse.js';
 
 /**
  * Debian's Chromium, driven by playwright-core: never a browser download, no network beyond
@@ -29,15 +30,9 @@ export async function readEvents(url: string, forMs: number): Promise<{ event: s
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buf += Buffer.from(value).toString('utf8');
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) out.push({ event, data, at: Date.now() });
-      }
+      const taken = takeSseEvents(buf + Buffer.from(value).toString('utf8'));
+      buf = taken.rest;
+      for (const e of taken.events) out.push({ ...e, at: Date.now() });
     }
   } catch (err) {
     if ((err as Error).name !== 'AbortError') throw err;

@@ -61,10 +61,7 @@ beforeAll(async () => {
   db = join(dir, 'verdicts.db');
   writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
   const cfg = syntheticConfig({ dir, fps: 3, deadlineMs: 1000, defectRate: 0.5 })
-    .replace(
-      'cameras:\n',
-      'cameras:\n  - name: cam2\n    partId: frame\n    source: { type: synthetic, fps: 3, defectRate: 0.5, seed: 77 }\n',
-    )
+    .replace('storage:\n', '  - name: cam2\n    partId: frame\n    source: { type: synthetic, fps: 3, defectRate: 0.5, seed: 77 }\nstorage:\n')
     .concat(['archive: { enabled: true }', 'http: { tokenFile: ./token }', `page: { updateHz: ${UPDATE_HZ} }`, ''].join('\n'));
   daemon = DaemonProcess.start(writeConfig(dir, cfg), ['--broker', broker.url, '--http', '127.0.0.1:0']);
   base = await daemon.httpBase();

@@ -96,14 +96,17 @@ export function registerPageRoutes(app: FastifyInstance, page: () => OperatorPag
     for (const res of streams) res.end();
   });
 
-  app.get<{ Params: { camera: string } }>('/api/live/frame/:camera', async (req, reply) => {
+  // ?seq= names the frame (the update's frameUrl): once the next one is shown it is gone (410), so a
+  // URL always means the same bytes, and a page that falls behind keeps its picture until the next update.
+  app.get<{ Params: { camera: string }; Querystring: { seq?: string } }>('/api/live/frame/:camera', async (req, reply) => {
     const p = needPage(reply);
     if (!p) return reply;
     const shown = p.feed.frames.jpeg(req.params.camera);
     if (!shown) return reply.code(404).send({ error: `no frame shown for camera ${req.params.camera}` });
+    if (req.query.seq !== undefined && Number(req.query.seq) !== shown.seq) return reply.code(410).send({ error: `frame ${req.query.seq} is no longer shown (now ${shown.seq})` });
     try {
       const jpeg = await shown.jpeg;
-      return reply.type('image/jpeg').header('cache-control', 'no-store').header('x-inspectd-seq', String(shown.seq)).send(jpeg);
+      return reply.type('image/jpeg').header('cache-control', 'private, max-age=60').header('x-inspectd-seq', String(shown.seq)).send(jpeg);
     } catch (err) {
       return reply.code(500).send({ error: `frame could not be encoded: ${(err as Error).message}` });
     }

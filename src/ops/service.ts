@@ -44,7 +44,7 @@ export class Service {
     this.ops = new Operations({ config: opts.config, log: opts.log, version: opts.version, env: opts.env });
     const h = opts.config.http;
     // The token file is read here, once: unreadable or empty is a config error (exit 78) before anything starts.
-    const page = opts.config.page.enabled ? { assetsDir: join(packageRoot(), 'dist', 'page'), auth: BearerCheck.fromConfig(h) } : undefined;
+    const page = h.enabled && opts.config.page.enabled ? { assetsDir: join(packageRoot(), 'dist', 'page'), auth: BearerCheck.fromConfig(h) } : undefined;
     this.http = h.enabled ? new HttpServer(this.ops, { host: h.host, port: h.port, ...(page ? { page } : {}) }, opts.log.child({ component: 'http' })) : undefined;
   }
 

@@ -32,7 +32,9 @@ export class HttpServer {
     private readonly log: Logger,
   ) {
     // Requests are not logged: a scrape every 15 s would be most of the log.
-    this.app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+    // forceCloseConnections: a browser holding the page's live stream (and reconnecting it) kept the
+    // server's close, and so the daemon's stop, waiting past a minute; at stop every connection is cut.
+    this.app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true });
     this.routes();
     if (opts.page) registerPageRoutes(this.app, () => this.page, opts.page.auth, opts.page.assetsDir);
   }

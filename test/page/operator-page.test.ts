@@ -75,9 +75,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ctx?.close().catch(() => {});
-  await daemon?.stop();
+  daemon?.kill();
   await broker?.stop();
-});
+}, 60_000);
 
 describe('the live view', () => {
   it('shows each camera verdict as it is decided, with counters, model and line state', async () => {
@@ -272,5 +272,17 @@ describe('the review', () => {
     expect(verdictsCsv.find((l) => l.startsWith(`${first.seq},`))).toMatch(/,false-reject,\d{4}-\d\d-\d\dT/);
     const labels = readFileSync(join(out, 'labels.csv'), 'utf8').split('\n');
     expect(labels.find((l) => l.includes(`,${first.seq},cam2,`))).toMatch(/,good,false-reject$/);
+  });
+});
+
+describe('stopping', () => {
+  it('stops cleanly (exit 0) while a page is still watching: the live streams do not hold the server open', async () => {
+    await page.click('#tab-live');
+    await page.waitForSelector('.conn.live');
+    const started = Date.now();
+    expect(await daemon.stop()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    // The page notices and says so (EventSource keeps retrying).
+    await expect.poll(async () => page.locator('#connection').textContent(), { timeout: 10_000 }).toContain('reconnecting');
   });
 });

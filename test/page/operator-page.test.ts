@@ -88,7 +88,10 @@ describe('the live view', () => {
       await expect.poll(async () => verdict.textContent(), { timeout: 15_000 }).toMatch(/^(PASS|FAIL|TIMEOUT|ERROR)$/);
     }
     // The shown verdict is a recent one from the log, not a stale first picture.
-    const shownSeq = Number(await page.locator('.camera[data-camera=cam1] .overlay').getAttribute('data-seq'));
+    // (The verdict's text comes with the update; its frame, and the overlay's seq, once the JPEG has loaded.)
+    const overlay = page.locator('.camera[data-camera=cam1] .overlay');
+    await expect.poll(async () => Number((await overlay.getAttribute('data-seq')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(0);
+    const shownSeq = Number(await overlay.getAttribute('data-seq'));
     const newest = rows(`SELECT MAX(seq) AS seq FROM verdicts WHERE camera = 'cam1'`)[0]!.seq;
     expect(shownSeq).toBeGreaterThan(0);
     expect(newest - shownSeq).toBeLessThan(10);

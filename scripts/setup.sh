@@ -76,6 +76,13 @@ if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp native/detect
   (cd native && JOBS="$(nproc)" node "$gyp" rebuild --nodedir="$node_root" --loglevel=error >&2)
 fi
 
+# The operator page (src/page/): TypeScript and uPlot bundled by esbuild into dist/page/, served
+# by the daemon itself (no CDN, nothing fetched at run time).
+if [ ! -f dist/page/page.js ] || [ -n "$(find src/page scripts/build-page.mjs node_modules/uplot/package.json -newer dist/page/page.js 2>/dev/null | head -n 1)" ]; then
+  say "building the operator page"
+  node scripts/build-page.mjs >&2
+fi
+
 if [ ! -f dist/.built ] || [ -n "$(find src bench tools tsconfig.json package.json -newer dist/.built \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -n 1)" ]; then
   say "compiling TypeScript"
   npx tsc -p tsconfig.json >&2

@@ -7,6 +7,7 @@ import type { CameraInspection } from './inspect/camera.js';
 import { openStationInspections, rulesForCameras, type StationInspections } from './inspect/station.js';
 import { setLogLevel } from './log.js';
 import { noTelemetry, storageStateOf, TelemetryTee, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
+import { CpuShare } from './ops/cpu-share.js';
 import { LoopDelay } from './ops/loop-delay.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
@@ -22,6 +23,7 @@ import { opencv } from './preprocess/opencv.js';
 import type { ModelInfo } from './verdict/types.js';
 import { openRejectArchive, type RejectArchive } from './archive/reject-archive.js';
 import { createVerdictSink } from './verdict/sink.js';
+import { openOperatorPage, type OperatorPage } from './outputs/operator-page/operator-page.js';
 import { packageVersion } from './paths.js';
 
 /** What a clean stop could not write to the verdict log. */
@@ -45,6 +47,8 @@ export interface DaemonStats extends SchedulerStats {
   eventLoopDelayMaxMs: number;
   rssStartMb: number;
   rssEndMb: number;
+  /** CPU time of the whole process (every thread: inference, writer, libuv pool) since the cameras started, in % of one core. */
+  cpuPctOfCore: number;
 }
 
 /**
@@ -62,12 +66,14 @@ export class Daemon {
   private sources: FrameSource[] = [];
   private triggerDesk: TriggerDesk | undefined;
   private archive: RejectArchive | undefined;
+  private page: OperatorPage | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
   private stopRequested = false;
   private readonly replaysDone = new Set<string>();
   private readonly loopDelay = new LoopDelay();
   private readonly rssStart = process.memoryUsage().rss;
+  private readonly cpu = new CpuShare();
   models: ModelInfo[] = [];
   brokerUrl: string | undefined;
 
@@ -90,6 +96,7 @@ export class Daemon {
       eventLoopDelayMaxMs: this.loopDelay.maxMs(),
       rssStartMb: round(this.rssStart / 2 ** 20),
       rssEndMb: round(process.memoryUsage().rss / 2 ** 20),
+      cpuPctOfCore: this.cpu.pctOfCore(),
     };
   }
 
@@ -119,8 +126,9 @@ export class Daemon {
     this.checkNotStopping();
     this.startSchedulers(recorder, inspections);
     await this.startCameras(inspections);
-    // Measured from here: model loading and broker start are not the line's event-loop delay.
+    // Measured from here: model loading and broker start are not the line's event-loop delay or CPU.
     this.loopDelay.enable();
+    this.cpu.start();
   }
 
   private async openVerdictLog(): Promise<VerdictRecorder> {
@@ -206,7 +214,9 @@ export class Daemon {
     this.publisher.retain('storage', recorder.storageState());
     // OPC UA (opcua.enabled; node-opcua is loaded only then): its Trigger goes to the MQTT trigger's desk.
     const opcua = cfg.opcua.enabled ? await (await import('./outputs/opcua/open.js')).openOpcuaOutput({ config: cfg, inspections, recorder, desk: () => this.triggerDesk, telemetry: this.telemetry, log: this.opts.log.child({ component: 'opcua' }) }) : undefined;
-    this.outputs = new Outputs(opcua ? [this.publisher, opcua] : [this.publisher]);
+    // The operator page's live view is an output like MQTT: it hears every verdict as it is decided.
+    this.page = openOperatorPage(cfg, recorder, inspections, this.opts.log.child({ component: 'page' }));
+    this.outputs = new Outputs([this.publisher, ...(opcua ? [opcua] : []), ...(this.page ? [this.page.feed] : [])]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).
@@ -223,6 +233,7 @@ export class Daemon {
       archive: this.archive,
       telemetry: this.telemetry,
       log: this.opts.log.child({ component: 'record' }),
+      frames: () => this.page?.feed,
     });
     for (const model of inspections.models) {
       this.schedulers.set(
@@ -302,6 +313,11 @@ export class Daemon {
   private deadlineOf(camera: string): number {
     const cfg = this.opts.config;
     return cfg.cameras.find((c) => c.name === camera)?.deadlineMs ?? cfg.deadlineMs;
+  }
+
+  /** The operator page's live feed and review, for the HTTP server; undefined when `page` or `http` is off. */
+  operatorPage(): OperatorPage | undefined {
+    return this.page;
   }
 
   /** What operations reads on demand (scrapes, health checks, STATUS=); valid once start() has run. */

@@ -74,7 +74,13 @@ export class RejectArchive {
 
   /** Takes the frame's image (and releases it); never throws, never waits. */
   offer(image: Mat, msg: VerdictMessage): void {
-    if (image.empty || !this.wants(msg)) {
+    if (!this.wants(msg)) image.release();
+    else this.keep(image, msg);
+  }
+
+  /** As offer(), for a frame the caller has already asked wants() about (PASS is sampled once, not twice). */
+  keep(image: Mat, msg: VerdictMessage): void {
+    if (image.empty) {
       image.release();
       return;
     }
@@ -123,10 +129,15 @@ export class RejectArchive {
   }
 }
 
-/** The archive config asks for, beside the verdict log unless config puts it elsewhere; undefined when off. */
+/** Where the archive keeps its images: beside the verdict log unless config puts it elsewhere. */
+export function archiveDir(cfg: Config): string {
+  return resolve(cfg.archive.path ?? join(dirname(resolve(cfg.storage.path)), 'rejects'));
+}
+
+/** The archive config asks for; undefined when off. */
 export function openRejectArchive(cfg: Config, log: Logger): RejectArchive | undefined {
   const a = cfg.archive;
   if (!a.enabled) return undefined;
-  const dir = resolve(a.path ?? join(dirname(resolve(cfg.storage.path)), 'rejects'));
+  const dir = archiveDir(cfg);
   return new RejectArchive({ dir, maxBytes: a.maxMb * 2 ** 20, verdicts: a.verdicts, passSampleRate: a.passSampleRate, format: a.format, jpegQuality: a.jpegQuality }, log);
 }

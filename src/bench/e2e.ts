@@ -9,6 +9,7 @@ import { packageRoot } from '../paths.js';
 import { freePort } from '../util/free-port.js';
 import type { VerdictMessage } from '../verdict/types.js';
 import type { BenchOpcuaSubscriber } from './opcua-subscriber.js';
+import { PageWatchers, type PageWatcherFigures } from './page-watchers.js';
 import { ascending, percentile, round2 } from './stats.js';
 
 export interface E2eRun {
@@ -24,6 +25,8 @@ export interface E2eRun {
   commitDelayMs?: number;
   /** Run the OPC UA server with a client subscribed to every camera's result (the bench's own, beside its MQTT subscriber). */
   opcua?: boolean;
+  /** Operator pages watching the live view during the run (Server-Sent Events + frame fetches). */
+  pages?: number;
 }
 
 export interface E2eFigures {
@@ -44,6 +47,8 @@ export interface E2eFigures {
   daemon: DaemonStats | undefined;
   /** With --opcua: what the OPC UA subscriber got while the MQTT subscriber counted. */
   opcua?: { seqNotifications: number; resultJsonNotifications: number; verdictsMissing: number };
+  /** What the watching pages received (absent without pages). */
+  pages?: PageWatcherFigures;
 }
 
 /**
@@ -55,6 +60,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   const dir = mkdtempSync(join(tmpdir(), 'inspectd-bench-'));
   const port = await freePort();
   const opcuaPort = run.opcua ? await freePort() : 0;
+  // Its own HTTP port: the default 9464 may be another daemon's on this machine.
+  const httpPort = await freePort();
   const model = (run.baseConfig.model ?? {}) as Record<string, unknown>;
   const perCamFps = run.offeredFps / run.cameras;
   const cfg = {
@@ -67,6 +74,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     })),
     mqtt: { embeddedBroker: { port } },
     ...(run.opcua ? { opcua: { enabled: true, port: opcuaPort, pkiDir: join(dir, 'opcua-pki') } } : {}),
+    http: { ...((run.baseConfig.http as object | undefined) ?? {}), enabled: true, host: '127.0.0.1', port: httpPort },
     storage: { path: join(dir, 'bench.db') },
     log: { level: 'info', format: 'json' },
   };
@@ -107,6 +115,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   let counting = false;
   const seen = new Map<string, number[]>();
   let opcua: BenchOpcuaSubscriber | undefined;
+  let pages: PageWatchers | undefined;
   const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 100, connectTimeout: 5000 });
   client.on('connect', () => client.subscribe('inspectd/bench/verdict', { qos: 1 }));
   client.on('message', (_topic, payload) => {
@@ -142,9 +151,14 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       const { BenchOpcuaSubscriber } = await import('./opcua-subscriber.js');
       opcua = await BenchOpcuaSubscriber.open(`opc.tcp://127.0.0.1:${opcuaPort}`, dir, 'bench', cfg.cameras.map((c) => c.name));
     }
+    if (run.pages) {
+      pages = new PageWatchers(`http://127.0.0.1:${httpPort}`, run.pages);
+      pages.open();
+    }
     await new Promise((r) => setTimeout(r, run.warmupS * 1000));
     counting = true;
     if (opcua) opcua.counting = true;
+    pages?.startCounting();
     const t0 = Date.now();
     for (let s = 1; s <= run.seconds; s++) {
       await new Promise((r) => setTimeout(r, 1000));
@@ -157,6 +171,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     const opcuaFigures = opcua ? opcuaCompare(seen, opcua) : undefined;
     await opcua?.close();
     opcua = undefined;
+    const pageFigures = pages?.figures();
+    pages?.close();
     const elapsedS = (Date.now() - t0) / 1000;
     child.kill('SIGTERM');
     const code = await exited;
@@ -176,9 +192,11 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       timeoutMarginMaxMs: round2(mar.at(-1) ?? NaN),
       daemon: daemonStats,
       ...(opcuaFigures ? { opcua: opcuaFigures } : {}),
+      ...(pageFigures ? { pages: pageFigures } : {}),
     };
   } finally {
     await opcua?.close().catch(() => {});
+    pages?.close();
     client.end(true);
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

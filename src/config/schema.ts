@@ -382,10 +382,31 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(9464),
         /** /readyz stays ready while the broker is unreachable until this many verdicts wait in the outbox. */
         readyMaxBacklog: z.number().int().min(0).default(1000),
+        /**
+         * A file holding the bearer token that actions changing state (marking a reject) must carry.
+         * Without it the server is read-only: nothing it serves changes anything.
+         */
+        tokenFile: z.string().min(1).optional(),
       })
       .strict()
       .default({ enabled: true, host: '127.0.0.1', port: 9464, readyMaxBacklog: 1000 }),
     opcua,
+    /** The operator page, served by the HTTP server at `/` (docs/operator-page.md). */
+    page: z
+      .object({
+        enabled: z.boolean().default(true),
+        /**
+         * Live updates per second pushed to each page, whatever the frame rate: a frame is encoded (JPEG,
+         * off the main thread) at most this often per camera, and only while a page is watching.
+         */
+        updateHz: z.number().positive().max(10).default(2),
+        /** Local times (HH:MM) at which shifts start; the page counts verdicts since the latest one. */
+        shiftStarts: z.array(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)')).min(1).default(['06:00', '14:00', '22:00']),
+        /** Most rejects the review strip lists at once. */
+        reviewLimit: z.number().int().min(1).max(1000).default(200),
+      })
+      .strict()
+      .default({ enabled: true, updateHz: 2, shiftStarts: ['06:00', '14:00', '22:00'], reviewLimit: 200 }),
     /** The pipeline's heartbeat: systemd's WATCHDOG=1 and /healthz. */
     watchdog: z
       .object({

@@ -2,10 +2,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import type { Operations } from '../ops/operations.js';
+import type { OperatorPage } from '../outputs/operator-page/operator-page.js';
+import type { BearerCheck } from './auth.js';
+import { registerPageRoutes } from './page-routes.js';
 
 export interface HttpOptions {
   host: string;
   port: number;
+  /** The operator page (its built assets here); absent: the server has only metrics and health. */
+  page?: { assetsDir: string; auth: BearerCheck };
 }
 
 /**
@@ -19,6 +24,7 @@ export class HttpServer {
   private readonly app: FastifyInstance;
   /** The address actually bound (port 0 in config means the kernel chose one). */
   address: { host: string; port: number } | undefined;
+  private page: OperatorPage | undefined;
 
   constructor(
     private readonly ops: Operations,
@@ -26,8 +32,16 @@ export class HttpServer {
     private readonly log: Logger,
   ) {
     // Requests are not logged: a scrape every 15 s would be most of the log.
-    this.app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+    // forceCloseConnections: a browser holding the page's live stream (and reconnecting it) kept the
+    // server's close, and so the daemon's stop, waiting past a minute; at stop every connection is cut.
+    this.app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true });
     this.routes();
+    if (opts.page) registerPageRoutes(this.app, () => this.page, opts.page.auth, opts.page.assetsDir);
+  }
+
+  /** The daemon has started: the page's API answers from here on. */
+  attachPage(page: OperatorPage | undefined): void {
+    this.page = page;
   }
 
   private routes(): void {
@@ -60,7 +74,7 @@ export class HttpServer {
     }
     const addr = this.app.server.address();
     if (addr && typeof addr === 'object') this.address = { host: addr.address, port: addr.port };
-    this.log.info({ event: 'http.listening', ...this.address, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics and health server listening');
+    this.log.info({ event: 'http.listening', ...this.address, paths: ['/metrics', '/healthz', '/readyz', ...(this.opts.page ? ['/ (operator page)'] : [])] }, 'metrics and health server listening');
     return true;
   }
 

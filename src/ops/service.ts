@@ -2,7 +2,11 @@ import type { Logger } from 'pino';
 import type { ConfigOverrides } from '../config/load.js';
 import { reloadConfig, type ReloadPlan } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
+import { join } from 'node:path';
+import { BearerCheck } from '../http/auth.js';
 import { HttpServer } from '../http/server.js';
+import type { OperatorPage } from '../outputs/operator-page/operator-page.js';
+import { packageRoot } from '../paths.js';
 import { Operations } from './operations.js';
 import type { PipelineProbes } from './telemetry.js';
 
@@ -10,6 +14,7 @@ import type { PipelineProbes } from './telemetry.js';
 export interface ServedDaemon {
   probes(): PipelineProbes;
   applyLive(next: Config, plan: ReloadPlan): void;
+  operatorPage?(): OperatorPage | undefined;
 }
 
 export interface ServiceOptions {
@@ -38,7 +43,9 @@ export class Service {
     this.config = opts.config;
     this.ops = new Operations({ config: opts.config, log: opts.log, version: opts.version, env: opts.env });
     const h = opts.config.http;
-    this.http = h.enabled ? new HttpServer(this.ops, { host: h.host, port: h.port }, opts.log.child({ component: 'http' })) : undefined;
+    // The token file is read here, once: unreadable or empty is a config error (exit 78) before anything starts.
+    const page = h.enabled && opts.config.page.enabled ? { assetsDir: join(packageRoot(), 'dist', 'page'), auth: BearerCheck.fromConfig(h) } : undefined;
+    this.http = h.enabled ? new HttpServer(this.ops, { host: h.host, port: h.port, ...(page ? { page } : {}) }, opts.log.child({ component: 'http' })) : undefined;
   }
 
   /** Before the daemon starts, so /healthz answers (and /readyz says why not ready) while the model loads. */
@@ -49,6 +56,10 @@ export class Service {
   started(daemon: ServedDaemon): void {
     this.daemon = daemon;
     this.ops.attach(daemon.probes());
+    const page = daemon.operatorPage?.();
+    // The page shows the same camera, broker, storage and model state as /readyz.
+    page?.feed.attachStatus(() => this.ops.health.readiness().checks);
+    this.http?.attachPage(page);
     this.ops.started();
   }
 

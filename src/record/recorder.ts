@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { InspectdError } from '../errors.js';
 import type { Decision, VerdictMessage } from '../verdict/types.js';
 import { LogLock } from './log-lock.js';
-import { toMessage, VerdictStore, type NewVerdict, type StoreWrite } from './store.js';
+import { toMessage, VerdictStore, type NewVerdict, type RecentQuery, type ReviewMark, type StoreWrite, type VerdictRow } from './store.js';
 import type { FromWriter, StorageState, ToWriter, WriterConfig } from './writer-protocol.js';
 
 export type { StorageState } from './writer-protocol.js';
@@ -180,6 +180,24 @@ export class VerdictRecorder {
 
   recordLate(seq: number, decision: Decision, decidedAt: number): void {
     this.send([{ op: 'late', station: this.station, seq, decision, decidedAt }]);
+  }
+
+  /** A reviewer's mark on a verdict, written like any other write (in order, retried on a storage fault). */
+  review(seq: number, mark: ReviewMark, at: number): void {
+    this.send([{ op: 'review', station: this.station, seq, mark, at }]);
+  }
+
+  /** Reads for the operator page, on the read-only connection (never waits for a commit). */
+  get(seq: number): VerdictRow | undefined {
+    return this.reader.get(this.station, seq);
+  }
+
+  recent(q: Omit<RecentQuery, 'station'>): VerdictRow[] {
+    return this.reader.recent({ ...q, station: this.station });
+  }
+
+  countsSince(since: number, bucketMs: number): ReturnType<VerdictStore['countsSince']> {
+    return this.reader.countsSince(this.station, since, bucketMs);
   }
 
   markPublished(seqs: readonly number[], at: number): void {

@@ -7,7 +7,7 @@ import { InspectdError } from '../errors.js';
  * with tables that are not ours, or from a newer inspectd, is refused before anything is written
  * to it: the checks below only read, and the first write (journal_mode, migrations) comes after.
  */
-export const LOG_SCHEMA_VERSION = 3;
+export const LOG_SCHEMA_VERSION = 4;
 
 const MIGRATIONS: readonly { to: number; sql: string }[] = [
   {
@@ -69,6 +69,15 @@ CREATE TABLE unlogged_ranges (
     // Folder replay (issue 6): the image file each verdict judged; NULL for cameras.
     to: 3,
     sql: `ALTER TABLE verdicts ADD COLUMN source TEXT;`,
+  },
+  {
+    // The operator page's review (issue 10): a quality engineer's mark on a reject, kept on its row
+    // (retention takes it with the verdict) and exported for relabelling. NULL until marked.
+    to: 4,
+    sql: `
+ALTER TABLE verdicts ADD COLUMN review TEXT CHECK (review IN ('true-reject','false-reject'));
+ALTER TABLE verdicts ADD COLUMN reviewed_at INTEGER;
+`,
   },
 ];
 

@@ -36,6 +36,23 @@ export interface VerdictRow {
   published_at: number | null;
   /** Folder replay: the image file judged (issue 6); NULL for cameras. */
   source: string | null;
+  /** A quality engineer's mark on a reject (operator page, issue 10); NULL until marked. */
+  review: ReviewMark | null;
+  reviewed_at: number | null;
+}
+
+/** Whether a reject was right (the part is defective) or a false reject (a good part thrown out). */
+export const REVIEW_MARKS = ['true-reject', 'false-reject'] as const;
+export type ReviewMark = (typeof REVIEW_MARKS)[number];
+
+/** What the operator page's review asks of the log: rejects, newest first. */
+export interface RecentQuery {
+  station: string;
+  limit: number;
+  verdicts: readonly string[];
+  camera?: string;
+  since?: number;
+  until?: number;
 }
 
 export interface NewVerdict {
@@ -115,7 +132,9 @@ export type StoreWrite =
   | { op: 'published'; station: string; seqs: number[]; at: number }
   /** Seqs up to `to` may be handed out. `exact` (a clean close) gives back the unused part. */
   | { op: 'reserve'; station: string; to: number; exact?: boolean }
-  | { op: 'unlogged'; range: UnloggedRange; at: number };
+  | { op: 'unlogged'; range: UnloggedRange; at: number }
+  /** The latest mark wins: a reviewer may change their mind. */
+  | { op: 'review'; station: string; seq: number; mark: ReviewMark; at: number };
 
 export interface StoreOptions {
   path: string;
@@ -159,6 +178,11 @@ export class VerdictStore {
         `SELECT * FROM verdicts INDEXED BY verdicts_unpublished WHERE station = ? AND published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
       ),
       countUnpublished: db.prepare(`SELECT COUNT(*) AS n FROM verdicts INDEXED BY verdicts_unpublished WHERE station = ? AND published_at IS NULL`),
+      one: db.prepare(`SELECT * FROM verdicts WHERE station = ? AND seq = ?`),
+      // Counted once at start (the operator page's shift counters carry on in memory from there).
+      countsSince: db.prepare(
+        `SELECT camera, verdict, decided_at / @bucketMs AS bucket, COUNT(*) AS n FROM verdicts WHERE station = @station AND decided_at >= @since GROUP BY camera, verdict, bucket`,
+      ),
     };
     this.stmts = opts.readonly
       ? undefined
@@ -186,6 +210,7 @@ export class VerdictStore {
             `UPDATE verdicts SET late_verdict = ?, late_score = ?, late_defects = ?, late_decided_at = ?
              WHERE station = ? AND seq = ?`,
           ),
+          review: db.prepare(`UPDATE verdicts SET review = ?, reviewed_at = ? WHERE station = ? AND seq = ?`),
           published: db.prepare(`UPDATE verdicts SET published_at = ? WHERE station = ? AND seq = ? AND published_at IS NULL`),
           unlogged: db.prepare(
             `INSERT OR REPLACE INTO unlogged_ranges (station, first_seq, last_seq, verdicts, first_decided_at, last_decided_at, recorded_at)
@@ -202,6 +227,8 @@ export class VerdictStore {
           st.late.run(w.decision.verdict, w.decision.score, JSON.stringify(w.decision.defects), w.decidedAt, w.station, w.seq);
         } else if (w.op === 'published') {
           for (const seq of w.seqs) st.published.run(w.at, w.station, seq);
+        } else if (w.op === 'review') {
+          st.review.run(w.mark, w.at, w.station, w.seq);
         } else if (w.op === 'reserve') {
           (w.exact ? st.reserveExact : st.reserve).run(w.station, w.to);
         } else {
@@ -292,6 +319,31 @@ export class VerdictStore {
 
   countUnpublished(station: string): number {
     return (this.reads.countUnpublished.get(station) as { n: number }).n;
+  }
+
+  /** One verdict's row, or undefined. */
+  get(station: string, seq: number): VerdictRow | undefined {
+    return this.reads.one.get(station, seq) as VerdictRow | undefined;
+  }
+
+  /**
+   * The newest rows matching, newest first (the operator page's review strip). Walks decided_at's
+   * index backwards and stops at the limit, so it costs the rows shown, not the log's size.
+   */
+  recent(q: RecentQuery): VerdictRow[] {
+    const where = ['station = @station'];
+    if (q.since !== undefined) where.push('decided_at >= @since');
+    if (q.until !== undefined) where.push('decided_at < @until');
+    if (q.camera) where.push('camera = @camera');
+    if (q.verdicts.length > 0) where.push(`verdict IN (${q.verdicts.map((_, i) => `@v${i}`).join(', ')})`);
+    const params: Record<string, unknown> = { station: q.station, limit: q.limit, since: q.since, until: q.until, camera: q.camera };
+    q.verdicts.forEach((v, i) => (params[`v${i}`] = v));
+    return this.db.prepare(`SELECT * FROM verdicts INDEXED BY verdicts_decided WHERE ${where.join(' AND ')} ORDER BY decided_at DESC, seq DESC LIMIT @limit`).all(params) as VerdictRow[];
+  }
+
+  /** Verdicts per camera, kind and time bucket (epoch ms / bucketMs) decided since a time. */
+  countsSince(station: string, since: number, bucketMs: number): { camera: string; verdict: VerdictKind; bucket: number; n: number }[] {
+    return this.reads.countsSince.all({ station, since, bucketMs }) as { camera: string; verdict: VerdictKind; bucket: number; n: number }[];
   }
 
   /** Rows in seq order for `inspectd verdicts`; all stations unless one is named. */

@@ -4,6 +4,7 @@ import type { Telemetry } from '../ops/telemetry.js';
 import type { Outputs } from '../outputs/output.js';
 import type { VerdictRecorder } from '../record/recorder.js';
 import type { VerdictSink } from '../schedule/scheduler.js';
+import type { Mat } from '../preprocess/opencv.js';
 import type { VerdictMessage } from './types.js';
 
 export interface VerdictSinkParts {
@@ -14,6 +15,14 @@ export interface VerdictSinkParts {
   archive: RejectArchive | undefined;
   telemetry: Telemetry;
   log: Logger;
+  /** The operator page's live view, which may want a camera's settled frame (read at each frame). */
+  frames?: () => FrameWatcher | undefined;
+}
+
+/** Who may take a settled frame besides the archive: asked first, and owns the image it is given. */
+export interface FrameWatcher {
+  wantsFrame(camera: string): boolean;
+  offerFrame(image: Mat, msg: VerdictMessage): void;
 }
 
 /**
@@ -21,13 +30,20 @@ export interface VerdictSinkParts {
  * the metrics and, once the frame settles, the reject archive. Never throws into a scheduler.
  */
 export function createVerdictSink(p: VerdictSinkParts): VerdictSink {
-  // Verdicts whose frame has not settled yet: the archive needs the verdict with the image.
+  // Verdicts whose frame has not settled yet: the archive and the live view need the verdict with the image.
   const unsettled = new Map<number, VerdictMessage>();
+  const keepsFrames = p.archive !== undefined || p.frames !== undefined;
   return {
     settled: (frame, seq) => {
       const msg = seq === undefined ? undefined : unsettled.get(seq);
       if (seq !== undefined) unsettled.delete(seq);
-      if (msg && p.archive) p.archive.offer(frame.image, msg);
+      const watcher = msg && p.frames?.();
+      const archived = msg !== undefined && p.archive !== undefined && p.archive.wants(msg);
+      if (watcher && watcher.wantsFrame(frame.camera)) {
+        // Both want it: the archive encodes and releases its own copy (a memcpy, only for a kept reject while a page watches).
+        if (archived) p.archive!.keep(frame.image.copy(), msg);
+        watcher.offerFrame(frame.image, msg);
+      } else if (archived) p.archive!.keep(frame.image, msg);
       else frame.image.release();
     },
     decided: (frame, decision, decidedAt, deadlineMs, inspection) => {
@@ -50,7 +66,7 @@ export function createVerdictSink(p: VerdictSinkParts): VerdictSink {
         return undefined;
       }
       p.outputs()?.decided(msg);
-      if (p.archive) unsettled.set(msg.seq, msg);
+      if (keepsFrames) unsettled.set(msg.seq, msg);
       p.telemetry.observeVerdict(msg);
       return msg.seq;
     },

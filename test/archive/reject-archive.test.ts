@@ -79,7 +79,7 @@ describe('inspectd export', () => {
     expect(report.slice(1).every((l) => l.includes(',FAIL,'))).toBe(true);
     expect(report.length - 1).toBeGreaterThanOrEqual(fails);
     const labels = readFileSync(join(out, 'labels.csv'), 'utf8').trim().split('\n');
-    expect(labels[0]).toBe('file,verdict,seq,camera,label');
+    expect(labels[0]).toBe('file,verdict,seq,camera,label,review');
     expect(labels.length - 1).toBe(readdirSync(join(out, 'images')).length);
     expect(labels.length - 1).toBeGreaterThanOrEqual(fails);
     for (const l of labels.slice(1)) expect(existsSync(join(out, l.split(',')[0]!))).toBe(true);

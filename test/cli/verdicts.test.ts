@@ -85,7 +85,7 @@ describe('inspectd verdicts', () => {
   it('writes CSV with a header and quotes fields that need it', () => {
     const r = cli('--format', 'csv', '--station', 'st1');
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toBe('seq,station,camera,frameId,partId,verdict,score,defects,capturedAt,decidedAt,latencyMs,deadlineMs,model,error,image,source,late');
+    expect(lines[0]).toBe('seq,station,camera,frameId,partId,verdict,score,defects,capturedAt,decidedAt,latencyMs,deadlineMs,model,error,image,source,late,review,reviewedAt');
     // Times as ISO 8601 UTC; the TIMEOUT row carries its late result.
     expect(lines[1]).toContain(',1970-01-01T00:00:00.000Z,1970-01-01T00:00:00.012Z,');
     expect(lines[3]).toContain('TIMEOUT');

@@ -18,6 +18,8 @@ export interface BenchOptions {
   width: number;
   height: number;
   commitDelayMs: number;
+  /** Operator pages watching during the e2e runs (0: none; the page's counters still run). */
+  pages: number;
   /** search: find the e2e saturation (three more runs); none: skip it (quick checks). */
   saturation: 'search' | 'none';
   /** The OPC UA server on, with the bench's client subscribed to every camera's result. */
@@ -58,7 +60,7 @@ export async function benchCommand(opts: BenchOptions, argv: readonly string[]):
   }
   progress(`raw p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms, saturation ${raw.saturationFps} fps`);
 
-  const run = { baseConfig, cameras: opts.cameras, width: opts.width, height: opts.height, warmupS: 3, commitDelayMs: opts.commitDelayMs, opcua: opts.opcua ?? false };
+  const run = { baseConfig, cameras: opts.cameras, width: opts.width, height: opts.height, warmupS: 3, commitDelayMs: opts.commitDelayMs, opcua: opts.opcua ?? false, pages: opts.pages };
   const offeredFps = opts.rate ?? round2(raw.saturationFps / 2);
   const e2e = await measureE2e({ ...run, offeredFps, seconds: opts.seconds }, baseDir, progress);
   // Saturation: the highest offered rate (tried at fractions of raw saturation) at which at most 1%
@@ -102,6 +104,7 @@ function table(r: BenchReport): string {
     ['machine', `${m.cpu}, ${m.cores} cores, ${m.flags.join(' ') || 'no flags read'}, Node ${m.node}, ORT ${m.onnxruntime}`],
     ['model', `${r.model.name} ${r.model.precision} on ${r.model.backend}, ${r.model.workers} worker(s); deadline ${r.deadlineMs} ms`],
     ['cameras', `${r.camera.count} x ${r.camera.width}x${r.camera.height}`],
+    ['operator pages', r.e2e.pages ? `${r.e2e.pages.pages} watching: ${r.e2e.pages.updatesPerS} updates/s, ${r.e2e.pages.framesPerS} frames/s, ${r.e2e.pages.kibPerS} KiB/s in all` : 'none watching'],
     ['raw p50 / p99', `${r.raw.p50Ms} / ${r.raw.p99Ms} ms`],
     ['raw saturation', `${r.raw.saturationFps} fps`],
     ['offered', `${r.e2e.offeredFps} fps`],
@@ -113,6 +116,7 @@ function table(r: BenchReport): string {
     ['stages (p50/p99 ms)', JSON.stringify(r.e2e.daemon?.stages ?? [])],
     ['RSS start / end', `${r.e2e.daemon?.rssStartMb} / ${r.e2e.daemon?.rssEndMb} MiB`],
     ...(r.e2e.opcua ? [['opc ua subscriber', `${r.e2e.opcua.seqNotifications} seq / ${r.e2e.opcua.resultJsonNotifications} ResultJson notifications, ${r.e2e.opcua.verdictsMissing} verdicts missing`] as [string, string]] : []),
+    ['daemon CPU', `${r.e2e.daemon?.cpuPctOfCore}% of one core (all threads, from camera start to stop)`],
     ...Object.entries(r.targets).map(([k, t]): [string, string] => [`target ${k}`, `${t.met ? 'met' : 'NOT met'} (${t.value} vs ${t.limit})`]),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -11,7 +11,7 @@ import { loadModelSpec, type InputSpec } from '../../model/spec.js';
 import { opencv } from '../../preprocess/opencv.js';
 import { createSource } from '../../source/create.js';
 import type { Frame, FrameSource } from '../../source/frame.js';
-import { csvField } from '../csv.js';
+import { csvField } from '../../util/csv.js';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE } from '../exit-codes.js';
 
 export interface CaptureOptions {

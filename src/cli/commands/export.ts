@@ -1,5 +1,6 @@
 import { copyFileSync, createWriteStream, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { ReportedVerdict } from '../../record/report.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { verdictsCommand, type VerdictsOptions } from './verdicts.js';
 
@@ -33,14 +34,16 @@ export async function exportCommand(opts: ExportOptions, stderr: NodeJS.Writable
     const sink = { write: (chunk: string) => (lines.push(...chunk.split('\n').filter(Boolean)), true) } as unknown as NodeJS.WritableStream;
     verdictsCommand({ ...opts, afterSeq: 0, format: 'jsonl' }, sink);
     mkdirSync(join(dir, 'images'), { recursive: true });
-    const sheet = ['file,verdict,seq,camera,label'];
+    const sheet = ['file,verdict,seq,camera,label,review'];
     for (const line of lines) {
-      const v = JSON.parse(line) as { image?: string; verdict: string; seq: number; camera: string };
+      const v = JSON.parse(line) as ReportedVerdict;
       if (!v.image) continue;
       const name = basename(v.image);
       copyFileSync(v.image, join(dir, 'images', name));
-      // label starts as the verdict the line gave; the engineer corrects it (good / defect).
-      sheet.push(`images/${name},${v.verdict},${v.seq},${v.camera},${v.verdict === 'PASS' ? 'good' : 'defect'}`);
+      // label starts as the verdict the line gave, or as the reviewer's mark on the operator page (a
+      // false reject is a good part); the engineer corrects what is left (good / defect).
+      const label = v.review ? (v.review.mark === 'false-reject' ? 'good' : 'defect') : v.verdict === 'PASS' ? 'good' : 'defect';
+      sheet.push(`images/${name},${v.verdict},${v.seq},${v.camera},${label},${v.review?.mark ?? ''}`);
       images++;
     }
     const s = createWriteStream(join(dir, 'labels.csv'));

@@ -38,7 +38,14 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // still relative here is a built-in default (the model), which belongs to the package.
   let stopRequested: (why: string) => void = () => {};
   // Metrics, health, systemd notifications and reload live in the service around the daemon.
-  const service = new Service({ config: cfg, log, version: packageVersion(), configPath: opts.config, overrides });
+  let service: Service;
+  try {
+    service = new Service({ config: cfg, log, version: packageVersion(), configPath: opts.config, overrides });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${errorMessage(e)}\n`);
+    return EXIT_CONFIG;
+  }
   const daemon = new Daemon({ config: cfg, log, baseDir: packageRoot(), telemetry: service.ops, onReplaysDone: () => stopRequested('replay finished') });
 
   let signalled = 0;

@@ -1,0 +1,78 @@
+// The page's view of the daemon's API; the types are the server's own (type-only imports, erased by esbuild).
+import type { LiveUpdate } from '../outputs/operator-page/live-feed.js';
+import type { ReviewedVerdict } from '../outputs/operator-page/review-desk.js';
+
+export type { LiveUpdate, ReviewedVerdict };
+export type LiveCameraUpdate = LiveUpdate['cameras'][number];
+
+const TOKEN_KEY = 'inspectd.token';
+
+/** The token lives for the browser tab only (sessionStorage): a shared tablet forgets it when closed. */
+export function token(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(t: string | null): void {
+  if (t) sessionStorage.setItem(TOKEN_KEY, t);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(path, init);
+  if (!res.ok) {
+    let msg = res.statusText;
+    try {
+      msg = ((await res.json()) as { error?: string }).error ?? msg;
+    } catch {
+      // not JSON
+    }
+    throw new HttpError(res.status, msg);
+  }
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}
+
+export interface ReviewQuery {
+  camera?: string;
+  verdicts: string[];
+  since?: number;
+  until?: number;
+}
+
+export function reviewQueryString(q: ReviewQuery): string {
+  const p = new URLSearchParams();
+  if (q.camera) p.set('camera', q.camera);
+  if (q.verdicts.length > 0) p.set('verdict', q.verdicts.join(','));
+  if (q.since !== undefined) p.set('since', String(q.since));
+  if (q.until !== undefined) p.set('until', String(q.until));
+  return p.toString();
+}
+
+export function fetchRejects(q: ReviewQuery): Promise<{ rejects: ReviewedVerdict[] }> {
+  return call(`/api/review?${reviewQueryString(q)}`);
+}
+
+export function fetchVerdict(seq: number): Promise<ReviewedVerdict> {
+  return call(`/api/review/${seq}`);
+}
+
+export function markVerdict(seq: number, mark: 'true-reject' | 'false-reject'): Promise<ReviewedVerdict> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const t = token();
+  if (t) headers.authorization = `Bearer ${t}`;
+  return call(`/api/review/${seq}/mark`, { method: 'POST', headers, body: JSON.stringify({ mark }) });
+}
+
+/** Whether the token is the station's (204) or not (401/403). */
+export async function checkToken(t: string): Promise<boolean> {
+  const res = await fetch('/api/session/check', { headers: { authorization: `Bearer ${t}` } });
+  return res.status === 204;
+}

@@ -1,0 +1,78 @@
+import 'uplot/dist/uPlot.min.css';
+import './page.css';
+import { checkToken, setToken, token, type LiveUpdate } from './api.js';
+import { LiveView } from './live.js';
+import { ReviewView } from './review.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const live = new LiveView($('cameras'), $('line-status'), $('totals'));
+const connection = $('connection');
+const tokenButton = $<HTMLButtonElement>('token-button');
+const dialog = $<HTMLDialogElement>('token-dialog');
+
+/** Asks for the token and keeps it for the tab when the station accepts it. */
+function askToken(): Promise<boolean> {
+  const input = $<HTMLInputElement>('token-input');
+  const error = $('token-error');
+  input.value = '';
+  error.textContent = '';
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener(
+      'close',
+      () => {
+        if (dialog.returnValue !== 'ok' || !input.value) return resolve(false);
+        void checkToken(input.value).then((ok) => {
+          if (ok) setToken(input.value);
+          else error.textContent = 'the station refused this token';
+          showToken();
+          resolve(ok);
+        });
+      },
+      { once: true },
+    );
+  });
+}
+
+function showToken(): void {
+  tokenButton.textContent = token() ? 'Signed in (sign out)' : 'Sign in to mark';
+}
+tokenButton.addEventListener('click', () => {
+  if (token()) {
+    setToken(null);
+    showToken();
+  } else void askToken();
+});
+showToken();
+
+const review = new ReviewView($<HTMLFormElement>('review-filter'), $('review-strip'), $('review-detail'), $('review-count'), $<HTMLAnchorElement>('review-csv'), askToken);
+
+for (const tab of document.querySelectorAll<HTMLButtonElement>('.tab')) {
+  tab.addEventListener('click', () => {
+    const view = tab.dataset.view!;
+    for (const t of document.querySelectorAll<HTMLButtonElement>('.tab')) t.classList.toggle('active', t === tab);
+    $('view-live').hidden = view !== 'live';
+    $('view-review').hidden = view !== 'review';
+    if (view === 'review') void review.load();
+  });
+}
+
+// Server-Sent Events: the daemon pushes at its bounded rate; EventSource reconnects by itself.
+const events = new EventSource('/api/live');
+events.addEventListener('open', () => {
+  connection.textContent = 'live';
+  connection.className = 'conn live';
+});
+events.addEventListener('error', () => {
+  connection.textContent = 'reconnecting…';
+  connection.className = 'conn down';
+});
+events.addEventListener('update', (e) => {
+  const u = JSON.parse((e as MessageEvent<string>).data) as LiveUpdate;
+  $('station').textContent = u.station;
+  document.title = `inspectd · ${u.station}`;
+  live.update(u);
+  review.setCameras(u.cameras.map((c) => c.name));
+  document.body.dataset.lastUpdate = String(u.at);
+});

@@ -34,6 +34,11 @@ export function resolveConfigPaths(raw: Record<string, unknown>, dir: string): R
     for (const k of ['usersFile', 'pkiDir']) if (k in o) o[k] = file(o[k]);
     out.opcua = o;
   }
+  if (out.http && typeof out.http === 'object' && !Array.isArray(out.http)) {
+    const http = { ...(out.http as Record<string, unknown>) };
+    if ('tokenFile' in http) http.tokenFile = file(http.tokenFile);
+    out.http = http;
+  }
   if (Array.isArray(out.cameras)) {
     out.cameras = out.cameras.map((c: unknown) => {
       if (!c || typeof c !== 'object' || Array.isArray(c)) return c;

@@ -382,6 +382,12 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(9464),
         /** /readyz stays ready while the broker is unreachable until this many verdicts wait in the outbox. */
         readyMaxBacklog: z.number().int().min(0).default(1000),
+        /**
+         * The bearer token every state-changing command needs (HTTP `POST /reload`, MQTT `…/cmd`), first
+         * line of this file; INSPECTD_HTTP_TOKEN when no file is named. Without either, state-changing
+         * commands are refused (read-only routes stay open). src/http/auth.ts.
+         */
+        tokenFile: z.string().min(1).optional(),
       })
       .strict()
       .default({ enabled: true, host: '127.0.0.1', port: 9464, readyMaxBacklog: 1000 }),

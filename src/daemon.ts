@@ -1,9 +1,13 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { ReloadPlan } from './config/reload.js';
-import { isTriggeredCamera, type Config } from './config/schema.js';
-import { InspectdError } from './errors.js';
-import type { CameraInspection } from './inspect/camera.js';
+import type { AppliedChanges, ReloadPlan } from './config/reload.js';
+import { isTriggeredCamera, type CameraConfig, type Config } from './config/schema.js';
+import { ConfigError, InspectdError } from './errors.js';
+import { cameraInspection, type CameraInspection } from './inspect/camera.js';
+import type { OpenModel } from './inspect/model.js';
+import { plausibilityRules } from './inspect/plausibility.js';
+import { LineCameras } from './inspect/line-cameras.js';
+import { ModelsInUse } from './inspect/models-in-use.js';
 import { openStationInspections, rulesForCameras, type StationInspections } from './inspect/station.js';
 import { setLogLevel } from './log.js';
 import { noTelemetry, storageStateOf, TelemetryTee, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
@@ -14,7 +18,7 @@ import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/creden
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
 import { Outputs } from './outputs/output.js';
 import { VerdictRecorder, type CloseResult } from './record/recorder.js';
-import { Scheduler, type SchedulerStats } from './schedule/scheduler.js';
+import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
 import type { Frame, FrameSource, SourceEvents } from './source/frame.js';
@@ -61,9 +65,11 @@ export class Daemon {
   private broker: EmbeddedBroker | undefined;
   private publisher: VerdictPublisher | undefined;
   private outputs: Outputs | undefined;
-  /** One scheduler per model: the cameras that share a model share its backend pool. */
-  private readonly schedulers = new Map<string, Scheduler>();
-  private sources: FrameSource[] = [];
+  /** The open models, each with one scheduler: the cameras that share a model share its backend pool. */
+  private readonly modelsInUse: ModelsInUse;
+  /** The cameras running now; a reload adds, removes and restarts them, and swaps their inspection. */
+  private readonly cameras: LineCameras;
+  private sink: VerdictSink | undefined;
   private triggerDesk: TriggerDesk | undefined;
   private archive: RejectArchive | undefined;
   private page: OperatorPage | undefined;
@@ -82,16 +88,27 @@ export class Daemon {
   /** opts.config is replaced by a live reload (applyLive); everything else in opts is fixed. */
   constructor(private opts: DaemonOptions) {
     this.telemetry = new TelemetryTee(opts.telemetry ?? noTelemetry);
+    this.modelsInUse = new ModelsInUse(
+      this.baseDir,
+      (model) => new Scheduler(model.backends, this.sink!, { maxQueue: this.opts.config.inference.maxQueue }, this.opts.log.child({ component: 'scheduler', model: model.info.name })),
+    );
+    this.cameras = new LineCameras({
+      log: opts.log,
+      telemetry: this.telemetry,
+      deadlineOf: (camera) => this.deadlineOf(camera),
+      schedulerFor: (model) => this.modelsInUse.schedulerFor(model),
+      events: (cam, camLog) => this.cameraEvents(cam, camLog),
+    });
   }
 
   get stats(): DaemonStats {
     const total: SchedulerStats = { submitted: 0, decided: 0, timeouts: 0, shed: 0, errors: 0, late: 0 };
-    for (const s of this.schedulers.values()) {
+    for (const [, s] of this.modelsInUse.running()) {
       for (const k of Object.keys(total) as (keyof SchedulerStats)[]) total[k] += s.stats[k];
     }
     return {
       ...total,
-      stages: [...this.schedulers.values()].map((s) => s.times.summary()),
+      stages: this.modelsInUse.running().map(([, s]) => s.times.summary()),
       eventLoopDelayP99Ms: this.loopDelay.p99Ms(),
       eventLoopDelayMaxMs: this.loopDelay.maxMs(),
       rssStartMb: round(this.rssStart / 2 ** 20),
@@ -114,7 +131,7 @@ export class Daemon {
   private async doStart(): Promise<void> {
     // Secrets and certificates first: a file that cannot be read is a config error, before anything loads.
     const credentials = brokerCredentials(this.opts.config.mqtt, this.opts.baseDir ?? process.cwd());
-    if (!credentials.rejectUnauthorized) this.opts.log.warn('mqtt.tls.rejectUnauthorized is false: the broker certificate is not checked');
+    if (!credentials.rejectUnauthorized) this.opts.log.warn({ event: 'mqtt.tls_unverified' }, 'mqtt.tls.rejectUnauthorized is false: the broker certificate is not checked');
     const recorder = await this.openVerdictLog();
     this.archive = openRejectArchive(this.opts.config, this.opts.log.child({ component: 'archive' }));
     this.checkNotStopping();
@@ -151,8 +168,8 @@ export class Daemon {
         // in the log, on the retained `storage` topic, and to the outputs, which stop waiting for
         // commits that cannot come and deliver from memory.
         storage: (s) => {
-          if (s.ok) recordLog.info({ storage: s }, 'verdict log writable');
-          else recordLog.error({ storage: s }, 'verdict log cannot be written; verdicts are kept and retried');
+          if (s.ok) recordLog.info({ event: 'storage.state', storage: s }, 'verdict log writable');
+          else recordLog.error({ event: 'storage.state', code: s.code ?? undefined, storage: s }, 'verdict log cannot be written; verdicts are kept and retried');
           this.outputs?.storageHealthy(s.ok);
           this.publisher?.retain('storage', s);
           // Retried writes are degraded (nothing lost yet); verdicts left out of the log are failed.
@@ -167,10 +184,38 @@ export class Daemon {
   /** Each model once (its workers proven on a grey frame and its self-test images), then each camera's rules. */
   private async loadModels(): Promise<StationInspections> {
     const { config: cfg, log } = this.opts;
-    this.inspections = await openStationInspections(cfg, this.opts.baseDir ?? process.cwd(), log.child({ component: 'model' }));
-    this.models = this.inspections.models.map((m) => m.info);
-    for (const m of this.models) this.telemetry.setModel(m);
+    this.inspections = await openStationInspections(cfg, this.baseDir, log.child({ component: 'model' }));
+    for (const [key, model] of this.inspections.byKey) this.modelsInUse.add(key, model);
+    this.modelsChanged();
     return this.inspections;
+  }
+
+  private get baseDir(): string {
+    return this.opts.baseDir ?? process.cwd();
+  }
+
+  /** The models in use changed (start, or a reload's swap): metrics, health and the retained birth say so. */
+  private modelsChanged(): void {
+    this.models = this.modelsInUse.infos();
+    this.telemetry.setModels(this.models);
+    this.publishBirth();
+  }
+
+  /** What a fleet needs to know about this station, retained so a dashboard that connects later sees it. */
+  private publishBirth(): void {
+    const cfg = this.opts.config;
+    this.publisher?.retain('birth', {
+      station: cfg.station,
+      version: packageVersion(),
+      models: this.models,
+      cameras: cfg.cameras.map((c) => ({ name: c.name, model: this.inspectionOf(c.name)?.modelInfo.name, deadlineMs: c.deadlineMs ?? cfg.deadlineMs })),
+      publishMode: cfg.mqtt.publishMode,
+    });
+  }
+
+  /** A camera's inspection: the running one, or (before the cameras start) the one the station opened. */
+  private inspectionOf(camera: string): CameraInspection | undefined {
+    return this.cameras.inspectionOf(camera) ?? this.inspections?.cameras.get(camera);
   }
 
   private async startBroker(): Promise<string> {
@@ -203,14 +248,7 @@ export class Daemon {
       },
       this.opts.log.child({ component: 'mqtt' }),
     );
-    // What a fleet needs to know about this station, retained so a dashboard that connects later sees it.
-    this.publisher.retain('birth', {
-      station: cfg.station,
-      version: packageVersion(),
-      models: inspections.models.map((m) => m.info),
-      cameras: cfg.cameras.map((c: Config['cameras'][number]) => ({ name: c.name, model: inspections.cameras.get(c.name)!.modelInfo.name, deadlineMs: c.deadlineMs ?? cfg.deadlineMs })),
-      publishMode: cfg.mqtt.publishMode,
-    });
+    this.publishBirth();
     this.publisher.retain('storage', recorder.storageState());
     // OPC UA (opcua.enabled; node-opcua is loaded only then): its Trigger goes to the MQTT trigger's desk.
     const opcua = cfg.opcua.enabled ? await (await import('./outputs/opcua/open.js')).openOpcuaOutput({ config: cfg, inspections, recorder, desk: () => this.triggerDesk, telemetry: this.telemetry, log: this.opts.log.child({ component: 'opcua' }) }) : undefined;
@@ -221,12 +259,12 @@ export class Daemon {
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).
     if (!(await this.publisher.firstConnect(5000))) {
-      this.opts.log.warn({ url }, 'mqtt broker not reachable at start; inspecting anyway, verdicts wait in the outbox');
+      this.opts.log.warn({ event: 'broker.unreachable_at_start', url }, 'mqtt broker not reachable at start; inspecting anyway, verdicts wait in the outbox');
     }
   }
 
   private startSchedulers(recorder: VerdictRecorder, inspections: StationInspections): void {
-    const sink = createVerdictSink({
+    this.sink = createVerdictSink({
       station: this.opts.config.station,
       recorder,
       outputs: () => this.outputs,
@@ -235,16 +273,7 @@ export class Daemon {
       log: this.opts.log.child({ component: 'record' }),
       frames: () => this.page?.feed,
     });
-    for (const model of inspections.models) {
-      this.schedulers.set(
-        model.loaded.path + '#' + model.info.precision,
-        new Scheduler(model.backends, sink, { maxQueue: this.opts.config.inference.maxQueue }, this.opts.log.child({ component: 'scheduler', model: model.info.name })),
-      );
-    }
-  }
-
-  private schedulerFor(inspection: CameraInspection): Scheduler {
-    return this.schedulers.get(inspection.model.loaded.path + '#' + inspection.model.info.precision)!;
+    for (const model of inspections.models) this.modelsInUse.schedulerFor(model);
   }
 
   private async startCameras(inspections: StationInspections): Promise<void> {
@@ -252,32 +281,9 @@ export class Daemon {
     const sources = new Map(cfg.cameras.map((cam) => [cam.name, createSource(cam, log.child({ component: 'camera', camera: cam.name }))]));
     const triggers = this.openTriggerDesk(inspections, sources);
     for (const cam of cfg.cameras) {
-      const camLog = log.child({ component: 'camera', camera: cam.name });
-      const inspection = inspections.cameras.get(cam.name)!;
-      const scheduler = this.schedulerFor(inspection);
-      const source = sources.get(cam.name)!;
       this.checkNotStopping();
-      this.sources.push(source);
-      const triggered = triggers?.isTriggered(cam.name) ?? false;
-      await source.start(
-        (frame: Frame) => {
-          this.telemetry.frameIn(frame.camera);
-          // Read per frame, not captured at start: a live reload may change the deadline.
-          const deadlineMs = this.deadlineOf(cam.name);
-          if (!triggered) return scheduler.submit(frame, deadlineMs, inspection);
-          // Triggered: a frame is a part only when the PLC asked for one.
-          const part = triggers!.tag(frame);
-          if (part) scheduler.submit(part, deadlineMs, inspection);
-          else frame.image.release();
-        },
-        (err) => {
-          this.telemetry.setCameraState(cam.name, 'down', err.message);
-          camLog.warn({ err: err.message }, 'camera problem');
-        },
-        this.cameraEvents(cam, camLog),
-      );
-      // Not "started": the camera is up only once it delivers; its state lines say when (camera up/down).
-      camLog.info({ source: cam.source.type, deadlineMs: this.deadlineOf(cam.name), model: inspection.modelInfo.name }, 'camera starting');
+      const inspection = inspections.cameras.get(cam.name)!;
+      await this.cameras.start(cam, sources.get(cam.name)!, inspection, triggers?.isTriggered(cam.name) ? triggers : undefined);
     }
   }
 
@@ -294,14 +300,14 @@ export class Daemon {
     const trigLog = log.child({ component: 'trigger' });
     const desk = new TriggerDesk(new Map(triggered.map((c) => [c.name, { source: sources.get(c.name)!, deadlineMs: deadlines.get(c.name)! }])), {
       noFrame: (camera, partId, arrivedAt) => {
-        const inspection = inspections.cameras.get(camera)!;
+        const inspection = this.inspectionOf(camera)!;
         const empty = opencv().Mat;
         const frame: Frame = { camera, frameId: -1, capturedAt: arrivedAt, triggeredAt: arrivedAt, partId, image: new empty() };
-        trigLog.warn({ camera, partId }, 'no frame for a trigger by its deadline: TIMEOUT');
-        this.schedulerFor(inspection).timeoutWithoutFrame(frame, deadlines.get(camera)!, inspection);
+        trigLog.warn({ event: 'trigger.no_frame', camera, partId }, 'no frame for a trigger by its deadline: TIMEOUT');
+        this.modelsInUse.schedulerFor(inspection.model).timeoutWithoutFrame(frame, deadlines.get(camera)!, inspection);
       },
       rejected: (r) => {
-        trigLog.warn({ code: r.code, err: r.message }, 'trigger rejected');
+        trigLog.warn({ event: 'trigger.rejected', code: r.code, err: r.message }, 'trigger rejected');
         this.publisher?.say('trigger/error', r);
       },
     });
@@ -323,27 +329,81 @@ export class Daemon {
   /** What operations reads on demand (scrapes, health checks, STATUS=); valid once start() has run. */
   probes(): PipelineProbes {
     return {
-      queueDepth: () => [...this.schedulers.values()].reduce((n, s) => n + s.pending, 0),
+      queueDepth: () => this.modelsInUse.running().reduce((n, [, s]) => n + s.pending, 0),
       shed: () => this.stats.shed,
       brokerConnected: () => this.publisher?.connected ?? false,
       outboxBacklog: () => this.recorder?.countUnpublished() ?? 0,
-      stageTimes: () => (this.inspections?.models ?? []).map((m) => ({ model: m.info.name, stages: this.schedulers.get(m.loaded.path + '#' + m.info.precision)?.times.summary() ?? {} })),
+      stageTimes: () => this.modelsInUse.running().map(([m, s]) => ({ model: m.info.name, stages: s.times.summary() })),
       archiveBytes: () => this.archive?.sizeBytes ?? 0,
       databasePath: () => resolve(this.opts.config.storage.path),
     };
   }
 
+  /** Where remote commands arrive and are answered (`{prefix}/{station}/cmd`): the MQTT connection. */
+  commandChannel(): VerdictPublisher | undefined {
+    return this.publisher;
+  }
+
   /**
-   * Live reload (config/reload.ts has checked that `next` differs only in live fields): new verdict
-   * rules, deadlines, log level and drain time. Everything is checked first, then swapped
-   * synchronously, so each frame is judged wholly by the old config or wholly by the new one.
+   * Live reload (config/reload.ts has checked that `next` differs only in fields a running daemon can
+   * apply). Everything that can fail comes first and changes nothing: the rules, new models (loaded
+   * and self-tested beside the old ones, which keep answering), new sources. Then, synchronously
+   * between two frames, the new rules, deadlines and models are swapped in, so each frame is judged
+   * wholly by the old config or wholly by the new one, and every verdict's `model` is the one that
+   * answered it. Then cameras removed or re-sourced stop (what they already took still gets its
+   * verdicts), new ones start, and models no camera uses any more are closed once their frames settle.
    */
-  applyLive(next: Config, plan: ReloadPlan): void {
-    if (!this.inspections) throw new InspectdError('INSPECTD_RELOAD_REFUSED', 'the daemon has not finished starting');
-    const rules = rulesForCameras(next, this.opts.baseDir ?? process.cwd()); // throws ConfigError, having changed nothing
-    for (const [camera, r] of rules) this.inspections.cameras.get(camera)!.rules = r;
+  async applyLive(next: Config, plan: ReloadPlan): Promise<AppliedChanges> {
+    if (!this.inspections || !this.sink || this.stopRequested) throw new InspectdError('INSPECTD_RELOAD_REFUSED', 'the daemon is starting or stopping');
+    const rules = rulesForCameras(next, this.baseDir); // throws ConfigError, having changed nothing
+    // A golden-template camera's references are loaded with its inspection at start only (not yet at reload).
+    const remade = next.cameras
+      .map((cam, i) => ({ cam, i }))
+      .filter(({ cam }) => cam.template !== undefined && (plan.cameras.added.includes(cam.name) || plan.cameras.restarted.includes(cam.name) || this.cameras.inspectionOf(cam.name)?.model !== this.modelsInUse.modelOf(next, cam)));
+    if (remade.length > 0) throw new ConfigError(remade.map(({ i }) => ({ path: `cameras[${i}]`, message: 'a golden-template camera added, re-sourced or given another model needs a restart (systemctl restart inspectd)' })), 'config');
+    const loaded = await this.modelsInUse.openMissing(next, this.opts.log.child({ component: 'model' }));
+    const startNow = new Set([...plan.cameras.added, ...plan.cameras.restarted]);
+    const sources = new Map(next.cameras.filter((c) => startNow.has(c.name)).map((c) => [c.name, createSource(c, this.opts.log.child({ component: 'camera', camera: c.name }))]));
+
+    // The swap: synchronous, between two frames.
+    const modelOf = (cam: CameraConfig) => this.modelsInUse.modelOf(next, cam)!;
+    const inspectionFor = (cam: CameraConfig) => cameraInspection(cam.name, modelOf(cam), rules.get(cam.name)!, plausibilityRules(cam));
+    for (const cam of next.cameras) {
+      const running = this.cameras.inspectionOf(cam.name);
+      if (!running || startNow.has(cam.name)) continue;
+      if (running.model === modelOf(cam)) {
+        running.rules = rules.get(cam.name)!;
+        continue;
+      }
+      this.cameras.swap(cam.name, inspectionFor(cam));
+      this.opts.log.info({ event: 'model.swapped', camera: cam.name, from: running.modelInfo, to: modelOf(cam).info }, 'model swapped');
+    }
     if (plan.live.includes('log.level')) setLogLevel(this.opts.log, next.log.level);
     this.opts = { ...this.opts, config: next };
+
+    await this.changeCameras(plan, (name) => {
+      const cam = next.cameras.find((c) => c.name === name)!;
+      return { cam, source: sources.get(name)!, inspection: inspectionFor(cam) };
+    });
+    const retired = await this.modelsInUse.retireUnused(this.cameras.models(), next.shutdown.drainMs, this.opts.log.child({ component: 'model' }));
+    this.modelsChanged();
+    return { cameras: plan.cameras, models: { loaded: loaded.map(modelName), retired: retired.map(modelName) } };
+  }
+
+  /** Cameras removed or restarted stop first (a restarted one may need its device back), then new ones start. */
+  private async changeCameras(plan: ReloadPlan, startWith: (name: string) => { cam: CameraConfig; source: FrameSource; inspection: CameraInspection }): Promise<void> {
+    const { log } = this.opts;
+    for (const name of [...plan.cameras.removed, ...plan.cameras.restarted]) await this.cameras.stop(name);
+    for (const name of plan.cameras.removed) {
+      this.telemetry.forgetCamera(name);
+      this.publisher?.retain(`camera/${name}/status`, { camera: name, state: 'removed', reason: 'removed by a config reload', since: Date.now() });
+      log.info({ event: 'camera.removed', camera: name }, 'camera removed');
+    }
+    for (const name of [...plan.cameras.added, ...plan.cameras.restarted]) {
+      const { cam, source, inspection } = startWith(name);
+      this.telemetry.declareCamera(name);
+      await this.cameras.start(cam, source, inspection);
+    }
   }
 
   /**
@@ -359,7 +419,7 @@ export class Daemon {
         this.telemetry.setCameraState(cam.name, s.state, s.reason ?? undefined);
       },
       finished: ({ frames }) => {
-        camLog.info({ frames }, 'replay finished');
+        camLog.info({ event: 'replay.finished', frames }, 'replay finished');
         this.replaysDone.add(cam.name);
         if (waitingFor.includes(cam.name) && waitingFor.every((n) => this.replaysDone.has(n))) this.opts.onReplaysDone?.();
       },
@@ -381,12 +441,12 @@ export class Daemon {
 
   private async doStop(): Promise<StopResult> {
     const { config: cfg, log } = this.opts;
-    await Promise.all(this.sources.map((s) => s.stop().catch((err: Error) => log.warn({ err: err.message }, 'camera stop failed'))));
+    await this.cameras.stopAll();
     // Triggers still waiting will get no frame now: each gets its TIMEOUT, not silence.
     this.triggerDesk?.flush();
-    for (const scheduler of this.schedulers.values()) {
+    for (const [, scheduler] of this.modelsInUse.running()) {
       if (!(await scheduler.settled(cfg.shutdown.drainMs))) {
-        log.warn({ pending: scheduler.pending }, 'stopping with inferences still running');
+        log.warn({ event: 'daemon.drain_incomplete', pending: scheduler.pending }, 'stopping with inferences still running');
       }
     }
     // Verdicts decided last may still be on their way to disk; the outbox is complete once they land.
@@ -394,19 +454,23 @@ export class Daemon {
     if (this.outputs) {
       const drained = await this.outputs.drain(cfg.shutdown.drainMs);
       if (!drained && this.recorder) {
-        log.warn({ unpublished: this.recorder.countUnpublished() }, 'broker did not acknowledge every verdict; they stay in the outbox and are sent at next start');
+        log.warn({ event: 'outbox.undelivered', unpublished: this.recorder.countUnpublished() }, 'broker did not acknowledge every verdict; they stay in the outbox and are sent at next start');
       }
       await this.outputs.stop();
     }
     await this.archive?.flush(cfg.shutdown.drainMs);
-    await this.inspections?.close();
+    await this.modelsInUse.closeAll();
     const written = (await this.recorder?.close()) ?? { unwritten: 0, unwrittenMarks: 0 };
-    if (written.unwritten > 0) log.error(written, 'stopped with verdicts that could not be written to the log');
+    if (written.unwritten > 0) log.error({ event: 'storage.unwritten', ...written }, 'stopped with verdicts that could not be written to the log');
     await this.broker?.stop();
     this.loopDelay.disable();
-    log.info({ stats: this.stats }, 'stopped');
+    log.info({ event: 'daemon.stopped', stats: this.stats }, 'stopped');
     return written;
   }
+}
+
+function modelName(m: OpenModel): string {
+  return `${m.info.name}@${m.info.version}`;
 }
 
 function round(x: number): number {

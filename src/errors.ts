@@ -37,6 +37,14 @@ export type ErrorCode =
   | 'INSPECTD_USAGE'
   /** The metrics and health server could not listen (logged; the line keeps running). */
   | 'INSPECTD_HTTP'
+  /** A state-changing command without a token (HTTP 401, MQTT reply). */
+  | 'INSPECTD_AUTH_REQUIRED'
+  /** A state-changing command whose token is wrong (HTTP 403, MQTT reply). */
+  | 'INSPECTD_AUTH_DENIED'
+  /** No token is configured (http.tokenFile, INSPECTD_HTTP_TOKEN), so state-changing commands are off. */
+  | 'INSPECTD_AUTH_NOT_CONFIGURED'
+  /** A command on `{prefix}/{station}/cmd` that is not JSON, lacks a field, or names no known command. */
+  | 'INSPECTD_COMMAND_INVALID'
   /** A reloaded config was invalid or changed settings that need a restart; the old one stays. */
   | 'INSPECTD_RELOAD_REFUSED'
   // The GPU path (native/, src/infer/tensorrt/): see docs/gpu.md for each one's fix.

@@ -108,7 +108,7 @@ export class RejectArchive {
       await this.enforceQuota();
     } catch (err) {
       this.dropped++;
-      this.log.warn({ err: (err as Error).message, seq: msg.seq }, 'reject image not saved');
+      this.log.warn({ event: 'archive.write_failed', err: (err as Error).message, seq: msg.seq }, 'reject image not saved');
     } finally {
       image.release();
     }

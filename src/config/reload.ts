@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
-import { ConfigError, errorMessage, type ConfigIssue } from '../errors.js';
+import { ConfigError, errorCode, errorMessage, type ConfigIssue } from '../errors.js';
 import { loadConfig, type ConfigOverrides } from './load.js';
 import { isTriggeredCamera, type Config } from './schema.js';
 
 /**
  * Settings a running daemon applies between two frames, without a restart: how a part is judged
  * (thresholds, per-class rules, minimum area, ROI, ignore areas), when its verdict is due, how much
- * is logged and how long a stop may drain. Everything else (cameras added, removed or re-sourced,
- * the model, inference workers, broker, storage, station, HTTP) needs a restart; a reload that
- * changes any of it is refused as a whole, so a half-applied config never runs.
+ * is logged and how long a stop may drain. Cameras and models change live too, but not between two
+ * frames: see CameraChanges and the model swap in daemon.ts. Everything else (inference workers,
+ * broker, storage, station, HTTP, PLC-triggered cameras) needs a restart; a reload that changes any
+ * of it is refused as a whole, so a half-applied config never runs.
  */
 const LIVE_FIELDS: readonly RegExp[] = [
   /^deadlineMs$/,
@@ -21,31 +22,81 @@ const LIVE_FIELDS: readonly RegExp[] = [
   /^shutdown\.drainMs$/,
 ];
 
+/** The station's model and each camera's own: a change loads the new one beside the old and swaps. */
+const MODEL_FIELDS: readonly RegExp[] = [/^model(\..+)?$/, /^cameras\[\d+\]\.model(\..+)?$/];
+
+/** Cameras matched by name between the running config and the new one. */
+export interface CameraChanges {
+  /** In the new config only: started. */
+  added: string[];
+  /** In the running config only: stopped (frames already taken still get their verdicts). */
+  removed: string[];
+  /** In both, with a change only a new source can apply (source, fps, partId, plausibility…): stopped, then started. */
+  restarted: string[];
+}
+
 export interface ReloadPlan {
-  /** Every field path whose value differs. */
+  /** Every field path whose value differs (a camera's fields by its index in the new config). */
   changed: string[];
+  /** Applied live: the rules and settings above, model changes, cameras added, removed or restarted. */
   live: string[];
   /** Changed fields a running daemon cannot apply. */
   restart: string[];
+  cameras: CameraChanges;
 }
 
 /** What differs between the running config and a new one, and whether it can be applied live. */
 export function planReload(current: Config, next: Config): ReloadPlan {
   const changed: string[] = [];
-  diff(current, next, '', changed);
-  const isLive = (p: string) => LIVE_FIELDS.some((re) => re.test(p)) && !deadlineOfTriggered(p, current, next);
-  return { changed, live: changed.filter(isLive), restart: changed.filter((p) => !isLive(p)) };
-}
-
-/**
- * A PLC-triggered camera's deadline also runs in its trigger desk, which keeps the one it started
- * with; changing only the scheduler's half would time the same part two ways, so it needs a restart.
- */
-function deadlineOfTriggered(path: string, current: Config, next: Config): boolean {
+  const live: string[] = [];
+  const restart: string[] = [];
+  const cameras: CameraChanges = { added: [], removed: [], restarted: [] };
   const triggered = (c: Config['cameras'][number] | undefined) => c !== undefined && isTriggeredCamera(c);
-  if (path === 'deadlineMs') return current.cameras.some((c, i) => triggered(c) && c.deadlineMs === undefined && next.cameras[i]?.deadlineMs === undefined);
-  const m = /^cameras\[(\d+)\]\.deadlineMs$/.exec(path);
-  return m !== null && triggered(current.cameras[Number(m[1])]);
+  const note = (path: string, isLive: boolean) => {
+    changed.push(path);
+    (isLive ? live : restart).push(path);
+  };
+
+  const station: string[] = [];
+  diff({ ...current, cameras: undefined }, { ...next, cameras: undefined }, '', station);
+  for (const p of station) note(p, LIVE_FIELDS.some((re) => re.test(p)) || MODEL_FIELDS.some((re) => re.test(p)));
+  // The station deadline also reaches a triggered camera without its own, whose trigger desk keeps the one it started with.
+  if (station.includes('deadlineMs') && current.cameras.some((c) => triggered(c) && c.deadlineMs === undefined && next.cameras.find((n) => n.name === c.name)?.deadlineMs === undefined)) {
+    live.splice(live.indexOf('deadlineMs'), 1);
+    restart.push('deadlineMs');
+  }
+
+  const before = new Map(current.cameras.map((c) => [c.name, c]));
+  const after = new Set(next.cameras.map((c) => c.name));
+  next.cameras.forEach((cam, i) => {
+    const old = before.get(cam.name);
+    if (!old) {
+      // The trigger desk is built once with its cameras: a triggered camera comes and goes with a restart.
+      note(`cameras[${i}]`, !triggered(cam));
+      if (!triggered(cam)) cameras.added.push(cam.name);
+      return;
+    }
+    const paths: string[] = [];
+    diff(old, cam, `cameras[${i}]`, paths);
+    let restartCamera = false;
+    for (const p of paths) {
+      const rule = LIVE_FIELDS.some((re) => re.test(p)) && !(triggered(old) && p.endsWith('.deadlineMs'));
+      const model = MODEL_FIELDS.some((re) => re.test(p));
+      if (rule || model) note(p, true);
+      else if (triggered(old) || triggered(cam)) note(p, false);
+      else {
+        note(p, true);
+        restartCamera = true;
+      }
+    }
+    if (restartCamera) cameras.restarted.push(cam.name);
+  });
+  for (const old of current.cameras) {
+    if (after.has(old.name)) continue;
+    note(`cameras[name=${old.name}]`, !triggered(old));
+    if (!triggered(old)) cameras.removed.push(old.name);
+  }
+  return { changed, live, restart, cameras };
 }
 
 function diff(a: unknown, b: unknown, path: string, out: string[]): void {
@@ -70,8 +121,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** What a reload did beyond rules: filled in by the daemon as it applies cameras and models. */
+export interface AppliedChanges {
+  cameras: CameraChanges;
+  /** Models loaded, self-tested and swapped in (name@version), and the ones they replaced. */
+  models: { loaded: string[]; retired: string[] };
+}
+
 export type ReloadOutcome =
-  | { result: 'applied'; config: Config; changed: string[] }
+  | ({ result: 'applied'; config: Config; changed: string[] } & AppliedChanges)
   | { result: 'refused'; issues: ConfigIssue[] };
 
 export interface ReloadRequest {
@@ -81,15 +139,16 @@ export interface ReloadRequest {
   overrides: ConfigOverrides;
   current: Config;
   /**
-   * Applies a config that differs only in live fields, synchronously (between two frames), or throws
-   * a ConfigError (e.g. a per-class threshold for a label the model lacks) having changed nothing.
+   * Applies a config that differs only in live fields, or throws (a ConfigError such as a per-class
+   * threshold for a label the model lacks, or a new model that does not load or self-test) having
+   * changed nothing. Rules swap between two frames; a new model is loaded beside the old one first.
    */
-  apply: (next: Config, plan: ReloadPlan) => void;
+  apply: (next: Config, plan: ReloadPlan) => Promise<AppliedChanges | void> | AppliedChanges | void;
   log: Logger;
 }
 
 /** Re-reads the config and applies it, or refuses it with every reason and keeps the old one running. */
-export function reloadConfig(req: ReloadRequest): ReloadOutcome {
+export async function reloadConfig(req: ReloadRequest): Promise<ReloadOutcome> {
   const { log } = req;
   const refuse = (issues: ConfigIssue[]): ReloadOutcome => {
     log.error({ event: 'config.reload_refused', code: 'INSPECTD_RELOAD_REFUSED', issues }, 'config reload refused; still running the previous config');
@@ -106,12 +165,14 @@ export function reloadConfig(req: ReloadRequest): ReloadOutcome {
   if (plan.restart.length > 0) {
     return refuse(plan.restart.map((path) => ({ path, message: 'changed, and this setting needs a restart (systemctl restart inspectd)' })));
   }
+  let applied: AppliedChanges = { cameras: plan.cameras, models: { loaded: [], retired: [] } };
   try {
-    req.apply(next, plan);
+    applied = (await req.apply(next, plan)) ?? applied;
   } catch (err) {
     if (err instanceof ConfigError) return refuse([...err.issues]);
-    return refuse([{ path: '(apply)', message: errorMessage(err) }]);
+    const modelChanged = plan.live.some((p) => MODEL_FIELDS.some((re) => re.test(p)));
+    return refuse([{ path: modelChanged ? 'model' : '(apply)', message: `${errorMessage(err)} (${errorCode(err)})` }]);
   }
-  log.info({ event: 'config.reloaded', changed: plan.live }, plan.live.length > 0 ? 'config reloaded' : 'config reloaded: nothing changed');
-  return { result: 'applied', config: next, changed: plan.live };
+  log.info({ event: 'config.reloaded', changed: plan.live, ...applied }, plan.live.length > 0 ? 'config reloaded' : 'config reloaded: nothing changed');
+  return { result: 'applied', config: next, changed: plan.live, ...applied };
 }

@@ -383,8 +383,9 @@ export const configSchema = z
         /** /readyz stays ready while the broker is unreachable until this many verdicts wait in the outbox. */
         readyMaxBacklog: z.number().int().min(0).default(1000),
         /**
-         * A file holding the bearer token that actions changing state (marking a reject) must carry.
-         * Without it the server is read-only: nothing it serves changes anything.
+         * The bearer token every state-changing command needs (HTTP `POST /reload`, MQTT `…/cmd`, marking a
+         * reject on the operator page), first line of this file; INSPECTD_HTTP_TOKEN when no file is named.
+         * Without either, state-changing commands are refused (read-only routes stay open). src/http/auth.ts.
          */
         tokenFile: z.string().min(1).optional(),
       })

@@ -6,7 +6,7 @@ import type { OperatorPage } from '../outputs/operator-page/operator-page.js';
 import type { ReviewFilter } from '../outputs/operator-page/review-desk.js';
 import { REVIEW_MARKS } from '../record/store.js';
 import { VERDICTS, type VerdictKind } from '../verdict/types.js';
-import type { BearerCheck } from './auth.js';
+import type { CommandAuth } from './auth.js';
 
 /** The page's built files (scripts/build-page.mjs writes them; nothing is fetched from elsewhere). */
 const ASSETS: Record<string, string> = {
@@ -44,7 +44,7 @@ const markBody = z.object({ mark: z.enum(REVIEW_MARKS) }).strict();
  * which goes through the bearer check. Before the daemon has started (model loading) the API
  * answers 503, and the page says it is waiting.
  */
-export function registerPageRoutes(app: FastifyInstance, page: () => OperatorPage | undefined, auth: BearerCheck, assetsDir: string): void {
+export function registerPageRoutes(app: FastifyInstance, page: () => OperatorPage | undefined, auth: CommandAuth, assetsDir: string): void {
   const assets = new Map<string, Buffer>();
   for (const name of Object.keys(ASSETS)) {
     const path = join(assetsDir, name);
@@ -66,7 +66,7 @@ export function registerPageRoutes(app: FastifyInstance, page: () => OperatorPag
   app.get<{ Params: { file: string } }>('/page/:file', async (req, reply) => (req.params.file in ASSETS ? sendAsset(reply, req.params.file) : reply.code(404).send({ error: 'not found' })));
 
   app.get('/api/session', async () => ({ tokenConfigured: auth.configured }));
-  app.get('/api/session/check', { preHandler: auth.guard }, async (_req, reply) => reply.code(204).send());
+  app.get('/api/session/check', { preHandler: auth.preHandler }, async (_req, reply) => reply.code(204).send());
 
   const streams = new Set<import('node:http').ServerResponse>();
   app.get('/api/live', (req, reply) => {
@@ -147,7 +147,7 @@ export function registerPageRoutes(app: FastifyInstance, page: () => OperatorPag
     // Archived images never change: a browser may keep them.
     return reply.type(path.endsWith('.png') ? 'image/png' : 'image/jpeg').header('cache-control', 'private, max-age=86400').send(createReadStream(path));
   });
-  app.post('/api/review/:seq/mark', { preHandler: auth.guard }, async (req, reply) => {
+  app.post('/api/review/:seq/mark', { preHandler: auth.preHandler }, async (req, reply) => {
     const p = needPage(reply);
     if (!p) return reply;
     const s = seqParam.safeParse(req.params);

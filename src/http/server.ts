@@ -1,24 +1,30 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import type { CommandDesk } from '../ops/commands.js';
 import type { Operations } from '../ops/operations.js';
 import type { OperatorPage } from '../outputs/operator-page/operator-page.js';
-import type { BearerCheck } from './auth.js';
+import type { CommandAuth } from './auth.js';
 import { registerPageRoutes } from './page-routes.js';
 
 export interface HttpOptions {
   host: string;
   port: number;
   /** The operator page (its built assets here); absent: the server has only metrics and health. */
-  page?: { assetsDir: string; auth: BearerCheck };
+  page?: { assetsDir: string };
+  /** Checks the bearer token of every state-changing route (src/http/auth.ts), the page's marking included. */
+  auth: CommandAuth;
+  /** Runs the commands the state-changing routes stand for (the same desk MQTT commands go to). */
+  commands: CommandDesk;
 }
 
 /**
  * The daemon's one HTTP server: `/metrics` (Prometheus text format), `/healthz` (alive: 200, or
  * 503 while the pipeline is stalled) and `/readyz` (200 ready / 503 not, JSON detail of every
- * check). Fastify, because it already speaks pino and the operator page will share this server.
- * Loopback by default: nothing here changes state, and nothing is exposed to the plant network
- * unless `http.host` says so.
+ * check), open to anybody who can reach them; and `POST /reload`, which changes state and so needs
+ * the bearer token (`Authorization: Bearer …`, checked by auth.ts's preHandler). Fastify, because it
+ * already speaks pino and the operator page will share this server. Loopback by default: nothing is
+ * exposed to the plant network unless `http.host` says so.
  */
 export class HttpServer {
   private readonly app: FastifyInstance;
@@ -34,9 +40,9 @@ export class HttpServer {
     // Requests are not logged: a scrape every 15 s would be most of the log.
     // forceCloseConnections: a browser holding the page's live stream (and reconnecting it) kept the
     // server's close, and so the daemon's stop, waiting past a minute; at stop every connection is cut.
-    this.app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true });
+    this.app = Fastify({ loggerInstance: log.child({ event: 'http.server' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true });
     this.routes();
-    if (opts.page) registerPageRoutes(this.app, () => this.page, opts.page.auth, opts.page.assetsDir);
+    if (opts.page) registerPageRoutes(this.app, () => this.page, opts.auth, opts.page.assetsDir);
   }
 
   /** The daemon has started: the page's API answers from here on. */
@@ -59,6 +65,15 @@ export class HttpServer {
       ops.metrics.ready.set(r.ready ? 1 : 0);
       return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', ...r, summary: ops.statusLine() });
     });
+    // State-changing routes: every one takes the token check, so none can be added without it.
+    app.register(async (changes) => {
+      changes.addHook('preHandler', this.opts.auth.preHandler);
+      changes.post('/reload', async (_req, reply) => {
+        const result = await this.opts.commands.run('reload', null, 'http');
+        // 409: the request was fine, the config it asked for was not (the old one keeps running).
+        return reply.code(result.ok ? 200 : 409).send(result);
+      });
+    });
   }
 
   /**
@@ -74,7 +89,7 @@ export class HttpServer {
     }
     const addr = this.app.server.address();
     if (addr && typeof addr === 'object') this.address = { host: addr.address, port: addr.port };
-    this.log.info({ event: 'http.listening', ...this.address, paths: ['/metrics', '/healthz', '/readyz', ...(this.opts.page ? ['/ (operator page)'] : [])] }, 'metrics and health server listening');
+    this.log.info({ event: 'http.listening', ...this.address, paths: ['/metrics', '/healthz', '/readyz', 'POST /reload', ...(this.opts.page ? ['/ (operator page)'] : [])] }, 'metrics and health server listening');
     return true;
   }
 

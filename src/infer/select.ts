@@ -72,12 +72,12 @@ export async function createBackendPool(loaded: LoadedModelSpec, req: BackendReq
         return pool;
       } catch (err) {
         if (req.backend === 'tensorrt') throw err;
-        log?.warn({ model: loaded.spec.name, code: errorCode(err), err: errorMessage(err) }, 'TensorRT cannot run this model here; using ONNX Runtime');
+        log?.warn({ event: 'backend.fallback', model: loaded.spec.name, code: errorCode(err), err: errorMessage(err) }, 'TensorRT cannot run this model here; using ONNX Runtime');
       }
     } else if (req.backend === 'tensorrt') {
       throw new InspectdError(available.code, `inference.backend: tensorrt cannot run here: ${available.reason}; ${available.fix}`);
     } else {
-      log?.info({ code: available.code, reason: available.reason, fix: available.fix }, 'TensorRT not used; ONNX Runtime on the CPU');
+      log?.info({ event: 'backend.cpu', code: available.code, reason: available.reason, fix: available.fix }, 'TensorRT not used; ONNX Runtime on the CPU');
     }
   }
   let batch = req.batch === 'auto' ? Math.min(MAX_AUTO_BATCH, req.sharedBy ?? 1) : (req.batch ?? 1);
@@ -119,7 +119,7 @@ export async function createBackendPool(loaded: LoadedModelSpec, req: BackendReq
       const [keep, drop] = precision === 'int8' ? [int8, fp32] : [fp32, int8];
       await drop.close();
       backends.push(keep);
-      log?.info({ model: loaded.spec.name, precision, fp32Ms: round(fp32Ms), int8Ms: round(int8Ms) }, 'precision: auto measured both files');
+      log?.info({ event: 'precision.measured', model: loaded.spec.name, precision, fp32Ms: round(fp32Ms), int8Ms: round(int8Ms) }, 'precision: auto measured both files');
     } else {
       precision = req.precision === 'auto' ? loaded.spec.defaultPrecision : req.precision;
       backends.push(await open(precision));

@@ -14,12 +14,42 @@ export interface StationInspections {
   /** One per distinct model path + precision; cameras naming the same one share its pool. */
   readonly models: readonly OpenModel[];
   readonly cameras: ReadonlyMap<string, CameraInspection>;
+  /** Each open model by its modelKey (what a reload compares against). */
+  readonly byKey: ReadonlyMap<string, OpenModel>;
   close(): Promise<void>;
 }
 
-/** A model's path resolves against baseDir (the config file's folder, or the package for the defaults). */
-function modelKey(ref: ModelRef, baseDir: string): string {
+/**
+ * Which open model a camera uses: its path (against baseDir, the config file's folder or the package
+ * for the defaults) and precision. Cameras with the same key share one model; a reload that changes a
+ * camera's key loads a new one.
+ */
+export function modelKey(ref: ModelRef, baseDir: string): string {
   return `${resolve(baseDir, ref.path)}#${ref.precision}`;
+}
+
+/** The model a camera names: its own, or the station's. */
+export function cameraModelRef(cfg: Config, camera: Config['cameras'][number]): ModelRef {
+  return camera.model ?? cfg.model;
+}
+
+/**
+ * One model opened as the config says (workers, backend, threads, batching) and self-tested; the same
+ * at start and at reload. sharedBy: how many cameras will use it (batching sizes its batches by it).
+ */
+export async function openConfiguredModel(ref: ModelRef, cfg: Config, baseDir: string, log: Logger, sharedBy: number): Promise<OpenModel> {
+  const model = await openModel(resolve(baseDir, ref.path), {
+    precision: ref.precision,
+    backend: cfg.inference.backend,
+    workers: cfg.inference.workers,
+    intraOpThreads: cfg.inference.threads,
+    batch: cfg.inference.batch,
+    sharedBy,
+    log,
+  });
+  const batch = model.batch ? { maxBatch: model.batch.maxBatch, ...(model.batch.probe ? { batchProbe: model.batch.probe } : {}) } : {};
+  log.info({ event: 'model.loaded', model: model.info, workers: model.batch?.batched.length || model.backends.length, ...(model.probe ? { probe: model.probe } : {}), ...batch }, 'model loaded');
+  return model;
 }
 
 /**
@@ -30,7 +60,7 @@ export async function openStationInspections(cfg: Config, baseDir: string, log: 
   const refs = new Map<string, ModelRef>();
   const cameraModel = new Map<string, string>();
   for (const cam of cfg.cameras) {
-    const ref = cam.model ?? cfg.model;
+    const ref = cameraModelRef(cfg, cam);
     const key = modelKey(ref, baseDir);
     refs.set(key, ref);
     cameraModel.set(cam.name, key);
@@ -39,18 +69,7 @@ export async function openStationInspections(cfg: Config, baseDir: string, log: 
   const models = new Map<string, OpenModel>();
   try {
     for (const [key, ref] of refs) {
-      const model = await openModel(resolve(baseDir, ref.path), {
-        precision: ref.precision,
-        backend: cfg.inference.backend,
-        workers: cfg.inference.workers,
-        intraOpThreads: cfg.inference.threads,
-        batch: cfg.inference.batch,
-        sharedBy: [...cameraModel.values()].filter((k) => k === key).length,
-        log,
-      });
-      models.set(key, model);
-      const batch = model.batch ? { maxBatch: model.batch.maxBatch, ...(model.batch.probe ? { batchProbe: model.batch.probe } : {}) } : {};
-      log.info({ model: model.info, workers: model.batch?.batched.length || model.backends.length, ...(model.probe ? { probe: model.probe } : {}), ...batch }, 'model loaded');
+      models.set(key, await openConfiguredModel(ref, cfg, baseDir, log, [...cameraModel.values()].filter((k) => k === key).length));
     }
   } catch (err) {
     await Promise.all([...models.values()].map((m) => m.close()));
@@ -74,6 +93,7 @@ export async function openStationInspections(cfg: Config, baseDir: string, log: 
   return {
     models: [...models.values()],
     cameras,
+    byKey: models,
     close: async () => {
       for (const b of books) b.close();
       await closeModels();

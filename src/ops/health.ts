@@ -36,7 +36,7 @@ interface CameraStatus {
  *   (a short broker outage loses nothing: verdicts wait in the outbox), storage writing, and alive.
  */
 export class HealthState {
-  private model: ModelInfo | undefined;
+  private models: readonly ModelInfo[] = [];
   private readonly cameras = new Map<string, CameraStatus>();
   private storage: { state: StorageState; reason?: string } = { state: 'ok' };
   private probes: PipelineProbes = {};
@@ -76,8 +76,14 @@ export class HealthState {
     return true;
   }
 
-  setModel(model: ModelInfo): void {
-    this.model = model;
+  /** The models answering frames now (a reload may swap one). */
+  setModels(models: readonly ModelInfo[]): void {
+    this.models = [...models];
+  }
+
+  /** A camera a reload removed: no longer part of readiness. */
+  forgetCamera(camera: string): void {
+    this.cameras.delete(camera);
   }
 
   liveness(): Liveness {
@@ -95,7 +101,7 @@ export class HealthState {
     const backlog = this.probes.outboxBacklog?.() ?? 0;
     const live = this.liveness();
     const checks = {
-      model: { ok: this.model !== undefined, ...(this.model ? { model: this.model } : {}) },
+      model: { ok: this.models.length > 0, ...(this.models.length > 0 ? { model: this.models[0], models: this.models } : {}) },
       cameras: { ok: this.cameras.size > 0 && [...this.cameras.values()].every((c) => c.state === 'up'), cameras: cams },
       broker: { ok: connected || backlog <= this.readyMaxBacklog, connected, backlog, maxBacklog: this.readyMaxBacklog },
       storage: { ok: this.storage.state !== 'failed', ...this.storage },

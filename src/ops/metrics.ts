@@ -164,9 +164,15 @@ export class PipelineMetrics {
     for (const s of STORAGE_STATES) this.storage.set({ state: s }, s === state ? 1 : 0);
   }
 
-  setModel(model: ModelInfo): void {
+  /** One info series per model answering frames; a swapped-out model's series goes. */
+  setModels(models: readonly ModelInfo[]): void {
     this.model.reset();
-    this.model.set({ ...model }, 1);
+    for (const m of models) this.model.set({ ...m }, 1);
+  }
+
+  /** A camera a reload removed: its up/down gauge goes (its counters stay, as counters must). */
+  forgetCamera(camera: string): void {
+    this.cameraUp.remove({ camera });
   }
 
   async exposition(): Promise<string> {

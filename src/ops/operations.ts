@@ -32,6 +32,9 @@ export class Operations implements Telemetry {
   private readonly log: Logger;
   private readonly counts: Record<VerdictKind, number> = { PASS: 0, FAIL: 0, TIMEOUT: 0, ERROR: 0 };
   private frames = 0;
+  /** TIMEOUTs per camera since the last deadline.missed summary. */
+  private missed = new Map<string, number>();
+  private missedSince = Date.now();
   private phase: 'starting' | 'running' | 'stopping' = 'starting';
   private readySent = false;
   private wasStalled = false;
@@ -48,11 +51,7 @@ export class Operations implements Telemetry {
     this.health = new HealthState(this.heartbeat, cfg.http.readyMaxBacklog);
     const deadlines = [cfg.deadlineMs, ...cfg.cameras.map((c) => c.deadlineMs ?? cfg.deadlineMs)];
     this.metrics = new PipelineMetrics({ deadlinesMs: [...new Set(deadlines)], version: opts.version });
-    for (const cam of cfg.cameras) {
-      this.metrics.declareCamera(cam.name);
-      this.metrics.setCameraState(cam.name, 'down');
-      this.health.declareCamera(cam.name);
-    }
+    for (const cam of cfg.cameras) this.declareCamera(cam.name);
     this.notifier = new SystemdNotifier(this.log, opts.env);
     const everyMs = this.notifier.watchdogEveryMs > 0 ? this.notifier.watchdogEveryMs : STATUS_EVERY_MS;
     this.tick = setInterval(() => this.onTick(), everyMs);
@@ -78,6 +77,7 @@ export class Operations implements Telemetry {
 
   observeVerdict(msg: VerdictMessage): void {
     this.counts[msg.verdict]++;
+    if (msg.verdict === 'TIMEOUT') this.missed.set(msg.camera, (this.missed.get(msg.camera) ?? 0) + 1);
     this.metrics.observeVerdict(msg);
     if (msg.verdict !== 'TIMEOUT') this.answered();
   }
@@ -102,9 +102,20 @@ export class Operations implements Telemetry {
     else this.log.error(line, 'verdict log cannot write');
   }
 
-  setModel(model: ModelInfo): void {
-    this.health.setModel(model);
-    this.metrics.setModel(model);
+  setModels(models: readonly ModelInfo[]): void {
+    this.health.setModels(models);
+    this.metrics.setModels(models);
+  }
+
+  declareCamera(camera: string): void {
+    this.metrics.declareCamera(camera);
+    this.metrics.setCameraState(camera, 'down');
+    this.health.declareCamera(camera);
+  }
+
+  forgetCamera(camera: string): void {
+    this.metrics.forgetCamera(camera);
+    this.health.forgetCamera(camera);
   }
 
   // ---- Life-cycle hooks, called by the runner ----
@@ -134,6 +145,7 @@ export class Operations implements Telemetry {
 
   stopping(): void {
     this.phase = 'stopping';
+    this.summariseMissedDeadlines();
     this.notifier.stopping();
     this.close();
   }
@@ -169,6 +181,20 @@ export class Operations implements Telemetry {
     this.log.info({ event: 'ready' }, 'ready');
   }
 
+  /**
+   * Missed deadlines as one line per tick (the watchdog interval, or 5 s) with the count per camera,
+   * never one per frame: a line at 30 fps that misses every deadline would otherwise be 30 lines a
+   * second. The per-frame detail is in the verdict log and inspectd_deadline_misses_total.
+   */
+  private summariseMissedDeadlines(): void {
+    if (this.missed.size === 0) return;
+    const cameras = Object.fromEntries(this.missed);
+    const total = [...this.missed.values()].reduce((a, b) => a + b, 0);
+    this.log.warn({ event: 'deadline.missed', total, cameras, intervalMs: Date.now() - this.missedSince }, 'frames missed their deadline (TIMEOUT)');
+    this.missed = new Map();
+    this.missedSince = Date.now();
+  }
+
   /** The watchdog: WATCHDOG=1 only while the pipeline answers frames, so systemd restarts a hung one. */
   private onTick(): void {
     const stalled = this.heartbeat.stalled();
@@ -178,6 +204,7 @@ export class Operations implements Telemetry {
       else this.log.info({ event: 'pipeline.resumed' }, 'frames answered again');
     }
     this.metrics.ready.set(this.health.readiness().ready ? 1 : 0);
+    this.summariseMissedDeadlines();
     if (this.phase === 'stopping') return;
     if (!stalled) this.notifier.watchdog();
     if (this.readySent) this.notifier.status(this.statusLine());

@@ -1,20 +1,29 @@
 import type { Logger } from 'pino';
 import type { ConfigOverrides } from '../config/load.js';
-import { reloadConfig, type ReloadPlan } from '../config/reload.js';
+import { reloadConfig, type AppliedChanges, type ReloadOutcome, type ReloadPlan } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import { join } from 'node:path';
-import { BearerCheck } from '../http/auth.js';
+import { loadCommandAuth, type CommandAuth } from '../http/auth.js';
 import { HttpServer } from '../http/server.js';
 import type { OperatorPage } from '../outputs/operator-page/operator-page.js';
 import { packageRoot } from '../paths.js';
+import { CommandDesk } from './commands.js';
 import { Operations } from './operations.js';
 import type { PipelineProbes } from './telemetry.js';
 
 /** What the service needs from the daemon it runs. */
 export interface ServedDaemon {
   probes(): PipelineProbes;
-  applyLive(next: Config, plan: ReloadPlan): void;
+  applyLive(next: Config, plan: ReloadPlan): Promise<AppliedChanges | void> | AppliedChanges | void;
   operatorPage?(): OperatorPage | undefined;
+  /** Where remote commands arrive and are answered (the daemon's MQTT connection), once started. */
+  commandChannel(): CommandChannel | undefined;
+}
+
+/** Messages from the plant on `{prefix}/{station}/{subtopic}` and answers to them (the MQTT publisher). */
+export interface CommandChannel {
+  listen(subtopic: string, handler: (payload: Buffer) => void): void;
+  say(subtopic: string, payload: unknown): void;
 }
 
 export interface ServiceOptions {
@@ -25,6 +34,8 @@ export interface ServiceOptions {
   configPath: string | undefined;
   overrides: ConfigOverrides;
   env?: NodeJS.ProcessEnv;
+  /** The token check for state-changing commands; read from config (http.tokenFile) when not given. */
+  auth?: CommandAuth;
 }
 
 /**
@@ -35,17 +46,20 @@ export interface ServiceOptions {
 export class Service {
   readonly ops: Operations;
   readonly http: HttpServer | undefined;
+  readonly commands: CommandDesk;
   private config: Config;
   private daemon: ServedDaemon | undefined;
-  private reloads: Promise<void> = Promise.resolve();
+  private reloads: Promise<ReloadOutcome> = Promise.resolve({ result: 'refused', issues: [] });
 
+  /** Throws a ConfigError (exit 78) when http.tokenFile is named but cannot be read. */
   constructor(private readonly opts: ServiceOptions) {
     this.config = opts.config;
     this.ops = new Operations({ config: opts.config, log: opts.log, version: opts.version, env: opts.env });
+    const auth = opts.auth ?? loadCommandAuth(opts.config.http, opts.env);
+    this.commands = new CommandDesk(auth, { reload: () => this.reload(), status: () => this.status() }, opts.log);
     const h = opts.config.http;
-    // The token file is read here, once: unreadable or empty is a config error (exit 78) before anything starts.
-    const page = h.enabled && opts.config.page.enabled ? { assetsDir: join(packageRoot(), 'dist', 'page'), auth: BearerCheck.fromConfig(h) } : undefined;
-    this.http = h.enabled ? new HttpServer(this.ops, { host: h.host, port: h.port, ...(page ? { page } : {}) }, opts.log.child({ component: 'http' })) : undefined;
+    const page = h.enabled && opts.config.page.enabled ? { assetsDir: join(packageRoot(), 'dist', 'page') } : undefined;
+    this.http = h.enabled ? new HttpServer(this.ops, { host: h.host, port: h.port, auth, commands: this.commands, ...(page ? { page } : {}) }, opts.log.child({ component: 'http' })) : undefined;
   }
 
   /** Before the daemon starts, so /healthz answers (and /readyz says why not ready) while the model loads. */
@@ -61,22 +75,32 @@ export class Service {
     page?.feed.attachStatus(() => this.ops.health.readiness().checks);
     this.http?.attachPage(page);
     this.ops.started();
+    // Remote commands: each answered once on cmd/reply, never a crash (CommandDesk.handle does not throw).
+    const channel = daemon.commandChannel();
+    channel?.listen('cmd', (payload) => void this.commands.handle(payload).then((reply) => channel.say('cmd/reply', reply)));
+  }
+
+  /** What the `status` command answers: the same as /readyz. */
+  status(): Record<string, unknown> {
+    const r = this.ops.health.readiness();
+    return { status: r.ready ? 'ready' : 'not ready', ...r, summary: this.ops.statusLine() };
   }
 
   /**
    * SIGHUP / systemctl reload. Reloads run one after another; each is applied between two frames or
    * refused as a whole (RELOADING=1, then READY=1 either way: the daemon is running its config).
    */
-  reload(): Promise<void> {
-    this.reloads = this.reloads.then(() => {
+  reload(): Promise<ReloadOutcome> {
+    this.reloads = this.reloads.then(async (): Promise<ReloadOutcome> => {
       const daemon = this.daemon;
       const log = this.opts.log.child({ component: 'config' });
       if (!daemon) {
-        log.warn({ event: 'config.reload_refused', code: 'INSPECTD_RELOAD_REFUSED' }, 'reload asked for before the daemon finished starting; ignored');
-        return;
+        const issue = { path: '(daemon)', message: 'reload asked for before the daemon finished starting; ignored' };
+        log.warn({ event: 'config.reload_refused', code: 'INSPECTD_RELOAD_REFUSED', issues: [issue] }, issue.message);
+        return { result: 'refused', issues: [issue] };
       }
       this.ops.reloading();
-      const outcome = reloadConfig({
+      const outcome = await reloadConfig({
         path: this.opts.configPath,
         overrides: this.opts.overrides,
         current: this.config,
@@ -85,6 +109,7 @@ export class Service {
       });
       if (outcome.result === 'applied') this.config = outcome.config;
       this.ops.reloaded(outcome.result);
+      return outcome;
     });
     return this.reloads;
   }

@@ -15,7 +15,11 @@ export interface Telemetry {
   observeLate(): void;
   setCameraState(camera: string, state: CameraState, reason?: string): void;
   setStorageState(state: StorageState, reason?: string): void;
-  setModel(model: ModelInfo): void;
+  /** The models answering frames: at start, and again after a reload swapped one. */
+  setModels(models: readonly ModelInfo[]): void;
+  /** A camera a reload added (down until its first frame) or removed. */
+  declareCamera(camera: string): void;
+  forgetCamera(camera: string): void;
 }
 
 export type CameraState = 'up' | 'down';
@@ -56,7 +60,9 @@ export const noTelemetry: Telemetry = {
   observeLate: () => {},
   setCameraState: () => {},
   setStorageState: () => {},
-  setModel: () => {},
+  setModels: () => {},
+  declareCamera: () => {},
+  forgetCamera: () => {},
 };
 
 /**
@@ -90,9 +96,17 @@ export class TelemetryTee implements Telemetry {
     this.first.setStorageState(state, reason);
     for (const t of this.more) t.setStorageState?.(state, reason);
   }
-  setModel(model: ModelInfo): void {
-    this.first.setModel(model);
-    for (const t of this.more) t.setModel?.(model);
+  setModels(models: readonly ModelInfo[]): void {
+    this.first.setModels(models);
+    for (const t of this.more) t.setModels?.(models);
+  }
+  declareCamera(camera: string): void {
+    this.first.declareCamera(camera);
+    for (const t of this.more) t.declareCamera?.(camera);
+  }
+  forgetCamera(camera: string): void {
+    this.first.forgetCamera(camera);
+    for (const t of this.more) t.forgetCamera?.(camera);
   }
 }
 

@@ -21,6 +21,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The station's error code (errors.ts), e.g. INSPECTD_AUTH_NOT_CONFIGURED, when it sent one. */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -30,12 +32,19 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(path, init);
   if (!res.ok) {
     let msg = res.statusText;
+    let code: string | undefined;
     try {
-      msg = ((await res.json()) as { error?: string }).error ?? msg;
+      // Refusals of the token check come as {error: {code, message}}, the page's own routes as {error: "..."}.
+      const error = ((await res.json()) as { error?: string | { code?: string; message?: string } }).error;
+      if (typeof error === 'string') msg = error;
+      else if (error) {
+        msg = error.message ?? msg;
+        code = error.code;
+      }
     } catch {
       // not JSON
     }
-    throw new HttpError(res.status, msg);
+    throw new HttpError(res.status, msg, code);
   }
   return (res.status === 204 ? undefined : await res.json()) as T;
 }

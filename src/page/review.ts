@@ -131,7 +131,12 @@ export class ReviewView {
       await this.load();
     } catch (err) {
       const e = err as HttpError;
-      status.textContent = e.status === 401 ? 'refused: wrong or missing token' : e.status === 403 ? 'refused: this station is read-only (no token configured)' : `refused: ${e.message}`;
+      status.textContent =
+        e.code === 'INSPECTD_AUTH_NOT_CONFIGURED'
+          ? 'refused: this station is read-only (no token configured)'
+          : e.status === 401 || e.status === 403
+            ? 'refused: wrong or missing token'
+            : `refused: ${e.message}`;
       status.className = 'mark-status error';
     }
   }

@@ -303,7 +303,7 @@ export class Scheduler {
     this.stats.decided++;
     if (decision.verdict === 'ERROR') {
       this.stats.errors++;
-      this.log.warn({ camera: job.frame.camera, frameId: job.frame.frameId, code: decision.error?.code, err: decision.error?.message }, 'frame ERROR');
+      this.log.warn({ event: 'frame.error', camera: job.frame.camera, frameId: job.frame.frameId, code: decision.error?.code, err: decision.error?.message }, 'frame ERROR');
     }
     job.seq = this.sink.decided(job.frame, decision, Date.now(), job.deadlineMs, job.inspection);
     return job.seq;

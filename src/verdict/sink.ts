@@ -62,7 +62,7 @@ export function createVerdictSink(p: VerdictSinkParts): VerdictSink {
           source: frame.source,
         });
       } catch (err) {
-        p.log.error({ err: (err as Error).message, camera: frame.camera, frameId: frame.frameId }, 'verdict could not be recorded');
+        p.log.error({ event: 'verdict.record_failed', err: (err as Error).message, camera: frame.camera, frameId: frame.frameId }, 'verdict could not be recorded');
         return undefined;
       }
       p.outputs()?.decided(msg);
@@ -75,7 +75,7 @@ export function createVerdictSink(p: VerdictSinkParts): VerdictSink {
       try {
         p.recorder.recordLate(seq, decision, decidedAt);
       } catch (err) {
-        p.log.error({ err: (err as Error).message, seq }, 'late result could not be recorded');
+        p.log.error({ event: 'verdict.record_failed', err: (err as Error).message, seq }, 'late result could not be recorded');
       }
     },
   };

@@ -1,62 +1,68 @@
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { configSchema } from '../../src/config/schema.js';
+import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
-import { BearerCheck } from '../../src/http/auth.js';
-import { cliPath } from '../helpers/model.js';
-import { tempDir } from '../helpers/daemon.js';
+import { commandAuth, loadCommandAuth } from '../../src/http/auth.js';
 
-/** A server with one state-changing route behind the check, as the operator page's marking is. */
-async function serverWith(check: BearerCheck) {
-  const app = Fastify();
-  app.post('/change', { preHandler: check.guard }, async () => ({ changed: true }));
-  await app.ready();
-  return app;
-}
+const TOKEN = 'a3f1c0de9b7e4f2a8c6d5e4f3a2b1c0d';
+const http = (over: Record<string, unknown> = {}) => parseConfig({ http: over }, 'test').http;
 
-const http = (tokenFile?: string) => configSchema.parse({ cameras: [{ name: 'c', source: { type: 'synthetic' } }], ...(tokenFile ? { http: { tokenFile } } : {}) }).http;
-
-describe('the bearer check on state-changing HTTP actions', () => {
-  it('refuses every action when no token file is configured (read-only by default)', async () => {
-    const app = await serverWith(BearerCheck.fromConfig(http()));
-    const r = await app.inject({ method: 'POST', url: '/change', headers: { authorization: 'Bearer anything' } });
-    expect(r.statusCode).toBe(403);
-    expect(r.json().error).toContain('read-only');
+describe('the command token', () => {
+  it('allows only the exact token, and says why it refuses', () => {
+    const auth = commandAuth(TOKEN);
+    expect(auth.checkToken(TOKEN)).toBeUndefined();
+    expect(auth.checkToken(undefined)?.code).toBe('INSPECTD_AUTH_REQUIRED');
+    expect(auth.checkToken('')?.code).toBe('INSPECTD_AUTH_REQUIRED');
+    expect(auth.checkToken(TOKEN.slice(0, -1))?.code).toBe('INSPECTD_AUTH_DENIED');
+    expect(auth.checkToken(TOKEN + 'x')?.code).toBe('INSPECTD_AUTH_DENIED');
+    expect(auth.checkToken(TOKEN.toUpperCase())?.code).toBe('INSPECTD_AUTH_DENIED');
   });
 
-  it('lets through only the token in the file: missing, wrong or malformed is 401', async () => {
-    const dir = tempDir('auth');
+  it('reads a bearer header', () => {
+    const auth = commandAuth(TOKEN);
+    expect(auth.checkHeader(`Bearer ${TOKEN}`)).toBeUndefined();
+    expect(auth.checkHeader(`bearer ${TOKEN}`)).toBeUndefined();
+    expect(auth.checkHeader(undefined)?.status).toBe(401);
+    expect(auth.checkHeader(`Basic ${TOKEN}`)?.status).toBe(401);
+    expect(auth.checkHeader('Bearer nope-nope-nope-nope')?.status).toBe(403);
+  });
+
+  it('refuses every state change when no token is configured (off, not open)', () => {
+    const auth = loadCommandAuth(http(), {});
+    expect(auth.configured).toBe(false);
+    expect(auth.checkToken(TOKEN)?.code).toBe('INSPECTD_AUTH_NOT_CONFIGURED');
+    expect(auth.checkToken(undefined)?.code).toBe('INSPECTD_AUTH_NOT_CONFIGURED');
+  });
+
+  it('takes the first line of http.tokenFile, else INSPECTD_HTTP_TOKEN', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inspectd-auth-'));
     const file = join(dir, 'token');
-    writeFileSync(file, 'the-station-token\nignored second line\n');
-    const app = await serverWith(BearerCheck.fromConfig(http(file)));
-    const post = (authorization?: string) => app.inject({ method: 'POST', url: '/change', headers: authorization ? { authorization } : {} });
-    expect((await post()).statusCode).toBe(401);
-    expect((await post()).headers['www-authenticate']).toContain('Bearer');
-    expect((await post('Bearer the-station-tokenX')).statusCode).toBe(401);
-    expect((await post('Basic the-station-token')).statusCode).toBe(401);
-    expect((await post('the-station-token')).statusCode).toBe(401);
-    const ok = await post('Bearer the-station-token');
+    writeFileSync(file, `${TOKEN}\n# comment\n`);
+    expect(loadCommandAuth(http({ tokenFile: file }), { INSPECTD_HTTP_TOKEN: 'other-token-other-token' }).checkToken(TOKEN)).toBeUndefined();
+    expect(loadCommandAuth(http(), { INSPECTD_HTTP_TOKEN: TOKEN }).checkToken(TOKEN)).toBeUndefined();
+  });
+
+  it('is a config error naming the field when the file is missing or the token too short', () => {
+    const missing = () => loadCommandAuth(http({ tokenFile: '/nonexistent/inspectd-token' }), {});
+    expect(missing).toThrow(ConfigError);
+    expect(missing).toThrow(/http\.tokenFile: cannot read \/nonexistent\/inspectd-token: ENOENT/);
+    expect(() => loadCommandAuth(http(), { INSPECTD_HTTP_TOKEN: 'short' })).toThrow(/INSPECTD_HTTP_TOKEN: the token must be at least 16/);
+  });
+
+  it('guards a fastify route as a preHandler: 401 without, 403 wrong, through with the token', async () => {
+    const app = Fastify();
+    app.post('/change', { preHandler: commandAuth(TOKEN).preHandler }, async () => ({ changed: true }));
+    const none = await app.inject({ method: 'POST', url: '/change' });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer');
+    expect(none.json()).toMatchObject({ ok: false, error: { code: 'INSPECTD_AUTH_REQUIRED' } });
+    expect((await app.inject({ method: 'POST', url: '/change', headers: { authorization: 'Bearer wrong-wrong-wrong-wrong' } })).statusCode).toBe(403);
+    const ok = await app.inject({ method: 'POST', url: '/change', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({ changed: true });
-  });
-
-  it('is a config error naming http.tokenFile when the file cannot be read or is empty', () => {
-    const dir = tempDir('auth');
-    expect(() => BearerCheck.fromConfig(http(join(dir, 'missing')))).toThrow(ConfigError);
-    expect(() => BearerCheck.fromConfig(http(join(dir, 'missing')))).toThrow(/http\.tokenFile: cannot read .*ENOENT/);
-    writeFileSync(join(dir, 'empty'), '\n');
-    expect(() => BearerCheck.fromConfig(http(join(dir, 'empty')))).toThrow(/http\.tokenFile: .* holds no token/);
-  });
-
-  it('stops `inspectd run` with exit 78 before anything starts, the path relative to the config file', () => {
-    const dir = tempDir('auth');
-    const cfg = join(dir, 'inspectd.yaml');
-    writeFileSync(cfg, 'cameras: [{ name: c, source: { type: synthetic } }]\nhttp: { port: 0, tokenFile: ./no-such-token }\n');
-    const r = spawnSync(process.execPath, [cliPath, 'run', '-c', cfg], { encoding: 'utf8', timeout: 30_000 });
-    expect(r.status).toBe(78);
-    expect(r.stderr).toContain(`http.tokenFile: cannot read ${join(dir, 'no-such-token')}`);
+    await app.close();
   });
 });

@@ -8,7 +8,7 @@ const cfg = (over: Record<string, unknown> = {}) => parseConfig({ cameras: [cam(
 
 describe('reload plan', () => {
   it('finds nothing to do in an unchanged config', () => {
-    expect(planReload(cfg(), cfg())).toEqual({ changed: [], live: [], restart: [] });
+    expect(planReload(cfg(), cfg())).toEqual({ changed: [], live: [], restart: [], cameras: { added: [], removed: [], restarted: [] } });
   });
 
   it('applies rules, deadlines, log level and drain time live', () => {
@@ -35,24 +35,47 @@ describe('reload plan', () => {
     );
   });
 
-  it('names every field that needs a restart: cameras added or re-sourced, model, broker, storage, http', () => {
+  it('names every field that needs a restart: inference, broker, storage, station, http, log format', () => {
     const plan = planReload(
       cfg(),
       cfg({
-        cameras: [cam({ source: { type: 'synthetic', fps: 20 } }), cam({ name: 'cam2' })],
-        model: { path: 'models/magnetic-tile/model.json' },
+        inference: { workers: 3 },
         mqtt: { url: 'mqtt://plant:1883' },
         storage: { path: '/var/lib/inspectd/x.db' },
+        station: 'line-9',
         http: { port: 9100 },
         log: { format: 'pretty' },
       }),
     );
     expect(plan.live).toEqual([]);
-    expect(plan.restart.sort()).toEqual(['cameras', 'http.port', 'log.format', 'model.path', 'mqtt.url', 'storage.path'].sort());
-    expect(planReload(cfg(), cfg({ cameras: [cam({ source: { type: 'synthetic', fps: 20 }, partId: 'frame' })] })).restart).toEqual([
-      'cameras[0].source.fps',
-      'cameras[0].partId',
-    ]);
+    expect(plan.restart.sort()).toEqual(['http.port', 'inference.workers', 'log.format', 'mqtt.url', 'station', 'storage.path'].sort());
+  });
+
+  it('matches cameras by name: added, removed and re-sourced ones start and stop live, and a model change swaps', () => {
+    const current = cfg({ cameras: [cam(), cam({ name: 'cam2' })] });
+    const next = cfg({
+      cameras: [cam({ name: 'cam3' }), cam({ source: { type: 'synthetic', fps: 20 }, partId: 'frame' })],
+      model: { path: 'models/magnetic-tile/model.json' },
+    });
+    const plan = planReload(current, next);
+    expect(plan.restart).toEqual([]);
+    expect(plan.cameras).toEqual({ added: ['cam3'], removed: ['cam2'], restarted: ['cam1'] });
+    expect(plan.live.sort()).toEqual(['model.path', 'cameras[0]', 'cameras[1].source.fps', 'cameras[1].partId', 'cameras[name=cam2]'].sort());
+    // Order alone is no change: cameras are matched by name, not position.
+    const swapped = planReload(current, cfg({ cameras: [cam({ name: 'cam2' }), cam()] }));
+    expect(swapped.changed).toEqual([]);
+    // A camera's own model is swapped, not restarted.
+    const own = planReload(current, cfg({ cameras: [cam({ model: { path: 'models/magnetic-tile/model.json' } }), cam({ name: 'cam2' })] }));
+    expect(own.cameras).toEqual({ added: [], removed: [], restarted: [] });
+    expect(own.live.length).toBeGreaterThan(0);
+    expect(own.restart).toEqual([]);
+  });
+
+  it('needs a restart to add, remove or re-source a PLC-triggered camera (its trigger desk is built once)', () => {
+    const trig = (over: Record<string, unknown> = {}) => cam({ name: 'plc', trigger: 'mqtt', ...over });
+    expect(planReload(cfg(), cfg({ cameras: [cam(), trig()] })).restart).toEqual(['cameras[1]']);
+    expect(planReload(cfg({ cameras: [cam(), trig()] }), cfg()).restart).toEqual(['cameras[name=plc]']);
+    expect(planReload(cfg({ cameras: [trig()] }), cfg({ cameras: [trig({ source: { type: 'synthetic', fps: 20 } })] })).restart).toEqual(['cameras[0].source.fps']);
   });
 });
 

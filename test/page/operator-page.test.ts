@@ -246,7 +246,7 @@ describe('the review', () => {
     const post = (auth?: string) =>
       fetch(`${base}/api/review/${first.seq}/mark`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify({ mark: 'false-reject' }) });
     expect((await post()).status).toBe(401);
-    expect((await post('Bearer not-the-token')).status).toBe(401);
+    expect((await post('Bearer not-the-token')).status).toBe(403);
     expect(rows(`SELECT review FROM verdicts WHERE seq = ?`, first.seq)[0]!.review).toBeNull();
 
     // A wrong token typed into the page is refused by the station and not kept.

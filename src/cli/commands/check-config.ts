@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/load.js';
 import { ConfigError, errorCode, errorMessage, InspectdError, type ConfigIssue } from '../../errors.js';
 import { tensorRtAvailability } from '../../infer/tensorrt/availability.js';
 import { openStationInspections, rulesForCameras } from '../../inspect/station.js';
+import { loadCommandAuth } from '../../http/auth.js';
 import { brokerCredentials } from '../../outputs/mqtt/credentials.js';
 import { readUsersFile } from '../../outputs/opcua/users.js';
 import { packageRoot } from '../../paths.js';
@@ -43,6 +44,7 @@ export async function checkConfigCommand(file: string, opts: CheckConfigOptions,
   // Relative paths in the file were resolved against its folder when it was loaded; the rest against the package.
   const baseDir = packageRoot();
   collect('mqtt', () => brokerCredentials(cfg.mqtt, baseDir));
+  collect('http.tokenFile', () => loadCommandAuth(cfg.http));
   collect('model.path', () => rulesForCameras(cfg, baseDir));
   if (cfg.opcua.enabled && cfg.opcua.usersFile) collect('opcua.usersFile', () => readUsersFile(cfg.opcua.usersFile!));
   if (cfg.inference.backend === 'tensorrt') {

@@ -40,6 +40,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // Metrics, health, systemd notifications and reload live in the service around the daemon.
   let service: Service;
   try {
+    // Reads http.tokenFile: a token file named but unreadable is a bad config, found before anything starts.
     service = new Service({ config: cfg, log, version: packageVersion(), configPath: opts.config, overrides });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
@@ -51,7 +52,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   let signalled = 0;
   const stopped = new Promise<StopResult>((resolveStop) => {
     stopRequested = (why) => {
-      log.info({ why }, 'stopping');
+      log.info({ event: 'daemon.stopping', why }, 'stopping');
       service.stopping();
       void daemon.stop().then(resolveStop);
     };
@@ -59,7 +60,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     signalled++;
     if (signalled > 1) {
-      log.error({ signal: sig }, 'second signal: exiting without a clean stop');
+      log.error({ event: 'daemon.forced_exit', signal: sig }, 'second signal: exiting without a clean stop');
       log.flush();
       process.exit(EXIT_FAILURE);
     }
@@ -81,7 +82,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       log.flush();
       return EXIT_OK;
     }
-    log.fatal({ code: errorCode(e), err: errorMessage(e) }, 'daemon failed to start');
+    log.fatal({ event: 'daemon.start_failed', code: errorCode(e), err: errorMessage(e), stack: e instanceof Error ? e.stack : undefined }, 'daemon failed to start');
     // A signal during the failed start's clean-up ends the process, as it would without us.
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -94,7 +95,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     setTimeout(() => process.exit(code), 1000).unref();
     return code;
   }
-  log.info({ station: cfg.station, broker: daemon.brokerUrl, db: resolve(cfg.storage.path), http: service.http?.address }, 'inspectd running');
+  log.info({ event: 'daemon.running', station: cfg.station, broker: daemon.brokerUrl, db: resolve(cfg.storage.path), http: service.http?.address }, 'inspectd running');
   service.started(daemon);
   const { unwritten } = await stopped;
   await service.close();

@@ -79,13 +79,13 @@ export class EmbeddedBroker {
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
-      for (const line of d.toString().split('\n')) if (line.trim()) this.log.warn({ broker: line.trim() }, 'embedded broker');
+      for (const line of d.toString().split('\n')) if (line.trim()) this.log.warn({ event: 'broker.embedded_output', broker: line.trim() }, 'embedded broker');
     });
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) break;
       if (await portOpen(this.host, this.port)) {
-        this.log.info({ url: this.url, pid: child.pid }, 'embedded mqtt broker started');
+        this.log.info({ event: 'broker.embedded_started', url: this.url, pid: child.pid }, 'embedded mqtt broker started');
         return;
       }
       await new Promise((r) => setTimeout(r, 50));

@@ -72,6 +72,7 @@ export class VerdictPublisher implements VerdictOutput {
   private readonly statusTopic: string;
   private readonly retained = new Map<string, string>();
   private readonly listeners = new Map<string, (payload: Buffer) => void>();
+  private readonly brokerState = new BrokerState();
   private readonly drained = new IdleSignal();
 
   constructor(
@@ -115,7 +116,8 @@ export class VerdictPublisher implements VerdictOutput {
     });
     this.client = client;
     client.on('connect', () => {
-      this.log.info({ url: this.opts.url, backlog: this.outbox.countUnpublished() }, 'mqtt connected');
+      const outage = this.brokerState.up();
+      this.log.info({ event: 'broker.up', url: this.opts.url, backlog: this.outbox.countUnpublished(), ...outage }, 'mqtt connected');
       client.publish(this.statusTopic, 'online', { qos: 1, retain: true });
       for (const [topic, payload] of this.retained) client.publish(topic, payload, { qos: 1, retain: true });
       // A clean session: subscriptions are made anew on every connect.
@@ -129,9 +131,15 @@ export class VerdictPublisher implements VerdictOutput {
     });
     client.on('message', (topic, payload) => this.listeners.get(topic)?.(payload));
     client.on('close', () => this.log.debug('mqtt connection closed'));
-    client.on('offline', () => this.log.warn({ url: this.opts.url }, 'mqtt broker unreachable; verdicts are kept in the outbox'));
+    // Once per outage, not per reconnect attempt (every reconnectMs): the state change is the news.
+    client.on('reconnect', () => this.brokerState.reconnecting());
+    client.on('offline', () => {
+      if (this.brokerState.down()) this.log.warn({ event: 'broker.down', url: this.opts.url, outages: this.brokerState.outages }, 'mqtt broker unreachable; verdicts are kept in the outbox');
+    });
     // MQTT.js's messages never carry the password; a refused login says 'Not authorized'.
-    client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
+    client.on('error', (err) => {
+      if (this.brokerState.error(err.message)) this.log.warn({ event: 'broker.error', code: 'INSPECTD_BROKER', err: err.message }, 'mqtt error');
+    });
   }
 
   /** A retained message under the station's prefix (birth, health, camera status), re-sent on every connect. */
@@ -203,7 +211,8 @@ export class VerdictPublisher implements VerdictOutput {
       this.inflight--;
       if (err) {
         // The connection went: on reconnect the outbox re-sends everything not yet marked.
-        this.log.warn({ seq: msg.seq, err: err.message }, 'verdict publish failed; will resend');
+        // Debug: a dropped connection fails every publish in flight; broker.down says it once.
+        this.log.debug({ event: 'verdict.publish_failed', seq: msg.seq, err: err.message }, 'verdict publish failed; will resend');
         return;
       }
       this.acked.push(msg.seq);
@@ -316,5 +325,53 @@ export class VerdictPublisher implements VerdictOutput {
     // graceful end would leave the half-open socket up until the broker's keepalive (~50 s) (issue 6).
     await client.endAsync(!client.connected);
     this.flushAcks();
+  }
+}
+
+/**
+ * The broker connection as the log tells it: one line when it goes down, one when it is back (with
+ * how long it was away and how many reconnects it took), and an error message only the first time it
+ * is seen in one outage. MQTT.js reports every failed reconnect (each reconnectMs) as close, offline
+ * and error; logging each would be a line a second for a whole night's outage.
+ */
+export class BrokerState {
+  outages = 0;
+  private isUp: boolean | undefined;
+  private downSince = 0;
+  private reconnectAttempts = 0;
+  private lastError: string | undefined;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Connected: after an outage, what it was. */
+  up(): { downForMs?: number; reconnectAttempts?: number } {
+    const was = this.isUp;
+    this.isUp = true;
+    this.lastError = undefined;
+    if (was !== false) return {};
+    const outage = { downForMs: this.now() - this.downSince, reconnectAttempts: this.reconnectAttempts };
+    this.reconnectAttempts = 0;
+    return outage;
+  }
+
+  /** A reconnect attempt begins (MQTT.js: every reconnectMs while the broker is away). */
+  reconnecting(): void {
+    if (this.isUp === false) this.reconnectAttempts++;
+  }
+
+  /** Offline; true when this is news (the first since it was up). */
+  down(): boolean {
+    if (this.isUp === false) return false;
+    this.isUp = false;
+    this.outages++;
+    this.downSince = this.now();
+    return true;
+  }
+
+  /** A connection error; true the first time this message is seen since the broker was last up. */
+  error(message: string): boolean {
+    if (message === this.lastError) return false;
+    this.lastError = message;
+    return true;
   }
 }

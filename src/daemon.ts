@@ -13,6 +13,7 @@ import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/creden
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
 import { Outputs } from './outputs/output.js';
 import { VerdictRecorder, type CloseResult } from './record/recorder.js';
+import { MQTT_OUTPUT } from './record/store.js';
 import { Scheduler, type SchedulerStats } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
@@ -138,7 +139,7 @@ export class Daemon {
       },
       {
         // A commit may make a backlog sendable and may complete a drain.
-        committed: (verdicts, published) => this.outputs?.committed(verdicts, published),
+        committed: (verdicts, delivered) => this.outputs?.committed(verdicts, delivered),
         // Storage faults never stop the line (the writer keeps and retries); reported on each change:
         // in the log, on the retained `storage` topic, and to the outputs, which stop waiting for
         // commits that cannot come and deliver from memory.
@@ -181,7 +182,7 @@ export class Daemon {
   private async startOutputs(recorder: VerdictRecorder, url: string, inspections: StationInspections, credentials: BrokerCredentials): Promise<void> {
     const { config: cfg } = this.opts;
     this.publisher = new VerdictPublisher(
-      recorder,
+      recorder.outbox(MQTT_OUTPUT),
       {
         url,
         topicPrefix: cfg.mqtt.topicPrefix,

@@ -7,7 +7,7 @@ import { InspectdError } from '../errors.js';
  * with tables that are not ours, or from a newer inspectd, is refused before anything is written
  * to it: the checks below only read, and the first write (journal_mode, migrations) comes after.
  */
-export const LOG_SCHEMA_VERSION = 3;
+export const LOG_SCHEMA_VERSION = 4;
 
 const MIGRATIONS: readonly { to: number; sql: string }[] = [
   {
@@ -70,10 +70,32 @@ CREATE TABLE unlogged_ranges (
     to: 3,
     sql: `ALTER TABLE verdicts ADD COLUMN source TEXT;`,
   },
+  {
+    // One cursor per durable output (issue 7): a row for each verdict each output still owes, deleted
+    // when that output has delivered it. MQTT and Sparkplug B then never wait for, re-send or lose
+    // because of each other, and retention keeps a verdict while any enabled output owes it.
+    // published_at stays: it is the MQTT output's acknowledgement time, as `inspectd verdicts` shows it.
+    // The old partial index is replaced: the outbox is read from here now.
+    to: 4,
+    sql: `
+CREATE TABLE outbox (
+  station TEXT    NOT NULL,
+  seq     INTEGER NOT NULL,
+  output  TEXT    NOT NULL,
+  PRIMARY KEY (station, seq, output)
+) WITHOUT ROWID;
+CREATE INDEX outbox_by_output ON outbox (output, station, seq);
+INSERT INTO outbox (station, seq, output) SELECT station, seq, 'mqtt' FROM verdicts WHERE published_at IS NULL;
+DROP INDEX verdicts_unpublished;
+CREATE TRIGGER verdicts_deleted_outbox AFTER DELETE ON verdicts BEGIN
+  DELETE FROM outbox WHERE station = old.station AND seq = old.seq;
+END;
+`,
+  },
 ];
 
 /** Every table any version of inspectd creates; anything else makes the file foreign. */
-const OUR_TABLES = new Set(['seq_counter', 'verdicts', 'unlogged_ranges']);
+const OUR_TABLES = new Set(['seq_counter', 'verdicts', 'unlogged_ranges', 'outbox']);
 
 export interface SchemaCheck {
   /** The version found (0 = empty file, a new log). */

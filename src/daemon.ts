@@ -14,6 +14,7 @@ import { VerdictPublisher } from './outputs/mqtt/publisher.js';
 import { Outputs } from './outputs/output.js';
 import { VerdictRecorder, type CloseResult } from './record/recorder.js';
 import { MQTT_OUTPUT } from './record/store.js';
+import { SPARKPLUG_OUTPUT, sparkplugCredentials, sparkplugEnabled, sparkplugFromConfig } from './outputs/sparkplug/from-config.js';
 import { Scheduler, type SchedulerStats } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
@@ -108,6 +109,7 @@ export class Daemon {
   private async doStart(): Promise<void> {
     // Secrets and certificates first: a file that cannot be read is a config error, before anything loads.
     const credentials = brokerCredentials(this.opts.config.mqtt, this.opts.baseDir ?? process.cwd());
+    const spbCredentials = sparkplugCredentials(this.opts.config, this.opts.baseDir ?? process.cwd());
     if (!credentials.rejectUnauthorized) this.opts.log.warn('mqtt.tls.rejectUnauthorized is false: the broker certificate is not checked');
     const recorder = await this.openVerdictLog();
     this.archive = openRejectArchive(this.opts.config, this.opts.log.child({ component: 'archive' }));
@@ -116,7 +118,7 @@ export class Daemon {
     this.checkNotStopping();
     const brokerUrl = await this.startBroker();
     this.checkNotStopping();
-    await this.startOutputs(recorder, brokerUrl, inspections, credentials);
+    await this.startOutputs(recorder, brokerUrl, inspections, credentials, spbCredentials);
     this.checkNotStopping();
     this.startSchedulers(recorder, inspections);
     await this.startCameras(inspections);
@@ -132,6 +134,8 @@ export class Daemon {
         path: cfg.storage.path,
         synchronous: cfg.storage.synchronous,
         station: cfg.station,
+        // Each durable output keeps its own cursor in the log; retention waits for all of them.
+        outputs: [MQTT_OUTPUT, ...(sparkplugEnabled(cfg) ? [SPARKPLUG_OUTPUT] : [])],
         // Retention runs on the writer thread, in small steps (src/record/retention.ts).
         retentionDays: cfg.storage.retentionDays,
         maxSizeMb: cfg.storage.maxSizeMb,
@@ -179,7 +183,13 @@ export class Daemon {
     return this.brokerUrl!;
   }
 
-  private async startOutputs(recorder: VerdictRecorder, url: string, inspections: StationInspections, credentials: BrokerCredentials): Promise<void> {
+  private async startOutputs(
+    recorder: VerdictRecorder,
+    url: string,
+    inspections: StationInspections,
+    credentials: BrokerCredentials,
+    spbCredentials: BrokerCredentials | undefined,
+  ): Promise<void> {
     const { config: cfg } = this.opts;
     this.publisher = new VerdictPublisher(
       recorder.outbox(MQTT_OUTPUT),
@@ -205,7 +215,8 @@ export class Daemon {
       publishMode: cfg.mqtt.publishMode,
     });
     this.publisher.retain('storage', recorder.storageState());
-    this.outputs = new Outputs([this.publisher]);
+    const sparkplug = sparkplugFromConfig(cfg, recorder.outbox(SPARKPLUG_OUTPUT), { url, credentials }, spbCredentials, this.opts.log.child({ component: 'sparkplug' }));
+    this.outputs = new Outputs([this.publisher, ...(sparkplug ? [sparkplug] : [])]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).

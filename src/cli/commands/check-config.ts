@@ -5,6 +5,7 @@ import { ConfigError, errorCode, errorMessage, InspectdError, type ConfigIssue }
 import { tensorRtAvailability } from '../../infer/tensorrt/availability.js';
 import { openStationInspections, rulesForCameras } from '../../inspect/station.js';
 import { brokerCredentials } from '../../outputs/mqtt/credentials.js';
+import { sparkplugCredentials } from '../../outputs/sparkplug/from-config.js';
 import { packageRoot } from '../../paths.js';
 import { EXIT_CONFIG, EXIT_OK } from '../exit-codes.js';
 
@@ -42,6 +43,7 @@ export async function checkConfigCommand(file: string, opts: CheckConfigOptions,
   // Relative paths in the file were resolved against its folder when it was loaded; the rest against the package.
   const baseDir = packageRoot();
   collect('mqtt', () => brokerCredentials(cfg.mqtt, baseDir));
+  collect('outputs.sparkplug.broker', () => sparkplugCredentials(cfg, baseDir));
   collect('model.path', () => rulesForCameras(cfg, baseDir));
   if (cfg.inference.backend === 'tensorrt') {
     const a = tensorRtAvailability();

@@ -33,6 +33,14 @@ export interface EdgeNodeOptions {
 const MAX_WRITING = 200;
 /** Verdicts decided while a backlog goes out, kept to follow it; beyond this the log carries them too. */
 const HELD_MAX = 1000;
+/**
+ * QoS 0 has no acknowledgement: a DDATA written just before the broker died (or the link dropped)
+ * may never have been read. A write counts as delivered only once the connection has stayed up this
+ * long after it; writes younger than this when the connection closes stay owed and go again, as
+ * history, after the reconnect (a possible duplicate instead of a loss). Seen in
+ * test/outputs/sparkplug.test.ts: a broker killed under load lost the last write without it.
+ */
+const CONFIRM_MS = 1000;
 
 /**
  * The station as a Sparkplug B 3.0 edge node: NBIRTH (with bdSeq and Node Control/Rebirth) and a
@@ -41,11 +49,12 @@ const HELD_MAX = 1000;
  * specification requires.
  *
  * Data goes at QoS 0 and the broker keeps nothing, so delivery is this output's own cursor in the
- * log: a verdict is marked delivered once written to a connected socket. After a (re)connect what
- * it owes goes first, in seq order, from the log, with is_historical (so a host does not take it
- * for the live value); verdicts decided meanwhile wait in memory (bounded) and follow it, then
- * verdicts go live as decided. A verdict lost in a connection that dropped after the
- * write is not re-sent: at QoS 0 there is no acknowledgement to know it by.
+ * log: a verdict is marked delivered once written to a socket that stayed up CONFIRM_MS after it,
+ * or before the clean stop's NDEATH (QoS 1) was acknowledged. After a (re)connect what it owes goes
+ * first, in seq order, from the log, with is_historical (so a host does not take it for the live
+ * value); verdicts decided meanwhile wait in memory (bounded) and follow it, then verdicts go live
+ * as decided. A broker that dies gets the last second again, as history: at least once, like the
+ * MQTT output.
  */
 export class SparkplugEdgeNode implements VerdictOutput {
   readonly name = SPARKPLUG_OUTPUT;
@@ -61,7 +70,8 @@ export class SparkplugEdgeNode implements VerdictOutput {
   private lastCommitted = 0;
   private storageOk = true;
   private writing = 0;
-  private delivered: number[] = [];
+  /** Written to the socket, in write order, with when: delivered once confirmed (see CONFIRM_MS). */
+  private written: { seq: number; at: number }[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private pumping = false;
   private stopped = false;
@@ -131,6 +141,8 @@ export class SparkplugEdgeNode implements VerdictOutput {
       if (topic === this.topic('NCMD')) this.command(client, payload);
     });
     client.on('close', () => {
+      // Not confirmed: owed still; the next connection's backlog sends them again.
+      this.written = [];
       if (this.mode !== 'offline') this.log.warn({ url: this.opts.url }, 'sparkplug connection lost; verdicts wait in the log');
       this.mode = 'offline';
     });
@@ -205,7 +217,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
       this.writing--;
       // Not written (the connection went): still owed, sent from the log after the reconnect.
       if (err) return;
-      this.delivered.push(msg.seq);
+      this.written.push({ seq: msg.seq, at: Date.now() });
       this.scheduleFlush();
       if (this.mode === 'backlog') this.pump();
     });
@@ -256,21 +268,25 @@ export class SparkplugEdgeNode implements VerdictOutput {
   }
 
   private scheduleFlush(): void {
-    if (this.delivered.length >= 100) this.flushDelivered();
-    else this.flushTimer ??= setTimeout(() => this.flushDelivered(), 20);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      this.confirm(Date.now() - CONFIRM_MS);
+      if (this.written.length > 0) this.scheduleFlush();
+    }, 200);
   }
 
-  private flushDelivered(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.delivered.length === 0) return;
-    const seqs = this.delivered;
-    this.delivered = [];
+  /** Marks delivered, in one write to the log, what was written by `upTo` on a connection still up. */
+  private confirm(upTo: number): void {
+    if (!this.client?.connected) return;
+    let n = 0;
+    while (n < this.written.length && this.written[n]!.at <= upTo) n++;
+    if (n === 0) return;
+    const seqs = this.written.splice(0, n).map((w) => w.seq);
     this.outbox.markPublished(seqs, Date.now());
   }
 
+  /** Resolves true once nothing is owed (the last writes confirm within CONFIRM_MS), false at the timeout. */
   async drain(timeoutMs: number): Promise<boolean> {
-    this.flushDelivered();
     this.pump();
     return this.drained.wait(timeoutMs, this.outbox.countUnpublished() === 0);
   }
@@ -281,18 +297,20 @@ export class SparkplugEdgeNode implements VerdictOutput {
     this.stopped = true;
     const client = this.client;
     if (!client) return;
-    this.flushDelivered();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     if (client.connected) {
+      const upTo = Date.now();
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000);
-        client.publish(this.topic('NDEATH'), Buffer.from(this.deathPayload()), { qos: 1, retain: false }, () => {
+        client.publish(this.topic('NDEATH'), Buffer.from(this.deathPayload()), { qos: 1, retain: false }, (err) => {
           clearTimeout(t);
+          // The broker acknowledges the NDEATH only after reading every DDATA written before it.
+          if (!err) this.confirm(upTo);
           resolve();
         });
       });
     }
     await client.endAsync(!client.connected);
-    this.flushDelivered();
   }
 }
 

@@ -59,6 +59,8 @@ function generate(path: string, n: number): number {
     `INSERT INTO verdicts (station, seq, camera, frame_id, part_id, verdict, score, defects, captured_at, decided_at, latency_ms, deadline_ms, model, published_at)
      VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, 30, ?, ?)`,
   );
+  // The MQTT output's cursor: what it has not delivered (the last 1,000) is owed in the outbox.
+  const owe = db.prepare(`INSERT INTO outbox (station, seq, output) VALUES (?, ?, 'mqtt')`);
   const t = performance.now();
   db.transaction(() => {
     for (let seq = 1; seq <= n; seq++) {
@@ -68,6 +70,7 @@ function generate(path: string, n: number): number {
       const score = verdict === 'TIMEOUT' ? null : verdict === 'FAIL' ? 0.8 + r / 100 : (seq % 37) / 100;
       const defects = verdict === 'FAIL' ? `[{"label":"scratch","score":${score},"box":[${seq % 600},${seq % 480},24,9]}]` : '[]';
       ins.run(STATION, seq, `cam${(seq % 4) + 1}`, Math.floor(seq / 4), verdict, score, defects, decided - 12, decided, 12, MODEL, seq > n - 1000 ? null : decided + 3);
+      if (seq > n - 1000) owe.run(STATION, seq);
     }
     db.prepare(`INSERT INTO seq_counter (station, last_seq, reserved_to) VALUES (?, ?, ?)`).run(STATION, n, n);
   })();
@@ -115,7 +118,7 @@ async function measure(dir: string, n: number) {
   for (let i = 0; i < 200; i++) {
     const writes: StoreWrite[] = [];
     for (let k = 0; k < 4; k++) writes.push({ op: 'verdict', msg: toMessage(newVerdict(i * 4 + k), ++seq) });
-    writes.push({ op: 'published', station: STATION, seqs: [seq - 7, seq - 6, seq - 5, seq - 4], at: Date.now() });
+    writes.push({ op: 'published', output: 'mqtt', station: STATION, seqs: [seq - 7, seq - 6, seq - 5, seq - 4], at: Date.now() });
     commit.push(time(() => store.apply(writes)));
   }
   const outbox: number[] = [];

@@ -18,6 +18,8 @@ import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/creden
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
 import { Outputs } from './outputs/output.js';
 import { VerdictRecorder, type CloseResult } from './record/recorder.js';
+import { MQTT_OUTPUT } from './record/store.js';
+import { SPARKPLUG_OUTPUT, sparkplugCredentials, sparkplugEnabled, sparkplugFromConfig } from './outputs/sparkplug/from-config.js';
 import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
@@ -131,6 +133,7 @@ export class Daemon {
   private async doStart(): Promise<void> {
     // Secrets and certificates first: a file that cannot be read is a config error, before anything loads.
     const credentials = brokerCredentials(this.opts.config.mqtt, this.opts.baseDir ?? process.cwd());
+    const spbCredentials = sparkplugCredentials(this.opts.config, this.opts.baseDir ?? process.cwd());
     if (!credentials.rejectUnauthorized) this.opts.log.warn({ event: 'mqtt.tls_unverified' }, 'mqtt.tls.rejectUnauthorized is false: the broker certificate is not checked');
     const recorder = await this.openVerdictLog();
     this.archive = openRejectArchive(this.opts.config, this.opts.log.child({ component: 'archive' }));
@@ -139,7 +142,7 @@ export class Daemon {
     this.checkNotStopping();
     const brokerUrl = await this.startBroker();
     this.checkNotStopping();
-    await this.startOutputs(recorder, brokerUrl, inspections, credentials);
+    await this.startOutputs(recorder, brokerUrl, inspections, credentials, spbCredentials);
     this.checkNotStopping();
     this.startSchedulers(recorder, inspections);
     await this.startCameras(inspections);
@@ -156,6 +159,8 @@ export class Daemon {
         path: cfg.storage.path,
         synchronous: cfg.storage.synchronous,
         station: cfg.station,
+        // Each durable output keeps its own cursor in the log; retention waits for all of them.
+        outputs: [MQTT_OUTPUT, ...(sparkplugEnabled(cfg) ? [SPARKPLUG_OUTPUT] : [])],
         // Retention runs on the writer thread, in small steps (src/record/retention.ts).
         retentionDays: cfg.storage.retentionDays,
         maxSizeMb: cfg.storage.maxSizeMb,
@@ -163,7 +168,7 @@ export class Daemon {
       },
       {
         // A commit may make a backlog sendable and may complete a drain.
-        committed: (verdicts, published) => this.outputs?.committed(verdicts, published),
+        committed: (verdicts, delivered) => this.outputs?.committed(verdicts, delivered),
         // Storage faults never stop the line (the writer keeps and retries); reported on each change:
         // in the log, on the retained `storage` topic, and to the outputs, which stop waiting for
         // commits that cannot come and deliver from memory.
@@ -231,10 +236,16 @@ export class Daemon {
     return this.brokerUrl!;
   }
 
-  private async startOutputs(recorder: VerdictRecorder, url: string, inspections: StationInspections, credentials: BrokerCredentials): Promise<void> {
+  private async startOutputs(
+    recorder: VerdictRecorder,
+    url: string,
+    inspections: StationInspections,
+    credentials: BrokerCredentials,
+    spbCredentials: BrokerCredentials | undefined,
+  ): Promise<void> {
     const { config: cfg } = this.opts;
     this.publisher = new VerdictPublisher(
-      recorder,
+      recorder.outbox(MQTT_OUTPUT),
       {
         url,
         topicPrefix: cfg.mqtt.topicPrefix,
@@ -250,11 +261,12 @@ export class Daemon {
     );
     this.publishBirth();
     this.publisher.retain('storage', recorder.storageState());
+    const sparkplug = sparkplugFromConfig(cfg, recorder.outbox(SPARKPLUG_OUTPUT), { url, credentials }, spbCredentials, this.opts.log.child({ component: 'sparkplug' }));
     // OPC UA (opcua.enabled; node-opcua is loaded only then): its Trigger goes to the MQTT trigger's desk.
     const opcua = cfg.opcua.enabled ? await (await import('./outputs/opcua/open.js')).openOpcuaOutput({ config: cfg, inspections, recorder, desk: () => this.triggerDesk, telemetry: this.telemetry, log: this.opts.log.child({ component: 'opcua' }) }) : undefined;
     // The operator page's live view is an output like MQTT: it hears every verdict as it is decided.
     this.page = openOperatorPage(cfg, recorder, inspections, this.opts.log.child({ component: 'page' }));
-    this.outputs = new Outputs([this.publisher, ...(opcua ? [opcua] : []), ...(this.page ? [this.page.feed] : [])]);
+    this.outputs = new Outputs([this.publisher, ...(sparkplug ? [sparkplug] : []), ...(opcua ? [opcua] : []), ...(this.page ? [this.page.feed] : [])]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).

@@ -238,6 +238,56 @@ const opcua = z
   .strict()
   .default({ enabled: false, host: '127.0.0.1', port: 4840, securityModes: ['None', 'Sign', 'SignAndEncrypt'], allowInsecureNone: false, trustUnknownClients: false });
 
+/**
+ * How inspectd reaches a broker, besides its URL: shared by the MQTT output (`mqtt`) and the Sparkplug B
+ * output's own broker (`outputs.sparkplug.broker`); read by outputs/mqtt/credentials.ts.
+ */
+const brokerConnection = {
+  clientId: z.string().min(1).optional(),
+  username: z.string().optional(),
+  /** In the file is better: a config file is often readable by more people than a secret should be. */
+  password: z.string().optional(),
+  /** A file holding the password (first line); or set INSPECTD_MQTT_PASSWORD in the environment. */
+  passwordFile: z.string().min(1).optional(),
+  /** TLS to the plant broker (mqtts://): CA to trust, and a client certificate where the broker asks for one. */
+  tls: z
+    .object({
+      ca: z.string().min(1).optional(),
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      /** Only for a broker whose certificate cannot be checked; logged as a warning. */
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .strict()
+    .optional(),
+  keepaliveS: z.number().int().min(0).max(65535).default(30),
+  reconnectMs: z.number().int().positive().default(1000),
+};
+
+const mqttUrl = z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'expected mqtt://host:port (or mqtts://, ws://, wss://)');
+
+/**
+ * Sparkplug B 3.0 (outputs/sparkplug/): the station as an edge node, each camera a device, so an
+ * Ignition-style SCADA reads verdicts and counters natively. Off unless this section is given.
+ */
+const sparkplugOutput = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Sparkplug topic elements: no '/', '+' or '#'. */
+    groupId: z.string().regex(/^[^/#+]+$/, 'must not contain / + or #'),
+    /** The edge node id; the station name when left out. */
+    edgeNode: z
+      .string()
+      .regex(/^[^/#+]+$/, 'must not contain / + or #')
+      .optional(),
+    /** A broker of its own (a SCADA's); left out, the MQTT output's broker and credentials are used. */
+    broker: z
+      .object({ url: mqttUrl, ...brokerConnection })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     station: z
@@ -281,32 +331,14 @@ export const configSchema = z
     mqtt: z
       .object({
         /** The plant's broker. Leave out to use the embedded one. */
-        url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'expected mqtt://host:port (or mqtts://, ws://, wss://)').optional(),
+        url: mqttUrl.optional(),
         topicPrefix: z.string().regex(/^[^#+]+$/, 'must not contain MQTT wildcards').default('inspectd'),
-        clientId: z.string().min(1).optional(),
+        ...brokerConnection,
         /**
          * Keep the broker-side session (and the trigger subscription) across reconnects; needs a
          * fixed clientId. Triggers sent while the daemon was away are then delivered when it returns.
          */
         persistentSession: z.boolean().default(false),
-        username: z.string().optional(),
-        /** In the file is better: a config file is often readable by more people than a secret should be. */
-        password: z.string().optional(),
-        /** A file holding the password (first line); or set INSPECTD_MQTT_PASSWORD in the environment. */
-        passwordFile: z.string().min(1).optional(),
-        /** TLS to the plant broker (mqtts://): CA to trust, and a client certificate where the broker asks for one. */
-        tls: z
-          .object({
-            ca: z.string().min(1).optional(),
-            cert: z.string().min(1).optional(),
-            key: z.string().min(1).optional(),
-            /** Only for a broker whose certificate cannot be checked; logged as a warning. */
-            rejectUnauthorized: z.boolean().default(true),
-          })
-          .strict()
-          .optional(),
-        keepaliveS: z.number().int().min(0).max(65535).default(30),
-        reconnectMs: z.number().int().positive().default(1000),
         /**
          * on-decision: a verdict is published the moment it is decided, while its durable write runs
          * (the deadline is a promise about the PLC's side of the wire; a crash can then leave the
@@ -334,6 +366,13 @@ export const configSchema = z
         publishMode: 'on-decision',
         embeddedBroker: { enabled: true, host: '127.0.0.1', port: 1883 },
       }),
+    /** Outputs beside the MQTT JSON verdicts (outputs/output.ts); each durable one keeps its own cursor in the log. */
+    outputs: z
+      .object({
+        sparkplug: sparkplugOutput.optional(),
+      })
+      .strict()
+      .default({}),
     storage: z
       .object({
         path: z.string().min(1).default('./var/inspectd.db'),
@@ -454,6 +493,10 @@ export const configSchema = z
     }
     if (cfg.mqtt.password !== undefined && cfg.mqtt.passwordFile !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['mqtt', 'passwordFile'], message: 'give mqtt.password or mqtt.passwordFile, not both' });
+    }
+    const spb = cfg.outputs.sparkplug?.broker;
+    if (spb?.password !== undefined && spb.passwordFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['outputs', 'sparkplug', 'broker', 'passwordFile'], message: 'give password or passwordFile, not both' });
     }
   });
 

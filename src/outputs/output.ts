@@ -1,6 +1,18 @@
 import type { VerdictMessage } from '../verdict/types.js';
 
 /**
+ * A durable output's cursor in the verdict log (VerdictRecorder.outbox(name)): the verdicts it has
+ * not yet delivered, and where it marks them delivered. Each output has its own, so one being down
+ * never makes another wait, re-send or lose.
+ */
+export interface Outbox {
+  /** Durable verdicts this output owes, after a seq, in seq order. */
+  unpublished(afterSeq: number, limit: number): VerdictMessage[];
+  countUnpublished(): number;
+  markPublished(seqs: readonly number[], at: number): void;
+}
+
+/**
  * Where verdicts go besides the log: MQTT today, Sparkplug B and OPC UA beside it later. The daemon
  * wires a list of these, never one by hand. Every method is called on the main thread and must not
  * block or throw: an output that cannot deliver keeps what it owes (durable outputs read it back
@@ -11,7 +23,7 @@ export interface VerdictOutput {
   start(): void;
   /** A verdict the moment it is decided (its durable write is queued, not yet committed). */
   decided(msg: VerdictMessage): void;
-  /** The log committed these verdicts and these delivery marks: a backlog may now be read back. */
+  /** The log committed these verdicts and this output's own delivery marks: a backlog may now be read back. */
   committed(verdicts: readonly number[], delivered: readonly number[]): void;
   /** Whether the log is taking writes; an output that waits for commits must stop waiting when it is not. */
   storageHealthy(ok: boolean): void;
@@ -30,8 +42,9 @@ export class Outputs {
   decided(msg: VerdictMessage): void {
     for (const o of this.list) o.decided(msg);
   }
-  committed(verdicts: readonly number[], delivered: readonly number[]): void {
-    for (const o of this.list) o.committed(verdicts, delivered);
+  /** Each output hears of its own delivery marks only. */
+  committed(verdicts: readonly number[], delivered: Readonly<Record<string, readonly number[]>>): void {
+    for (const o of this.list) o.committed(verdicts, delivered[o.name] ?? []);
   }
   storageHealthy(ok: boolean): void {
     for (const o of this.list) o.storageHealthy(ok);

@@ -13,8 +13,9 @@ type VerdictWrite = Extract<StoreWrite, { op: 'verdict' }>;
  * order once storage returns, so the log says exactly which seqs it lacks. Acknowledgements, late
  * results and reservations are always kept (each is bounded by the verdicts it refers to).
  *
- * An acknowledgement for a verdict whose insert is still waiting is folded into that insert
- * (published_at written with the row), which halves what a long fault keeps in memory.
+ * A delivery mark (an output's acknowledgement) for a verdict whose insert is still waiting is folded
+ * into that insert (the row written as already delivered to that output), which halves what a long
+ * fault keeps in memory.
  */
 export class PendingWrites {
   private queue: StoreWrite[] = [];
@@ -43,7 +44,7 @@ export class PendingWrites {
     let n = 0;
     for (const w of this.queue) {
       if (w.op === 'published') n += w.seqs.length;
-      else if (w.op === 'verdict' && w.publishedAt !== undefined) n++;
+      else if (w.op === 'verdict' && w.delivered) n += Object.keys(w.delivered).length;
     }
     return n;
   }
@@ -55,7 +56,7 @@ export class PendingWrites {
       const rest: number[] = [];
       for (const seq of w.seqs) {
         const insert = this.waiting.get(seq);
-        if (insert && insert.msg.station === w.station) insert.publishedAt ??= w.at;
+        if (insert && insert.msg.station === w.station) (insert.delivered ??= {})[w.output] ??= w.at;
         else rest.push(seq);
       }
       if (rest.length > 0) this.queue.push({ ...w, seqs: rest });
@@ -110,17 +111,17 @@ export class PendingWrites {
   }
 }
 
-/** What a committed batch made durable, as the recorder reports it. */
-export function batchSummary(batch: readonly StoreWrite[]): { verdicts: number[]; published: number[] } {
+/** What a committed batch made durable, as the recorder reports it: verdicts, and each output's delivery marks. */
+export function batchSummary(batch: readonly StoreWrite[]): { verdicts: number[]; delivered: Record<string, number[]> } {
   const verdicts: number[] = [];
-  const published: number[] = [];
+  const delivered: Record<string, number[]> = {};
   for (const w of batch) {
     if (w.op === 'verdict') {
       verdicts.push(w.msg.seq);
-      if (w.publishedAt !== undefined) published.push(w.msg.seq);
+      for (const output of Object.keys(w.delivered ?? {})) (delivered[output] ??= []).push(w.msg.seq);
     } else if (w.op === 'published') {
-      published.push(...w.seqs);
+      (delivered[w.output] ??= []).push(...w.seqs);
     }
   }
-  return { verdicts, published };
+  return { verdicts, delivered };
 }

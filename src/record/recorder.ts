@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads';
 import { InspectdError } from '../errors.js';
 import type { Decision, VerdictMessage } from '../verdict/types.js';
 import { LogLock } from './log-lock.js';
-import { toMessage, VerdictStore, type NewVerdict, type RecentQuery, type ReviewMark, type StoreWrite, type VerdictRow } from './store.js';
+import type { Outbox } from '../outputs/output.js';
+import { MQTT_OUTPUT, toMessage, VerdictStore, type NewVerdict, type RecentQuery, type ReviewMark, type StoreWrite, type VerdictRow } from './store.js';
 import type { FromWriter, StorageState, ToWriter, WriterConfig } from './writer-protocol.js';
 
 export type { StorageState } from './writer-protocol.js';
@@ -19,8 +20,8 @@ function writerPath(): string {
 }
 
 export interface RecorderEvents {
-  /** Verdicts now durable, and the seqs whose publish acknowledgement is now written. */
-  committed(verdicts: readonly number[], published: readonly number[]): void;
+  /** Verdicts now durable, and per output the seqs whose delivery mark is now written. */
+  committed(verdicts: readonly number[], delivered: Readonly<Record<string, readonly number[]>>): void;
   /** The log's state changed: a fault began, changed kind, cleared, or the bound began to drop verdicts. */
   storage?(state: StorageState): void;
 }
@@ -29,6 +30,8 @@ export interface RecorderOptions {
   path: string;
   synchronous: 'FULL' | 'NORMAL';
   station: string;
+  /** The enabled durable outputs, each with its own cursor in the log (default: MQTT only). */
+  outputs?: readonly string[];
   /** A write waits this long for another connection's lock before it counts as failed (default 5000). */
   busyTimeoutMs?: number;
   /** Verdicts kept in memory while storage fails (default 50,000); see pending-writes.ts for what happens beyond. */
@@ -97,7 +100,7 @@ export class VerdictRecorder {
       if (msg.type === 'committed') {
         this.committedCount += msg.verdicts.length;
         // Once close() has begun the reader is closed and the outputs are stopped: nothing to tell them.
-        if (!this.closed) events.committed(msg.verdicts, msg.published);
+        if (!this.closed) events.committed(msg.verdicts, msg.delivered);
       } else if (msg.type === 'storage') {
         this.state = msg.state;
         events.storage?.(msg.state);
@@ -134,6 +137,7 @@ export class VerdictRecorder {
         path,
         synchronous: opts.synchronous,
         station: opts.station,
+        outputs: opts.outputs ?? [MQTT_OUTPUT],
         busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
         maxPendingVerdicts: opts.maxPendingVerdicts ?? 50_000,
         retryMinMs: opts.retryMinMs ?? 50,
@@ -200,17 +204,27 @@ export class VerdictRecorder {
     return this.reader.countsSince(this.station, since, bucketMs);
   }
 
+  /** One output's cursor in the log: its backlog, and its delivery marks. */
+  outbox(output: string): Outbox {
+    return {
+      unpublished: (afterSeq, limit) => this.reader.unpublished(this.station, afterSeq, limit, output),
+      countUnpublished: () => this.reader.countUnpublished(this.station, output),
+      markPublished: (seqs, at) => this.send([{ op: 'published', output, station: this.station, seqs: [...seqs], at }]),
+    };
+  }
+
+  /** The MQTT output's marks (what tools and tests read; the daemon goes through outbox()). */
   markPublished(seqs: readonly number[], at: number): void {
-    this.send([{ op: 'published', station: this.station, seqs: [...seqs], at }]);
+    this.outbox(MQTT_OUTPUT).markPublished(seqs, at);
   }
 
-  /** Durable, unacknowledged verdicts after a seq, in seq order. */
+  /** Durable verdicts the MQTT output has not delivered, after a seq, in seq order. */
   unpublished(afterSeq: number, limit: number): VerdictMessage[] {
-    return this.reader.unpublished(this.station, afterSeq, limit);
+    return this.reader.unpublished(this.station, afterSeq, limit, MQTT_OUTPUT);
   }
 
-  countUnpublished(): number {
-    return this.reader.countUnpublished(this.station);
+  countUnpublished(output = MQTT_OUTPUT): number {
+    return this.reader.countUnpublished(this.station, output);
   }
 
   /** The log's state as last reported by the writer. */

@@ -4,8 +4,9 @@ import type Database from 'better-sqlite3';
  * Retention in small steps. Four cameras at 30 fps log about 10 million verdicts a day, so one
  * DELETE of a day's rows would hold the writer (and every verdict queued behind it) for seconds;
  * instead each step deletes at most `stepRows` rows in its own transaction and the writer commits
- * queued verdicts between steps. A verdict not yet acknowledged by the broker (published_at NULL)
- * is never deleted, whatever its age and however full the log.
+ * queued verdicts between steps. A verdict some enabled output has not yet delivered (a row in the
+ * outbox) is never deleted, whatever its age and however full the log. An output that was disabled
+ * keeps its backlog rows but holds nothing back: they go with their verdicts (a trigger, schema.ts).
  */
 export interface RetentionStep {
   /** Delete acknowledged verdicts decided before this (epoch ms); 0 = no age limit. */
@@ -13,6 +14,8 @@ export interface RetentionStep {
   /** Delete the oldest acknowledged verdicts while the log's used pages exceed this; 0 = no size limit. */
   maxBytes: number;
   stepRows: number;
+  /** The enabled durable outputs: a verdict any of them still owes is kept. */
+  outputs: readonly string[];
 }
 
 /**
@@ -29,30 +32,38 @@ export function usedBytes(db: Database.Database): number {
   return (pages - free) * pageSize;
 }
 
-const statements = new WeakMap<Database.Database, { byAge: Database.Statement; oldest: Database.Statement }>();
+type Statements = { byAge: Database.Statement; oldest: Database.Statement };
+const statements = new WeakMap<Database.Database, Map<string, Statements>>();
 
-function stmts(db: Database.Database) {
-  let s = statements.get(db);
+function stmts(db: Database.Database, outputs: readonly string[]): Statements {
+  let perDb = statements.get(db);
+  if (!perDb) statements.set(db, (perDb = new Map()));
+  const key = JSON.stringify(outputs);
+  let s = perDb.get(key);
   if (!s) {
+    // The outputs are names from the code (mqtt, sparkplug), never from outside: quoted as SQL literals.
+    const list = outputs.map((o) => `'${o.replaceAll("'", "''")}'`).join(', ');
+    // A PK probe of the outbox per candidate row; the outbox holds only the backlog.
+    const delivered = outputs.length === 0 ? '1' : `NOT EXISTS (SELECT 1 FROM outbox o WHERE o.station = v.station AND o.seq = v.seq AND o.output IN (${list}))`;
     s = {
       // Through the decided_at index; the LIMIT bounds the work of one step.
       byAge: db.prepare(
         `DELETE FROM verdicts WHERE (station, seq) IN
-           (SELECT station, seq FROM verdicts WHERE decided_at < ? AND published_at IS NOT NULL ORDER BY decided_at LIMIT ?)`,
+           (SELECT station, seq FROM verdicts v WHERE decided_at < ? AND ${delivered} ORDER BY decided_at LIMIT ?)`,
       ),
       oldest: db.prepare(
         `DELETE FROM verdicts WHERE (station, seq) IN
-           (SELECT station, seq FROM verdicts WHERE published_at IS NOT NULL ORDER BY decided_at LIMIT ?)`,
+           (SELECT station, seq FROM verdicts v WHERE ${delivered} ORDER BY decided_at LIMIT ?)`,
       ),
     };
-    statements.set(db, s);
+    perDb.set(key, s);
   }
   return s;
 }
 
 /** One step: deletes by age first, then by size; returns the rows deleted (0 = nothing left to do). */
 export function retentionStep(db: Database.Database, step: RetentionStep): number {
-  const s = stmts(db);
+  const s = stmts(db, step.outputs);
   if (step.cutoffMs > 0) {
     const n = s.byAge.run(step.cutoffMs, step.stepRows).changes;
     if (n > 0) return n;

@@ -79,10 +79,32 @@ ALTER TABLE verdicts ADD COLUMN review TEXT CHECK (review IN ('true-reject','fal
 ALTER TABLE verdicts ADD COLUMN reviewed_at INTEGER;
 `,
   },
+  {
+    // One cursor per durable output (issue 7): a row for each verdict each output still owes, deleted
+    // when that output has delivered it. MQTT and Sparkplug B then never wait for, re-send or lose
+    // because of each other, and retention keeps a verdict while any enabled output owes it.
+    // published_at stays: it is the MQTT output's acknowledgement time, as `inspectd verdicts` shows it.
+    // The old partial index is replaced: the outbox is read from here now.
+    to: 5,
+    sql: `
+CREATE TABLE outbox (
+  station TEXT    NOT NULL,
+  seq     INTEGER NOT NULL,
+  output  TEXT    NOT NULL,
+  PRIMARY KEY (station, seq, output)
+) WITHOUT ROWID;
+CREATE INDEX outbox_by_output ON outbox (output, station, seq);
+INSERT INTO outbox (station, seq, output) SELECT station, seq, 'mqtt' FROM verdicts WHERE published_at IS NULL;
+DROP INDEX verdicts_unpublished;
+CREATE TRIGGER verdicts_deleted_outbox AFTER DELETE ON verdicts BEGIN
+  DELETE FROM outbox WHERE station = old.station AND seq = old.seq;
+END;
+`,
+  },
 ];
 
 /** Every table any version of inspectd creates; anything else makes the file foreign. */
-const OUR_TABLES = new Set(['seq_counter', 'verdicts', 'unlogged_ranges']);
+const OUR_TABLES = new Set(['seq_counter', 'verdicts', 'unlogged_ranges', 'outbox']);
 
 export interface SchemaCheck {
   /** The version found (0 = empty file, a new log). */

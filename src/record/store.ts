@@ -8,10 +8,14 @@ import type { Decision, Defect, ModelInfo, VerdictKind, VerdictMessage } from '.
 import { VERDICT_SCHEMA } from '../verdict/types.js';
 
 /**
- * The verdict log and the MQTT outbox in one SQLite file (schema and migrations in schema.ts). A
- * row whose published_at is NULL is re-sent after a broker outage or a restart, so no verdict
- * that reached the log is lost between decision and PLC.
+ * The verdict log and the outbox in one SQLite file (schema and migrations in schema.ts). Each
+ * durable output has its own cursor: an `outbox` row per verdict it has not yet delivered, re-sent
+ * after an outage or a restart, so no verdict that reached the log is lost between decision and
+ * PLC, and no output waits for or re-sends because of another.
  */
+
+/** The MQTT JSON output's name in the outbox; its acknowledgements also fill `published_at`. */
+export const MQTT_OUTPUT = 'mqtt';
 /** A row as stored: the MQTT payload plus what only the log keeps. */
 export interface VerdictRow {
   station: string;
@@ -126,10 +130,11 @@ export interface UnloggedRange {
 
 /** One write, as the recorder's writer thread receives them; applied in batches, one transaction each. */
 export type StoreWrite =
-  /** publishedAt: the acknowledgement arrived while the insert was still waiting (storage fault). */
-  | { op: 'verdict'; msg: VerdictMessage; publishedAt?: number }
+  /** delivered: output → when it delivered this verdict, while the insert was still waiting (storage fault). */
+  | { op: 'verdict'; msg: VerdictMessage; delivered?: Record<string, number> }
   | { op: 'late'; station: string; seq: number; decision: Decision; decidedAt: number }
-  | { op: 'published'; station: string; seqs: number[]; at: number }
+  /** The output delivered these verdicts (MQTT: the broker's PUBACK). */
+  | { op: 'published'; output: string; station: string; seqs: number[]; at: number }
   /** Seqs up to `to` may be handed out. `exact` (a clean close) gives back the unused part. */
   | { op: 'reserve'; station: string; to: number; exact?: boolean }
   | { op: 'unlogged'; range: UnloggedRange; at: number }
@@ -142,6 +147,8 @@ export interface StoreOptions {
   readonly?: boolean;
   /** How long a write waits for another connection's lock before SQLITE_BUSY (default 5000). */
   busyTimeoutMs?: number;
+  /** The enabled durable outputs: each new verdict is owed to each of them (default: MQTT only). */
+  outputs?: readonly string[];
 }
 
 export class VerdictStore {
@@ -149,6 +156,7 @@ export class VerdictStore {
   private readonly applyTx: (writes: readonly StoreWrite[]) => void;
   private readonly stmts;
   private readonly reads;
+  private readonly outputs: readonly string[];
 
   constructor(opts: StoreOptions) {
     const path = resolve(opts.path);
@@ -173,11 +181,14 @@ export class VerdictStore {
       }
     }
     const db = this.db;
+    this.outputs = opts.outputs ?? [MQTT_OUTPUT];
     this.reads = {
+      // Through the outbox's own index: the work is the backlog's size, never the log's (bench/record-scale.ts).
       unpublished: db.prepare(
-        `SELECT * FROM verdicts INDEXED BY verdicts_unpublished WHERE station = ? AND published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
+        `SELECT v.* FROM outbox o INDEXED BY outbox_by_output JOIN verdicts v ON v.station = o.station AND v.seq = o.seq
+         WHERE o.output = ? AND o.station = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`,
       ),
-      countUnpublished: db.prepare(`SELECT COUNT(*) AS n FROM verdicts INDEXED BY verdicts_unpublished WHERE station = ? AND published_at IS NULL`),
+      countUnpublished: db.prepare(`SELECT COUNT(*) AS n FROM outbox INDEXED BY outbox_by_output WHERE output = ? AND station = ?`),
       one: db.prepare(`SELECT * FROM verdicts WHERE station = ? AND seq = ?`),
       // Counted once at start (the operator page's shift counters carry on in memory from there).
       countsSince: db.prepare(
@@ -211,6 +222,8 @@ export class VerdictStore {
              WHERE station = ? AND seq = ?`,
           ),
           review: db.prepare(`UPDATE verdicts SET review = ?, reviewed_at = ? WHERE station = ? AND seq = ?`),
+          owe: db.prepare(`INSERT OR IGNORE INTO outbox (station, seq, output) VALUES (?, ?, ?)`),
+          delivered: db.prepare(`DELETE FROM outbox WHERE station = ? AND seq = ? AND output = ?`),
           published: db.prepare(`UPDATE verdicts SET published_at = ? WHERE station = ? AND seq = ? AND published_at IS NULL`),
           unlogged: db.prepare(
             `INSERT OR REPLACE INTO unlogged_ranges (station, first_seq, last_seq, verdicts, first_decided_at, last_decided_at, recorded_at)
@@ -221,12 +234,16 @@ export class VerdictStore {
       const st = this.stmts!;
       for (const w of writes) {
         if (w.op === 'verdict') {
-          this.insertMessage(w.msg, w.publishedAt ?? null);
+          this.insertMessage(w.msg, w.delivered?.[MQTT_OUTPUT] ?? null);
+          for (const output of this.outputs) if (w.delivered?.[output] === undefined) st.owe.run(w.msg.station, w.msg.seq, output);
           st.raiseSeq.run(w.msg.station, w.msg.seq);
         } else if (w.op === 'late') {
           st.late.run(w.decision.verdict, w.decision.score, JSON.stringify(w.decision.defects), w.decidedAt, w.station, w.seq);
         } else if (w.op === 'published') {
-          for (const seq of w.seqs) st.published.run(w.at, w.station, seq);
+          for (const seq of w.seqs) {
+            st.delivered.run(w.station, seq, w.output);
+            if (w.output === MQTT_OUTPUT) st.published.run(w.at, w.station, seq);
+          }
         } else if (w.op === 'review') {
           st.review.run(w.mark, w.at, w.station, w.seq);
         } else if (w.op === 'reserve') {
@@ -303,22 +320,22 @@ export class VerdictStore {
     this.apply([{ op: 'late', station, seq, decision, decidedAt }]);
   }
 
-  markPublished(station: string, seqs: readonly number[], at: number): void {
-    this.apply([{ op: 'published', station, seqs: [...seqs], at }]);
+  markPublished(station: string, seqs: readonly number[], at: number, output = MQTT_OUTPUT): void {
+    this.apply([{ op: 'published', output, station, seqs: [...seqs], at }]);
   }
 
   /**
-   * The outbox, on the main thread. INDEXED BY: left to itself the planner walks the primary key from
-   * afterSeq through every acknowledged row (669 ms at 1 M rows, bench/record-scale.ts); the partial
-   * index holds only the unacknowledged ones.
+   * An output's backlog, on the main thread, in seq order. INDEXED BY: a planner that walks the
+   * verdicts' primary key instead reads every delivered row (669 ms at 1 M rows with the old partial
+   * index left to itself, bench/record-scale.ts); the outbox holds only what is owed.
    */
-  unpublished(station: string, afterSeq: number, limit: number): VerdictMessage[] {
-    const rows = this.reads.unpublished.all(station, afterSeq, limit) as VerdictRow[];
+  unpublished(station: string, afterSeq: number, limit: number, output = MQTT_OUTPUT): VerdictMessage[] {
+    const rows = this.reads.unpublished.all(output, station, afterSeq, limit) as VerdictRow[];
     return rows.map(rowToMessage);
   }
 
-  countUnpublished(station: string): number {
-    return (this.reads.countUnpublished.get(station) as { n: number }).n;
+  countUnpublished(station: string, output = MQTT_OUTPUT): number {
+    return (this.reads.countUnpublished.get(output, station) as { n: number }).n;
   }
 
   /** One verdict's row, or undefined. */
@@ -362,7 +379,7 @@ export class VerdictStore {
   }
 
 
-  /** Deletes acknowledged verdicts decided before the cutoff; unpublished ones are never deleted. */
+  /** Deletes delivered verdicts decided before the cutoff; one an enabled output still owes is never deleted. */
   deleteOlderThan(cutoffMs: number): number {
     let total = 0;
     for (;;) {
@@ -377,9 +394,9 @@ export class VerdictStore {
     return overSize(this.db, maxBytes);
   }
 
-  /** One bounded retention step (see retention.ts): how many rows it deleted. */
-  retentionStep(step: RetentionStep): number {
-    return retentionStep(this.db, step);
+  /** One bounded retention step (see retention.ts), keeping what this store's outputs owe: how many rows it deleted. */
+  retentionStep(step: Omit<RetentionStep, 'outputs'>): number {
+    return retentionStep(this.db, { ...step, outputs: this.outputs });
   }
 
   close(): void {

@@ -4,6 +4,8 @@ export interface WriterConfig {
   path: string;
   synchronous: 'FULL' | 'NORMAL';
   station: string;
+  /** The enabled durable outputs: each new verdict is owed to each (see store.ts). */
+  outputs: readonly string[];
   /** How long one commit waits for another connection's lock before it counts as failed. */
   busyTimeoutMs: number;
   /** Verdicts kept in memory while storage fails; beyond it they are counted, not kept (see pending-writes.ts). */
@@ -43,8 +45,8 @@ export type ToWriter =
 
 export type FromWriter =
   | { type: 'ready' }
-  /** Durable now: the verdicts (by seq) and the seqs whose publish acknowledgement was written. */
-  | { type: 'committed'; verdicts: number[]; published: number[] }
+  /** Durable now: the verdicts (by seq), and per output the seqs whose delivery mark was written. */
+  | { type: 'committed'; verdicts: number[]; delivered: Record<string, number[]> }
   | { type: 'storage'; state: StorageState }
   /** written: everything sent before the sync with this id is in the log (false: storage is failing). */
   | { type: 'synced'; id: number; written: boolean }

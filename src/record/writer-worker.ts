@@ -20,7 +20,7 @@ const cfg = workerData as WriterConfig;
 /** Writes per transaction: large enough to catch up after a fault quickly, small enough to keep one commit short. */
 const MAX_BATCH = 5_000;
 
-const openStore = () => new VerdictStore({ path: cfg.path, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs });
+const openStore = () => new VerdictStore({ path: cfg.path, synchronous: cfg.synchronous, busyTimeoutMs: cfg.busyTimeoutMs, outputs: cfg.outputs });
 let store: VerdictStore | undefined = openStore();
 const pending = new PendingWrites(cfg.maxPendingVerdicts);
 let fault: { code: string; message: string; since: number } | undefined;
@@ -103,7 +103,7 @@ function flush(): boolean {
     pending.commit(batch.length);
     const summary = batchSummary(batch);
     // A batch of reservations only is nothing the outputs need to hear about.
-    if (summary.verdicts.length > 0 || summary.published.length > 0) post({ type: 'committed', ...summary });
+    if (summary.verdicts.length > 0 || Object.keys(summary.delivered).length > 0) post({ type: 'committed', ...summary });
     if (fault) {
       fault = undefined;
       attempts = 0;

@@ -37,10 +37,12 @@ export class TestBroker {
   constructor(
     readonly port: number,
     readonly persistent = false,
+    /** Further mosquitto.conf lines (e.g. max_queued_messages, as a plant broker sets it). */
+    readonly extraConf: readonly string[] = [],
   ) {}
 
-  static async start(port?: number, opts: { persistent?: boolean } = {}): Promise<TestBroker> {
-    const b = new TestBroker(port ?? (await freePort()), opts.persistent ?? false);
+  static async start(port?: number, opts: { persistent?: boolean; extraConf?: readonly string[] } = {}): Promise<TestBroker> {
+    const b = new TestBroker(port ?? (await freePort()), opts.persistent ?? false, opts.extraConf ?? []);
     await b.restart();
     return b;
   }
@@ -56,7 +58,7 @@ export class TestBroker {
     const persistence = this.persistent
       ? `persistence true\npersistence_location ${this.dir}/\nautosave_interval 1\nuser ${userInfo().username}\n`
       : 'persistence false\n';
-    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\n${persistence}log_dest none\n`);
+    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\n${persistence}${this.extraConf.map((l) => `${l}\n`).join('')}log_dest none\n`);
     this.child = spawn(findMosquitto(), ['-c', conf], { stdio: 'ignore' });
     await waitForPort(this.port, 5000);
   }

@@ -35,7 +35,7 @@ export async function openRecorder(path: string, opts: Partial<RecorderOptions> 
     {
       committed: (v, p) => {
         committed.push(...v);
-        published.push(...p);
+        published.push(...(p.mqtt ?? []));
       },
       storage: (s) => states.push(s),
     },

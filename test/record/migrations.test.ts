@@ -36,7 +36,7 @@ describe('verdict log schema migrations', () => {
     await rec.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('user_version', { simple: true })).toBe(LOG_SCHEMA_VERSION);
-    expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all()).toEqual(['seq_counter', 'unlogged_ranges', 'verdicts']);
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all()).toEqual(['outbox', 'seq_counter', 'unlogged_ranges', 'verdicts']);
     db.close();
   });
 

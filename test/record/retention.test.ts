@@ -9,7 +9,7 @@ function filledLog(n: number): { path: string; store: VerdictStore } {
   const path = tmpDb('inspectd-ret-');
   const store = new VerdictStore({ path, synchronous: 'NORMAL' });
   const writes: StoreWrite[] = [];
-  for (let i = 0; i < n; i++) writes.push({ op: 'verdict', msg: toMessage(verdict(i), i + 1), publishedAt: (i + 1) % 10 === 0 ? undefined : 5 });
+  for (let i = 0; i < n; i++) writes.push({ op: 'verdict', msg: toMessage(verdict(i), i + 1), delivered: (i + 1) % 10 === 0 ? undefined : { mqtt: 5 } });
   store.apply(writes);
   return { path, store };
 }

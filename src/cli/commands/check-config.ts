@@ -7,6 +7,7 @@ import { openStationInspections, rulesForCameras } from '../../inspect/station.j
 import { loadCommandAuth } from '../../http/auth.js';
 import { brokerCredentials } from '../../outputs/mqtt/credentials.js';
 import { readUsersFile } from '../../outputs/opcua/users.js';
+import { sparkplugCredentials } from '../../outputs/sparkplug/from-config.js';
 import { packageRoot } from '../../paths.js';
 import { EXIT_CONFIG, EXIT_OK } from '../exit-codes.js';
 
@@ -45,6 +46,7 @@ export async function checkConfigCommand(file: string, opts: CheckConfigOptions,
   const baseDir = packageRoot();
   collect('mqtt', () => brokerCredentials(cfg.mqtt, baseDir));
   collect('http.tokenFile', () => loadCommandAuth(cfg.http));
+  collect('outputs.sparkplug.broker', () => sparkplugCredentials(cfg, baseDir));
   collect('model.path', () => rulesForCameras(cfg, baseDir));
   if (cfg.opcua.enabled && cfg.opcua.usersFile) collect('opcua.usersFile', () => readUsersFile(cfg.opcua.usersFile!));
   if (cfg.inference.backend === 'tensorrt') {

@@ -4,7 +4,7 @@ import type { VerdictMessage } from '../../verdict/types.js';
 import { IdleSignal } from '../../util/idle-signal.js';
 import type { BrokerCredentials } from './credentials.js';
 import { ForgetfulStore } from './forgetful-store.js';
-import type { VerdictOutput } from '../output.js';
+import type { Outbox, VerdictOutput } from '../output.js';
 
 export interface PublisherOptions {
   url: string;
@@ -20,13 +20,6 @@ export interface PublisherOptions {
   publishMode: 'on-decision' | 'after-commit';
   /** QoS 1 messages the outbox hands to the client before it waits for acknowledgements. */
   maxInflight?: number;
-}
-
-/** The durable verdicts awaiting the broker's acknowledgement (the recorder, in the daemon). */
-export interface Outbox {
-  unpublished(afterSeq: number, limit: number): VerdictMessage[];
-  countUnpublished(): number;
-  markPublished(seqs: readonly number[], at: number): void;
 }
 
 /** Verdicts decided while a backlog goes out, kept in memory to follow it; beyond this the outbox carries them. */

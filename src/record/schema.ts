@@ -7,7 +7,7 @@ import { InspectdError } from '../errors.js';
  * with tables that are not ours, or from a newer inspectd, is refused before anything is written
  * to it: the checks below only read, and the first write (journal_mode, migrations) comes after.
  */
-export const LOG_SCHEMA_VERSION = 4;
+export const LOG_SCHEMA_VERSION = 5;
 
 const MIGRATIONS: readonly { to: number; sql: string }[] = [
   {

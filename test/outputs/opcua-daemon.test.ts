@@ -57,6 +57,9 @@ afterAll(async () => {
 describe('the OPC UA server in the daemon', () => {
   it('shows the station: system, camera, model and storage state', async () => {
     await until('line up', () => daemon.stdout.includes('"camera":"line"') && daemon.stdout.includes('camera up'), 20_000).catch(() => {});
+    // Each camera opens in its own process: the one that never opens is reported down, with why, once
+    // that process has tried (1-5 s after start); until then it shows the initial down with no reason.
+    for (let end = Date.now() + 20_000; Date.now() < end && (await plc.read(`${cams}.dead.CameraStateReason`)) === ''; ) await sleep(200);
     const [system, storage, line, dead, model, precision] = await plc.readMany([
       'ua.SystemState',
       'ua.StorageState',

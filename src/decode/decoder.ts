@@ -1,5 +1,7 @@
 import type { TensorMap } from '../infer/backend.js';
-import type { InputTransform } from '../preprocess/preprocess.js';
+import type { InputRegion, InputTransform } from '../preprocess/geometry.js';
+
+export type { InputRegion };
 
 /** A candidate defect in frame pixels, before the verdict rules (thresholds, ROI, min area) judge it. */
 export interface Candidate {
@@ -31,15 +33,6 @@ export interface Decoded {
    * every FAIL of a model with a map says where to look.
    */
   peak?: Candidate;
-}
-
-/**
- * A part of the frame the input was cut from (the golden-template kind: one patch per blob of
- * difference), in frame pixels; the decoder gives each its candidate.
- */
-export interface InputRegion {
-  box: [number, number, number, number];
-  areaPx: number;
 }
 
 /** Turns a model's raw outputs into a part score and located candidates. One per model.json decoder type. */

@@ -13,6 +13,15 @@ export interface InputTransform {
   padTop: number;
 }
 
+/**
+ * A part of the frame the input was cut from (the golden-template kind: one patch per blob of
+ * difference), in frame pixels; the decoder gives each its candidate.
+ */
+export interface InputRegion {
+  box: [number, number, number, number];
+  areaPx: number;
+}
+
 /** Where a frame lands in the model's input, and how it is resized to get there. */
 export interface ResizeGeometry {
   /** The resized picture inside the input: all of it for stretch, the letterbox's inner rectangle otherwise. */

@@ -1,8 +1,7 @@
 import { errorMessage, FrameError, InspectdError } from '../errors.js';
 import type { Vec3 } from '@u4/opencv4nodejs';
 import type { InputSpec } from '../model/spec.js';
-import type { InputRegion } from '../decode/decoder.js';
-import { resizeGeometry, type InputTransform } from './geometry.js';
+import { resizeGeometry, type InputRegion, type InputTransform } from './geometry.js';
 import { opencv, type Mat } from './opencv.js';
 
 export type { InputTransform };

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { ModelImportError } from '../../errors.js';
 import type { OnnxModelInfo } from '../onnx/model-info.js';
 import { dimsText, exportInput, output } from './input.js';
-import type { Imported } from './describe.js';
+import type { Imported } from './imported.js';
 
 /**
  * Anomalib's ONNX exports. Two generations:

@@ -4,15 +4,11 @@ import { readOnnxInfo, type OnnxModelInfo } from '../onnx/model-info.js';
 import { parseModelSpec, type ModelSpec } from '../spec.js';
 import { importAnomalib, isAnomalib } from './anomalib.js';
 import { importClassifier, type ClassifierOptions } from './classifier.js';
+import type { Imported } from './imported.js';
 import { dimsText } from './input.js';
 import { importUltralytics, isUltralytics } from './ultralytics.js';
 
-/** What one family's importer read from an export: the model.json parts it can vouch for, and what it noticed. */
-export interface Imported {
-  kind: 'ultralytics-v8' | 'ultralytics-end2end' | 'ultralytics-classify' | 'anomalib' | 'anomalib-2' | 'anomaly-map' | 'classifier';
-  spec: { input: Record<string, unknown>; decoder: Record<string, unknown>; labels: string[]; thresholds: Record<string, unknown> };
-  notes: string[];
-}
+export type { Imported };
 
 export interface ImportOptions extends ClassifierOptions {
   /** Where model.json will be written; file paths in it are relative to its folder. */

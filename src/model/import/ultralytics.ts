@@ -1,7 +1,7 @@
 import { ModelImportError } from '../../errors.js';
 import type { OnnxModelInfo } from '../onnx/model-info.js';
 import { dimsText, exportInput } from './input.js';
-import type { Imported } from './describe.js';
+import type { Imported } from './imported.js';
 
 /**
  * Ultralytics writes its export's description into the ONNX metadata_props as Python literals:

@@ -30,7 +30,7 @@
           "rules": [{
             "rule_name": "nvcc",
             "extension": "cu",
-            "inputs": ["<(RULE_INPUT_PATH)"],
+            "inputs": ["<(RULE_INPUT_PATH)", "src/preprocess.h", "src/preprocess_pixel.cuh", "src/preprocess_store.cuh"],
             "outputs": ["<(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).cu.o"],
             "action": ["sh", "-c", "<(cuda_home)/bin/nvcc -std=c++17 -O3 --extended-lambda -Xcompiler -fPIC <(cuda_gencode) -c <(RULE_INPUT_PATH) -o <(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).cu.o"],
             "message": "nvcc <(RULE_INPUT_PATH)",

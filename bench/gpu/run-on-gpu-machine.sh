@@ -54,22 +54,27 @@ INSPECTD_GPU_TESTS=1 INSPECTD_GPU_OUT="$OUT/json" INSPECTD_GPU_REFS=.carry/gpu-r
   node node_modules/vitest/vitest.mjs run test/gpu --reporter=verbose 2>&1 | tee "$OUT/tests.txt"
 tests_rc=${PIPESTATUS[0]}
 
-step "mutation check: the accuracy test must fail on a broken kernel"
-# OpenCV 3's 14-bit BGR->GRAY weights instead of OpenCV 4's: off by one grey level on ~0.3% of pixels.
-rm -rf /tmp/inspectd-mutant && cp -r native /tmp/inspectd-mutant && rm -rf /tmp/inspectd-mutant/build
-sed -i 's/(b \* 3735 + g \* 19235 + r \* 9798 + (1 << 14)) >> 15/(b * 1868 + g * 9617 + r * 4899 + (1 << 13)) >> 14/' /tmp/inspectd-mutant/src/preprocess.cu
-if ! grep -q '1868' /tmp/inspectd-mutant/src/preprocess.cu; then
-  echo "MUTATION NOT APPLIED" | tee -a "$OUT/tests.txt"
-elif INSPECTD_CUDA_ARCHS=90 /tmp/inspectd-mutant/build-without-gyp.sh /tmp/inspectd-mutant.node .carry/node-api .carry/node-api/addon-api >/dev/null 2>&1 &&
-  INSPECTD_GPU_ADDON=/tmp/inspectd-mutant.node INSPECTD_GPU_TESTS=1 INSPECTD_GPU_REFS=.carry/gpu-refs \
-    node node_modules/vitest/vitest.mjs run test/gpu/preprocess.test.ts >/tmp/mutant.txt 2>&1; then
-  echo "MUTATION CHECK FAILED: the accuracy test passed on the broken kernel" | tee -a "$OUT/tests.txt"
-  tests_rc=1
-else
-  echo "mutation check: accuracy test failed on the broken kernel, as it must:" | tee -a "$OUT/tests.txt"
-  grep -m3 -E 'AssertionError|expected' /tmp/mutant.txt | tee -a "$OUT/tests.txt"
-fi
-
+step "mutation checks: the accuracy test must fail on a broken kernel"
+# 1. OpenCV 3's 14-bit BGR->GRAY weights instead of OpenCV 4's: off by one grey level on ~0.3% of
+#    pixels (every path). 2. The binned Bayer kernel's red mean rounded down instead of to nearest
+#    (that kernel alone: the 640x512 Bayer -> RGB half-size reference cases reach it).
+mutate() { # NAME FILE FROM TO
+  local dir="/tmp/inspectd-mutant-$1"
+  rm -rf "$dir" && cp -r native "$dir" && rm -rf "$dir/build"
+  sed -i "s/$3/$4/" "$dir/src/$2"
+  if cmp -s "native/src/$2" "$dir/src/$2"; then
+    echo "MUTATION $1 NOT APPLIED" | tee -a "$OUT/tests.txt"; tests_rc=1
+  elif INSPECTD_CUDA_ARCHS=90 "$dir/build-without-gyp.sh" "$dir.node" .carry/node-api .carry/node-api/addon-api >/dev/null 2>&1 &&
+    INSPECTD_GPU_ADDON="$dir.node" INSPECTD_GPU_TESTS=1 INSPECTD_GPU_REFS=.carry/gpu-refs \
+      node node_modules/vitest/vitest.mjs run test/gpu/preprocess.test.ts >"$dir.txt" 2>&1; then
+    echo "MUTATION CHECK $1 FAILED: the accuracy test passed on the broken kernel" | tee -a "$OUT/tests.txt"; tests_rc=1
+  else
+    echo "mutation $1: accuracy test failed on the broken kernel, as it must:" | tee -a "$OUT/tests.txt"
+    grep -m2 -E 'AssertionError' "$dir.txt" | tee -a "$OUT/tests.txt"
+  fi
+}
+mutate grey-weights preprocess_pixel.cuh '(b \* 3735 + g \* 19235 + r \* 9798 + (1 << 14)) >> 15' '(b * 1868 + g * 9617 + r * 4899 + (1 << 13)) >> 14'
+mutate binned-red-rounding preprocess.cu 'const int r = (rR + rG1 + rG2 + rB + 2) >> 2' 'const int r = (rR + rG1 + rG2 + rB + 1) >> 2'
 
 step "benchmark"
 node dist/bench/gpu/preprocess-bench.js --frames 1000 --json "$OUT/json/bench.json" 2>&1 | tee "$OUT/bench.txt"
@@ -77,12 +82,16 @@ node dist/bench/gpu/preprocess-bench.js --frames 1000 --json "$OUT/json/bench.js
 step "Nsight Compute: the default kernel at 2448x2048 (speed of light, memory, occupancy)"
 if command -v ncu >/dev/null; then
   : >"$OUT/ncu.txt"
-  for only in 'RGB 640x640 letterbox' 'RGB 1224x1024'; do
+  # dram__bytes_*: what the kernel truly moves (caches flushed before each profiled launch), the
+  # check on the benchmark's own count (bench/gpu/kernel-traffic.ts).
+  for only in '1920x1200 BGR8' '2448x2048 Bayer RG8 -> RGB 640x640 letterbox' '2448x2048 Bayer RG8 -> RGB 1224x1024'; do
+    echo "=== case: $only (float32)" >>"$OUT/ncu.txt"
     timeout 90 ncu --clock-control none --target-processes all --kernel-name regex:'bayerBin2|preprocessKernel' --launch-skip 60 --launch-count 2 \
       --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
-      node dist/bench/gpu/preprocess-bench.js --frames 20 --only "2448x2048 Bayer RG8 -> $only" >>"$OUT/ncu.txt" 2>&1 || echo "ncu exit $?" >>"$OUT/ncu.txt"
+      --metrics dram__bytes_read.sum,dram__bytes_write.sum \
+      node dist/bench/gpu/preprocess-bench.js --frames 20 --only "$only" >>"$OUT/ncu.txt" 2>&1 || echo "ncu exit $?" >>"$OUT/ncu.txt"
   done
-  grep -E 'bayerBin2|preprocessKernel|Memory Throughput|DRAM Throughput|Duration|Compute \(SM\) Throughput|Achieved Occupancy|Registers Per' "$OUT/ncu.txt" | head -60
+  grep -E '=== case|bayerBin2|preprocessKernel|dram__bytes|Memory Throughput|DRAM Throughput|Duration|Compute \(SM\) Throughput|Achieved Occupancy|Registers Per' "$OUT/ncu.txt" | head -80
 else
   echo "no ncu on this machine" | tee "$OUT/ncu.txt"
 fi

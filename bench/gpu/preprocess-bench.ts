@@ -80,8 +80,6 @@ async function main(): Promise<void> {
     // neither launch gaps nor the cache flatter it (METHOD.md).
     const sets = Math.min(64, Math.max(2, Math.ceil((180 * 2 ** 20) / (frameBytes + tensorBytes))));
     const batched = [1, 2, 3].map(() => sequential.benchmarkKernel(1000, sets)).sort((x, y) => x - y);
-    // The same after 200 ms of back-to-back launches: the clock a continuously loaded GPU runs at.
-    const sustained = [1, 2, 3].map(() => sequential.benchmarkKernel(1000, sets, 200)).sort((x, y) => x - y);
     await sequential.close();
     // Throughput with frames in flight on 4 streams.
     const parallel = GpuFramePipeline.open({ input: c.spec, frame: { width: c.width, height: c.height, format: c.format }, slots: 4, out: c.out });
@@ -114,9 +112,6 @@ async function main(): Promise<void> {
         rotatingSets: sets,
         GBps: kernelGBps,
         fractionOfDeviceCopy: kernelGBps / ceiling.deviceToDeviceGBps!,
-        sustainedMs: sustained[1]!,
-        sustainedRuns: sustained,
-        sustainedFractionOfDeviceCopy: kernelBytes / (sustained[1]! * 1e6) / ceiling.deviceToDeviceGBps!,
         sameSizeCopyMs: sameSize.deviceToDeviceMs!,
         sameSizeCopyGBps: sameSize.deviceToDeviceGBps!,
         fractionOfSameSizeCopy: kernelGBps / sameSize.deviceToDeviceGBps!,
@@ -134,10 +129,10 @@ async function main(): Promise<void> {
   const json = arg('--json', '');
   if (json) writeFileSync(json, JSON.stringify(report, null, 1) + '\n');
   console.log(`${device.name} (sm ${device.computeCapability}); copy ceilings: device-to-device ${ceiling.deviceToDeviceGBps!.toFixed(0)} GB/s, host-to-device ${ceiling.hostToDeviceGBps!.toFixed(1)} GB/s, device-to-host ${ceiling.deviceToHostGBps!.toFixed(1)} GB/s`);
-  console.log('case | kernel MB read + written | kernel MB | kernel us (batched) | kernel GB/s | % of D2D copy | kernel us sustained (3 runs) | % of D2D copy sustained | same-size copy us | % of same-size copy | kernel us in pipeline p50 | upload p50 us | H2D->D2H gpu p50 / wall p50 / wall p99 ms | fps (4 streams)');
+  console.log('case | kernel MB read + written | kernel MB | kernel us (batched) | kernel GB/s | % of D2D copy | same-size copy us | % of same-size copy | kernel us in pipeline p50 | upload p50 us | H2D->D2H gpu p50 / wall p50 / wall p99 ms | fps (4 streams)');
   for (const r of results) {
     console.log(
-      `${r.case} | ${(r.kernel.bytesRead / 1e6).toFixed(2)} + ${(r.kernel.bytesWritten / 1e6).toFixed(2)} | ${(r.kernel.bytesMoved / 1e6).toFixed(2)} | ${(r.kernel.batchedMs * 1000).toFixed(1)} | ${r.kernel.GBps.toFixed(0)} | ${(100 * r.kernel.fractionOfDeviceCopy).toFixed(1)}% | ${(r.kernel.sustainedMs * 1000).toFixed(1)} (${r.kernel.sustainedRuns.map((m) => (m * 1000).toFixed(1)).join(' ')}) | ${(100 * r.kernel.sustainedFractionOfDeviceCopy).toFixed(1)}% | ${(r.kernel.sameSizeCopyMs * 1000).toFixed(1)} | ${(100 * r.kernel.fractionOfSameSizeCopy).toFixed(1)}% | ${(r.kernel.inPipelineP50Ms * 1000).toFixed(1)} | ${(r.upload.p50Ms * 1000).toFixed(1)} | ${r.hostToDeviceToHost.gpuP50Ms.toFixed(3)} / ${r.hostToDeviceToHost.wallP50Ms.toFixed(3)} / ${r.hostToDeviceToHost.wallP99Ms.toFixed(3)} | ${r.framesPerSecond4Streams.toFixed(0)}`,
+      `${r.case} | ${(r.kernel.bytesRead / 1e6).toFixed(2)} + ${(r.kernel.bytesWritten / 1e6).toFixed(2)} | ${(r.kernel.bytesMoved / 1e6).toFixed(2)} | ${(r.kernel.batchedMs * 1000).toFixed(1)} | ${r.kernel.GBps.toFixed(0)} | ${(100 * r.kernel.fractionOfDeviceCopy).toFixed(1)}% | ${(r.kernel.sameSizeCopyMs * 1000).toFixed(1)} | ${(100 * r.kernel.fractionOfSameSizeCopy).toFixed(1)}% | ${(r.kernel.inPipelineP50Ms * 1000).toFixed(1)} | ${(r.upload.p50Ms * 1000).toFixed(1)} | ${r.hostToDeviceToHost.gpuP50Ms.toFixed(3)} / ${r.hostToDeviceToHost.wallP50Ms.toFixed(3)} / ${r.hostToDeviceToHost.wallP99Ms.toFixed(3)} | ${r.framesPerSecond4Streams.toFixed(0)}`,
     );
   }
 }

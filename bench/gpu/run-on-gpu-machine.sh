@@ -50,8 +50,10 @@ node -e "const a=require(process.env.INSPECTD_GPU_ADDON); console.log(JSON.strin
 
 step "GPU tests"
 mkdir -p "$OUT/json"
+# INSPECTD_GPU_TEST_FILES: a subset (the chain's verdict test needs verdicts.bin and the COCO model,
+# which do not always fit one call's carry beside Node).
 INSPECTD_GPU_TESTS=1 INSPECTD_GPU_OUT="$OUT/json" INSPECTD_GPU_REFS=.carry/gpu-refs \
-  node node_modules/vitest/vitest.mjs run test/gpu --reporter=verbose 2>&1 | tee "$OUT/tests.txt"
+  node node_modules/vitest/vitest.mjs run ${INSPECTD_GPU_TEST_FILES:-test/gpu} --reporter=verbose 2>&1 | tee "$OUT/tests.txt"
 tests_rc=${PIPESTATUS[0]}
 
 step "mutation checks: the accuracy test must fail on a broken kernel"
@@ -77,7 +79,13 @@ mutate grey-weights preprocess_pixel.cuh '(b \* 3735 + g \* 19235 + r \* 9798 + 
 mutate binned-red-rounding preprocess.cu 'const int r = (rR + rG1 + rG2 + rB + 2) >> 2' 'const int r = (rR + rG1 + rG2 + rB + 1) >> 2'
 
 step "benchmark"
+# The SM clock every 50 ms while it runs (the kernel is timed at whatever clock the load gives it).
+nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw --format=csv,noheader -lms 50 >/tmp/inspectd-clocks.txt 2>&1 &
+clocks=$!
 node dist/bench/gpu/preprocess-bench.js --frames 1000 --json "$OUT/json/bench.json" 2>&1 | tee "$OUT/bench.txt"
+kill "$clocks"
+echo "SM clock samples during the benchmark (count, MHz):" | tee -a "$OUT/bench.txt"
+awk -F', ' '{print $2}' /tmp/inspectd-clocks.txt | sort | uniq -c | sort -rn | head -5 | tee -a "$OUT/bench.txt"
 
 step "Nsight Compute: the default kernel at 2448x2048 (speed of light, memory, occupancy)"
 if command -v ncu >/dev/null; then

@@ -1,6 +1,5 @@
 #include "frame_pipeline.h"
 
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -324,8 +323,7 @@ class FramePipeline : public Napi::ObjectWrap<FramePipeline> {
 
   // Benchmarks only: the preprocessing kernel alone, `iterations` launches back to back on slot 0's
   // stream, rotating over `sets` copies of slot 0's frame and as many output tensors (together
-  // larger than L2, so the timing is of memory, not cache), after `warmupMs` of launches. Returns ms
-  // per launch (CUDA events).
+  // larger than L2, so the timing is of memory, not cache). Returns ms per launch (CUDA events).
   Napi::Value benchmarkKernel(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
@@ -333,7 +331,6 @@ class FramePipeline : public Napi::ObjectWrap<FramePipeline> {
       if (core.closed || core.inFlight > 0) throw CodedError("INSPECTD_USAGE", "benchmarkKernel needs an open, idle pipeline");
       const int iterations = info[0].As<Napi::Number>().Int32Value();
       const int sets = info[1].As<Napi::Number>().Int32Value();
-      const int warmupMs = info.Length() > 2 ? info[2].As<Napi::Number>().Int32Value() : 0;
       cudaCheck(cudaSetDevice(core.device), "cudaSetDevice");
       Slot& slot = *core.slots[0];
       cudaStream_t s = slot.stream->get();
@@ -346,15 +343,7 @@ class FramePipeline : public Napi::ObjectWrap<FramePipeline> {
       auto launch = [&](int i) {
         cudaCheck(launchPreprocess(core.params, static_cast<const uint8_t*>(frames[i % sets].get()), tensors[i % sets].get(), s), "kernel launch");
       };
-      // Warm-up: module loaded, then launches back to back for warmupMs, so the SM clock is what
-      // sustained load gives it (the H200 idles at 345 MHz); 0 times the kernel on a GPU that was
-      // mostly idle before, as a frame at a time leaves it.
-      for (int i = 0; i < 20; ++i) launch(i);
-      const auto warmUntil = std::chrono::steady_clock::now() + std::chrono::milliseconds(warmupMs);
-      for (int i = 0; std::chrono::steady_clock::now() < warmUntil;) {
-        for (int k = 0; k < 64; ++k) launch(i++);
-        cudaCheck(cudaStreamSynchronize(s), "cudaStreamSynchronize");
-      }
+      for (int i = 0; i < 20; ++i) launch(i);  // warm-up: clocks up, module loaded
       cudaCheck(cudaEventRecord(slot.started->get(), s), "cudaEventRecord");
       for (int i = 0; i < iterations; ++i) launch(i);
       cudaCheck(cudaEventRecord(slot.finished->get(), s), "cudaEventRecord");

@@ -7,8 +7,6 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 #include "preprocess.h"
 #include "preprocess_pixel.cuh"
@@ -18,36 +16,18 @@ namespace inspectd {
 
 namespace {
 
-// The general kernel: any format, resize and layout. Each thread makes PX neighbouring pixels of a
-// row. C (1 or 3 channels) is a template argument so every per-channel loop unrolls into registers.
-// VEC: PX == 4 and the launcher checked dstWidth % 4 == 0 and a 16-byte aligned tensor.
-template <int C, int PX, bool WORDS, bool LINEAR, bool VEC = false, int MINB = 1>
+// The general kernel: any format, resize and layout, one tensor pixel a thread. C (1 or 3 channels)
+// is a template argument so every per-channel loop unrolls into registers. MINB: blocks per SM the
+// compiler must fit (8 caps registers at 32, for full occupancy). Tried and dropped (RESULTS.md): 2
+// and 4 pixels a thread with vector stores, slower on every case here.
+template <int C, bool WORDS, bool LINEAR, int MINB = 1>
 __global__ void __launch_bounds__(256, MINB) preprocessKernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
-  const int x0 = (blockIdx.x * blockDim.x + threadIdx.x) * PX;
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
-  if (x0 >= p.dstWidth || y >= p.dstHeight) return;
-  int v[PX < 4 ? 4 : PX][3];
-#pragma unroll
-  for (int k = 0; k < PX; ++k)
-    if (x0 + k < p.dstWidth) pixelValue<C, WORDS, LINEAR>(p, src, x0 + k, y, v[k]);
-  if (VEC) {
-    store4<C>(p, dst, x0, y, v);
-    return;
-  }
-  if (PX == 2 && p.nchw && !p.half && p.dstWidth % PX == 0) {
-    const int plane = p.dstWidth * p.dstHeight;
-    const int pixel = y * p.dstWidth + x0;
-#pragma unroll
-    for (int c = 0; c < C; ++c) {
-      *reinterpret_cast<float2*>(static_cast<float*>(dst) + c * plane + pixel) = make_float2(normalise(p, v[0][c], c), normalise(p, v[1][c], c));
-    }
-    return;
-  }
-#pragma unroll
-  for (int k = 0; k < PX; ++k) {
-    if (x0 + k >= p.dstWidth) break;
-    storePixel<C>(p, dst, x0 + k, y, v[k]);
-  }
+  if (x >= p.dstWidth || y >= p.dstHeight) return;
+  int v[3];
+  pixelValue<C, WORDS, LINEAR>(p, src, x, y, v);
+  storePixel<C>(p, dst, x, y, v);
 }
 
 // OpenCV's bilinear demosaic of one RGGB quad from its 4x4 window q(row, column) (the quad's R site
@@ -69,22 +49,22 @@ __device__ __forceinline__ void binQuad(const PreprocessParams& p, Window q, int
 }
 
 // Bayer RG8 binned 2x2 (INTER_AREA at exactly half size, OpenCV's block mean): the case where every
-// source pixel is read. Each thread makes 4 neighbouring tensor pixels on each of ROWS rows: its
-// window (2*ROWS + 2 source rows of 10 bytes, the quads' 8 columns and one each side) comes in 3
-// aligned loads a row (8 bytes and the two bytes beside them from their words), neighbouring
-// quads share its columns, and each row's 4 pixels leave in one vector store per plane. The
-// frame's outer ring takes the per-tap path (OpenCV's border rule); same arithmetic, same result.
-template <int C, int ROWS>
+// source pixel is read. Each thread makes 4 neighbouring tensor pixels of a row: its window (4
+// source rows of 10 bytes, the quads' 8 columns and one each side) comes in 3 aligned loads a row
+// (8 bytes, and the two bytes beside them from their words), neighbouring quads share its columns,
+// and the 4 pixels leave in one vector store per plane. The frame's outer ring takes the per-tap
+// path (OpenCV's border rule); same arithmetic, same result. (2 rows a thread: slower, RESULTS.md.)
+template <int C>
 __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
   const int ox = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
-  const int oy = ROWS * (blockIdx.y * blockDim.y + threadIdx.y);
+  const int oy = blockIdx.y * blockDim.y + threadIdx.y;
   if (ox >= p.dstWidth || oy >= p.dstHeight) return;
   const int x = 2 * ox, y = 2 * oy, w = p.srcWidth, h = p.srcHeight;
-  int out[ROWS][4][3];
-  if (x >= 4 && y >= 1 && x + 8 <= w - 2 && y + 2 * ROWS <= h - 2) {
-    int q[2 * ROWS + 2][10];  // source rows y-1.., columns x-1..x+8
+  int out[4][3];
+  if (x >= 4 && y >= 1 && x + 8 <= w - 2 && y + 2 <= h - 2) {
+    int q[4][10];  // source rows y-1..y+2, columns x-1..x+8
 #pragma unroll
-    for (int j = 0; j < 2 * ROWS + 2; ++j) {
+    for (int j = 0; j < 4; ++j) {
       const uint32_t* row = reinterpret_cast<const uint32_t*>(src + static_cast<size_t>(y - 1 + j) * w + x);
       const uint32_t left = __ldg(row - 1), right = __ldg(row + 2);
       const uint2 mid = __ldg(reinterpret_cast<const uint2*>(row));
@@ -94,114 +74,47 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
       q[j][9] = right & 0xff;
     }
 #pragma unroll
-    for (int r = 0; r < ROWS; ++r)
-#pragma unroll
-      for (int k = 0; k < 4; ++k) binQuad<C>(p, [&](int a, int b) { return q[2 * r + a][2 * k + b]; }, out[r][k]);
+    for (int k = 0; k < 4; ++k) binQuad<C>(p, [&](int a, int b) { return q[a][2 * k + b]; }, out[k]);
   } else {
 #pragma unroll
-    for (int r = 0; r < ROWS; ++r) {
-      if (oy + r >= p.dstHeight) break;
+    for (int k = 0; k < 4; ++k) {
+      int t[4][3];
+      fetchQuad<false>(p, src, x + 2 * k, y, t);
 #pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        int t[4][3];
-        fetchQuad<false>(p, src, x + 2 * k, y + 2 * r, t);
-#pragma unroll
-        for (int c = 0; c < C; ++c) out[r][k][c] = (t[0][c] + t[1][c] + t[2][c] + t[3][c] + 2) >> 2;
-      }
+      for (int c = 0; c < C; ++c) out[k][c] = (t[0][c] + t[1][c] + t[2][c] + t[3][c] + 2) >> 2;
     }
   }
-#pragma unroll
-  for (int r = 0; r < ROWS; ++r)
-    if (oy + r < p.dstHeight) store4<C>(p, dst, ox, oy + r, out[r]);
-}
-
-// DEV ONLY: the previous binned kernel, for the comparison.
-// Bayer RG8 binned 2x2 (INTER_AREA at exactly half size, OpenCV's block mean): the case where every
-// source pixel is read. One thread per tensor pixel, its 4x4 window in 8 aligned word loads, and
-// the demosaic of its RGGB quad written out for the quad's fixed sites (R top-left, B bottom-right)
-// instead of per tap with run-time parity: a third of the general kernel's integer work. Same
-// arithmetic, so the same result; the frame's outer ring takes the general path (OpenCV's border).
-template <int C>
-__global__ void __launch_bounds__(256) bayerBin2KernelOld(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
-  const int ox = blockIdx.x * blockDim.x + threadIdx.x;
-  const int oy = blockIdx.y * blockDim.y + threadIdx.y;
-  if (ox >= p.dstWidth || oy >= p.dstHeight) return;
-  const int x = 2 * ox, y = 2 * oy, w = p.srcWidth, h = p.srcHeight;
-  int out[3];
-  if (x >= 1 && y >= 1 && x + 2 <= w - 2 && y + 2 <= h - 2) {
-    int q[4][4];  // rows y-1..y+2, columns x-1..x+2
-    loadWindow<true>(src, w, x - 1, y - 1, q);
-    // R site (1,1), G on the red row (1,2), G on the blue row (2,1), B site (2,2): OpenCV's bilinear demosaic.
-    const int rR = q[1][1], gR = (q[0][1] + q[2][1] + q[1][0] + q[1][2] + 2) >> 2, bR = (q[0][0] + q[0][2] + q[2][0] + q[2][2] + 2) >> 2;
-    const int gG1 = q[1][2], rG1 = (q[1][1] + q[1][3] + 1) >> 1, bG1 = (q[0][2] + q[2][2] + 1) >> 1;
-    const int gG2 = q[2][1], bG2 = (q[2][0] + q[2][2] + 1) >> 1, rG2 = (q[1][1] + q[3][1] + 1) >> 1;
-    const int bB = q[2][2], gB = (q[1][2] + q[3][2] + q[2][1] + q[2][3] + 2) >> 2, rB = (q[1][1] + q[1][3] + q[3][1] + q[3][3] + 2) >> 2;
-    if (C == 1) {
-      // BGR->GRAY per tap, then the block mean: the CPU path converts colour before it resizes.
-      out[0] = (toGray(bR, gR, rR) + toGray(bG1, gG1, rG1) + toGray(bG2, gG2, rG2) + toGray(bB, gB, rB) + 2) >> 2;
-    } else {
-      const int r = (rR + rG1 + rG2 + rB + 2) >> 2, g = (gR + gG1 + gG2 + gB + 2) >> 2, b = (bR + bG1 + bG2 + bB + 2) >> 2;
-      toOrder(p, b, g, r, out);
-    }
-  } else {
-    int t[4][3];  // the frame's outer ring: OpenCV's border rule, through the general taps
-    fetchQuad<false>(p, src, x, y, t);
-#pragma unroll
-    for (int c = 0; c < C; ++c) out[c] = (t[0][c] + t[1][c] + t[2][c] + t[3][c] + 2) >> 2;
-  }
-  storePixel<C>(p, dst, ox, oy, out);
+  store4<C>(p, dst, ox, oy, out);
 }
 
 bool aligned(const void* at, uintptr_t to) { return (reinterpret_cast<uintptr_t>(at) & (to - 1)) == 0; }
 
-template <int C, int PX, bool WORDS, bool LINEAR = false, bool VEC = false, int MINB = 1>
+template <int C, bool WORDS, bool LINEAR = false, int MINB = 1>
 void launchGeneral(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStream_t stream) {
   const dim3 block(32, 8);
-  const int perBlockX = block.x * PX;
-  const dim3 grid((p.dstWidth + perBlockX - 1) / perBlockX, (p.dstHeight + block.y - 1) / block.y);
-  preprocessKernel<C, PX, WORDS, LINEAR, VEC, MINB><<<grid, block, 0, stream>>>(p, src, dst);
+  const dim3 grid((p.dstWidth + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
+  preprocessKernel<C, WORDS, LINEAR, MINB><<<grid, block, 0, stream>>>(p, src, dst);
 }
-
-// DEV ONLY (removed before commit): which variant the benchmark times.
-const char* variant() {
-  static const char* v = getenv("INSPECTD_PREPROCESS_VARIANT") ? getenv("INSPECTD_PREPROCESS_VARIANT") : "";
-  return v;
-}
-bool is(const char* name) { return strstr(variant(), name) != nullptr; }
 
 // Which kernel makes the tensor: the fastest version measured on the H200 for each case
-// (bench/gpu/RESULTS.md).
+// (bench/gpu/RESULTS.md, 2026-12-01 15:38: binned Bayer 4 pixels a thread 12.5 us against 12.9 for
+// one; BGR letterbox with registers capped at 32 for full occupancy 6.1 us against 6.6, the same cap
+// 2% slower on the Bayer letterbox). A frame or tensor that does not fit the vector paths' alignment
+// takes the general kernel, which computes the same values.
 template <int C>
 void launchFor(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStream_t stream) {
-  const bool bin2 = p.format == PixelFormat::BayerRg8 && p.resize == ResizeKind::Area && p.areaFastScale == 2 && (p.srcWidth & 3) == 0 &&
-                    p.innerWidth == p.dstWidth && p.innerHeight == p.dstHeight && p.padLeft == 0 && p.padTop == 0;
-  const bool vec = p.dstWidth % 4 == 0 && aligned(dst, 16);
-  if (bin2 && vec && p.srcWidth % 8 == 0 && aligned(src, 8) && !is("bin1")) {
-    const bool two = is("bin4x2");
+  const bool bin2 = p.format == PixelFormat::BayerRg8 && p.resize == ResizeKind::Area && p.areaFastScale == 2 && p.innerWidth == p.dstWidth &&
+                    p.innerHeight == p.dstHeight && p.padLeft == 0 && p.padTop == 0;
+  if (bin2 && p.srcWidth % 8 == 0 && p.dstWidth % 4 == 0 && aligned(src, 8) && aligned(dst, 16)) {
     const dim3 block(32, 8);
-    const int rows = two ? 2 : 1;
-    const dim3 grid((p.dstWidth / 4 + block.x - 1) / block.x, (p.dstHeight + rows * block.y - 1) / (rows * block.y));
-    if (two) {
-      bayerBin2Kernel<C, 2><<<grid, block, 0, stream>>>(p, src, dst);
-    } else {
-      bayerBin2Kernel<C, 1><<<grid, block, 0, stream>>>(p, src, dst);
-    }
-  } else if (bin2) {
-    const dim3 block(32, 8);
-    const dim3 grid((p.dstWidth + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
-    bayerBin2KernelOld<C><<<grid, block, 0, stream>>>(p, src, dst);
+    const dim3 grid((p.dstWidth / 4 + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
+    bayerBin2Kernel<C><<<grid, block, 0, stream>>>(p, src, dst);
+  } else if (p.resize == ResizeKind::Linear && p.format == PixelFormat::Bgr8) {
+    launchGeneral<C, true, true, 8>(p, src, dst, stream);
   } else if (p.resize == ResizeKind::Linear) {
-    if (is("lin4") && vec) {
-      launchGeneral<C, 4, true, true, true>(p, src, dst, stream);
-    } else if (is("lin1o")) {
-      launchGeneral<C, 1, true, true, false, 8>(p, src, dst, stream);
-    } else if (is("lin2")) {
-      launchGeneral<C, 2, true, true>(p, src, dst, stream);
-    } else {
-      launchGeneral<C, 1, true, true>(p, src, dst, stream);
-    }
+    launchGeneral<C, true, true>(p, src, dst, stream);
   } else {
-    launchGeneral<C, 1, true>(p, src, dst, stream);
+    launchGeneral<C, true>(p, src, dst, stream);
   }
 }
 

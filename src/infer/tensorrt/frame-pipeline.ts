@@ -96,9 +96,9 @@ export class GpuFramePipeline {
     return this.native.timings(slot);
   }
 
-  /** Benchmarks: the kernel alone on the last frame written to slot 0, ms per launch, after warmupMs of launches. */
-  benchmarkKernel(iterations: number, sets: number, warmupMs = 0): number {
-    return this.native.benchmarkKernel(iterations, sets, warmupMs);
+  /** Benchmarks: the kernel alone on the last frame written to slot 0, ms per launch. */
+  benchmarkKernel(iterations: number, sets: number): number {
+    return this.native.benchmarkKernel(iterations, sets);
   }
 
   stats(): { submitted: number; completed: number; inFlight: number } {

@@ -73,7 +73,7 @@ export interface NativeFramePipeline {
   timings(slot: number): [number, number, number];
   stats(): { submitted: number; completed: number; inFlight: number };
   /** Benchmarks only: ms per launch of the preprocessing kernel alone (native/src/frame_pipeline.cc). */
-  benchmarkKernel(iterations: number, sets: number, warmupMs?: number): number;
+  benchmarkKernel(iterations: number, sets: number): number;
   close(): Promise<void>;
 }
 

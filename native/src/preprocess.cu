@@ -16,12 +16,23 @@ namespace inspectd {
 
 namespace {
 
+// Blocks of 256 threads that fill one SM on each architecture compiled for (threads per SM: sm_75
+// 1024; sm_86/87/89 1536; sm_80 and sm_90 2048): the register cap below asks for full occupancy,
+// and a cap past an SM's thread limit would be ignored with a warning.
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ == 800 || __CUDA_ARCH__ >= 900
+#define INSPECTD_FULL_SM_BLOCKS 8
+#elif __CUDA_ARCH__ == 750
+#define INSPECTD_FULL_SM_BLOCKS 4
+#else
+#define INSPECTD_FULL_SM_BLOCKS 6
+#endif
+
 // The general kernel: any format, resize and layout, one tensor pixel a thread. C (1 or 3 channels)
-// is a template argument so every per-channel loop unrolls into registers. MINB: blocks per SM the
-// compiler must fit (8 caps registers at 32, for full occupancy). Tried and dropped (RESULTS.md): 2
-// and 4 pixels a thread with vector stores, slower on every case here.
-template <int C, bool WORDS, bool LINEAR, int MINB = 1>
-__global__ void __launch_bounds__(256, MINB) preprocessKernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
+// is a template argument so every per-channel loop unrolls into registers. FULL: registers capped
+// so that a whole SM's worth of blocks fits (32 on the H200). Tried and dropped (RESULTS.md): 2 and 4
+// pixels a thread with vector stores, slower on every case here.
+template <int C, bool WORDS, bool LINEAR, bool FULL = false>
+__global__ void __launch_bounds__(256, FULL ? INSPECTD_FULL_SM_BLOCKS : 1) preprocessKernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= p.dstWidth || y >= p.dstHeight) return;
@@ -53,7 +64,8 @@ __device__ __forceinline__ void binQuad(const PreprocessParams& p, Window q, int
 // source rows of 10 bytes, the quads' 8 columns and one each side) comes in 3 aligned loads a row
 // (8 bytes, and the two bytes beside them from their words), neighbouring quads share its columns,
 // and the 4 pixels leave in one vector store per plane. The frame's outer ring takes the per-tap
-// path (OpenCV's border rule); same arithmetic, same result. (2 rows a thread: slower, RESULTS.md.)
+// path (OpenCV's border rule); same arithmetic, same result. (Slower, RESULTS.md: 2 rows a thread,
+// registers capped for more blocks per SM.)
 template <int C>
 __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
   const int ox = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
@@ -89,11 +101,11 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
 
 bool aligned(const void* at, uintptr_t to) { return (reinterpret_cast<uintptr_t>(at) & (to - 1)) == 0; }
 
-template <int C, bool WORDS, bool LINEAR = false, int MINB = 1>
+template <int C, bool WORDS, bool LINEAR = false, bool FULL = false>
 void launchGeneral(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStream_t stream) {
   const dim3 block(32, 8);
   const dim3 grid((p.dstWidth + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
-  preprocessKernel<C, WORDS, LINEAR, MINB><<<grid, block, 0, stream>>>(p, src, dst);
+  preprocessKernel<C, WORDS, LINEAR, FULL><<<grid, block, 0, stream>>>(p, src, dst);
 }
 
 // Which kernel makes the tensor: the fastest version measured on the H200 for each case
@@ -110,7 +122,7 @@ void launchFor(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStr
     const dim3 grid((p.dstWidth / 4 + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
     bayerBin2Kernel<C><<<grid, block, 0, stream>>>(p, src, dst);
   } else if (p.resize == ResizeKind::Linear && p.format == PixelFormat::Bgr8) {
-    launchGeneral<C, true, true, 8>(p, src, dst, stream);
+    launchGeneral<C, true, true, true>(p, src, dst, stream);
   } else if (p.resize == ResizeKind::Linear) {
     launchGeneral<C, true, true>(p, src, dst, stream);
   } else {

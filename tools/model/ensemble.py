@@ -88,7 +88,7 @@ def main():
     json.dump({
         "input": infos[0]["input"],
         "ensemble": [{"run": os.path.basename(os.path.normpath(r)), "args": i["args"], "params": i["params"], "macs": i["macs"],
-                      "train_time_s": i["train_time_s"], "device": i["device"], "torch": i["torch"]} for r, i in zip(a.runs, infos)],
+                      "train_time_s": i["train_time_s"], "device": i["device"], "torch": i["torch"], "log": i["log"]} for r, i in zip(a.runs, infos)],
         "params": sum(i["params"] for i in infos),
         "macs": sum(i["macs"] for i in infos),
         "train_images": infos[0]["train_images"],

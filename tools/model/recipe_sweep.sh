@@ -5,6 +5,9 @@
 # takes 256 fit images; the threshold and the pick see val only; test.npz is measured, never used.
 #
 #   tools/model/recipe_sweep.sh DATA_DIR OUT_DIR     (DATA_DIR: fit.npz, val.npz, test.npz)
+# As run for magnetic-tile 1.1.0 (2026-12-01, one H200): the eight trainings took 287 s side by side;
+# the eight quantisations at once on the GPU box's CPU did not finish inside the run's limit, so they
+# and the pick were redone on this machine's CPU (docs/models.md, "magnetic-tile 1.1.0").
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 data=$1 out=$2

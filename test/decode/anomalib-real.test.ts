@@ -15,7 +15,7 @@ import { fixtureModel, MT_VAL, MT_VAL_SAMPLE, repoRoot, shared } from './real-mo
  * logits bilinearly upsampled to the 224 x 224 input; image/pixel thresholds are Anomalib's F1-
  * adaptive thresholds on magnetic-tile val, min/max the raw range over val (metadata.json).
  *
- * Checked against the native model (models/magnetic-tile, FP32, sigmoid outputs) on real val tiles:
+ * Checked against the native model (models/magnetic-tile 1.0.0, FP32, sigmoid outputs: test/fixtures/models/magnetic-tile-1.0) on real val tiles:
  * the normalised score is clamp((z - t) / (max - min) + 0.5, 0, 1), a monotonic function of the
  * native pred_score sigmoid(z), so it orders the tiles the same way, lies in [0, 1], and its
  * verdict at 0.5 is the native verdict at sigmoid(t); regions cut from the normalised map at 0.5
@@ -82,7 +82,7 @@ describe('anomaly-map decoder on a real model in Anomalib layout with min-max me
       if (!existsSync(resolve(VAL, file))) throw new Error(`magnetic-tile val image ${resolve(VAL, file)} is missing (../shared must sit beside the repo)`);
     }
     ano = await openModel(fixtureModel('magnetic-tile-anomalib'), { intraOpThreads: 1 });
-    native = await openModel(resolve(repoRoot, 'models/magnetic-tile/model.json'), { precision: 'fp32', intraOpThreads: 1 });
+    native = await openModel(fixtureModel('magnetic-tile-1.0'), { precision: 'fp32', intraOpThreads: 1 });
     for (const img of MT_IMAGES) {
       const image = await readImage(resolve(VAL, img.file));
       const prepared = await ano.prepare(image);

@@ -13,7 +13,7 @@ import { fixtureModel, MT_VAL, MT_VAL_SAMPLE, repoRoot, shared } from './real-mo
  * is inspectd's own trained magnetic-tile network re-exported (tools/model/make_decoder_fixtures.py)
  * with a softmax-ready head logits = [0, z] over [good, defect], z being the logit behind the
  * native model's pred_score. So on every image the decoder's part score, 1 - softmax(logits)[good],
- * must equal models/magnetic-tile's FP32 pred_score, and the verdicts must agree at the shipped
+ * must equal models/magnetic-tile 1.0.0's FP32 pred_score (test/fixtures/models/magnetic-tile-1.0), and the verdicts must agree at the shipped
  * threshold. Images: real magnetic-tile val tiles, 6 defect-free and one or more of each defect kind.
  */
 const VAL = MT_VAL;
@@ -37,7 +37,7 @@ describe('classification decoder on a real model (magnetic-tile weights as a sof
       if (!existsSync(resolve(VAL, file))) throw new Error(`magnetic-tile val image ${resolve(VAL, file)} is missing (../shared must sit beside the repo)`);
     }
     cls = await openModel(fixtureModel('magnetic-tile-classifier'), { intraOpThreads: 1 });
-    native = await openModel(resolve(repoRoot, 'models/magnetic-tile/model.json'), { precision: 'fp32', intraOpThreads: 1 });
+    native = await openModel(fixtureModel('magnetic-tile-1.0'), { precision: 'fp32', intraOpThreads: 1 });
     for (const img of MT_IMAGES) {
       const image = await readImage(resolve(VAL, img.file));
       const prepared = await cls.prepare(image);

@@ -110,13 +110,25 @@ def float_tail_nodes(model: onnx.ModelProto) -> list[str]:
     for n in g.node:
         if n.op_type in ("Sigmoid", "Gemm", "Concat", "Flatten", "GlobalAveragePool", "GlobalMaxPool", "ReduceMax", "MaxPool"):
             keep.add(n.name)
-    # the conv whose output feeds the map sigmoid (the map logits)
+    # the conv whose output feeds the map sigmoid (the map logits); in an ensemble (ensemble.py) the
+    # sigmoid reads the mean of the members' logits: the Sum/Mul that average them and every
+    # member's last map conv stay float too
     out_names = {o.name for o in g.output}
+
+    def back(tensor: str):
+        p = producers.get(tensor)
+        if p is None:
+            return
+        if p.op_type == "Conv":
+            keep.add(p.name)
+        elif p.op_type in ("Sum", "Mul", "Add"):
+            keep.add(p.name)
+            for t in p.input:
+                back(t)
+
     for n in g.node:
         if n.op_type == "Sigmoid" and n.output[0] in out_names:
-            p = producers.get(n.input[0])
-            if p is not None and p.op_type == "Conv":
-                keep.add(p.name)
+            back(n.input[0])
     return sorted(keep)
 
 

@@ -42,6 +42,8 @@ def main():
     ap.add_argument("--pixel-threshold", type=float, default=0.5)
     ap.add_argument("--rule", default="escape", choices=["escape", "accuracy"],
                     help="escape: cap escapes and false rejects (then widest margin); accuracy: best val accuracy")
+    ap.add_argument("--min-agreement", type=float, default=0.99,
+                    help="keep more of the network in float until INT8/FP32 val verdicts agree at least this often")
     ap.add_argument("--seed", type=int, default=1234)
     a = ap.parse_args()
 
@@ -93,13 +95,13 @@ def main():
         group = [c for c in candidates if c[0]["float_kept"] == label]
         group.sort(key=lambda c: (-c[0]["verdict_agreement"], max(0.0, c[0]["auroc_drop"]), c[0]["pred_score_err"]["mean"]))
         best = group[0]
-        if best[0]["verdict_agreement"] >= 0.99 and best[0]["auroc_drop"] < 0.01:
+        if best[0]["verdict_agreement"] >= a.min_agreement and best[0]["auroc_drop"] < 0.01:
             chosen = best
             break
     if chosen is None:
         candidates.sort(key=lambda c: (-c[0]["verdict_agreement"], max(0.0, c[0]["auroc_drop"])))
         chosen = candidates[0]
-        print("WARNING: no candidate reached 99% agreement and < 0.01 AUROC drop", flush=True)
+        print(f"WARNING: no candidate reached {a.min_agreement:.1%} agreement and < 0.01 AUROC drop", flush=True)
 
     r, s8, m8 = chosen
     shutil.copyfile(r["file"], os.path.join(a.run, "model.int8.onnx"))

@@ -71,10 +71,16 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((rp - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def augment(x: torch.Tensor, m: torch.Tensor, g: torch.Generator, shift: float, scale: float, photo: bool, flips: str):
-    """x, m: float [B,C,H,W] in [0,1]. Same geometric warp for image and mask."""
+def augment(x: torch.Tensor, m: torch.Tensor, g: torch.Generator, shift: float, scale: float, photo: bool, flips: str,
+            rot90: bool = False):
+    """x, m: float [B,C,H,W] in [0,1]. Same geometric warp for image and mask. rot90 (square inputs
+    only) also transposes half the batch: with both flips that is every turn and mirror of the tile."""
     b = x.shape[0]
     dev = x.device
+    if rot90:
+        t = (torch.rand(b, generator=g, device=dev) < 0.5).view(b, 1, 1, 1)
+        x = torch.where(t, x.transpose(2, 3), x)
+        m = torch.where(t, m.transpose(2, 3), m)
 
     def u(lo, hi, n=b):
         return lo + (hi - lo) * torch.rand(n, generator=g, device=dev)
@@ -119,6 +125,8 @@ def main():
     ap.add_argument("--shift", type=float, default=0.06)
     ap.add_argument("--scale", type=float, default=0.08)
     ap.add_argument("--flips", default="hv")
+    ap.add_argument("--rot90", action="store_true", help="also transpose half the batch (square inputs)")
+    ap.add_argument("--train-split", default="train", help="<data>/<name>.npz trains (e.g. fit: train less the held-out test)")
     ap.add_argument("--no-photo", action="store_true")
     ap.add_argument("--mean", type=float, default=-1, help="input mean (x/255 units); -1 = from train set")
     ap.add_argument("--std", type=float, default=-1)
@@ -135,7 +143,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     dev = torch.device(a.device)
 
-    xtr, mtr, ytr, vtr = load(os.path.join(a.data, "train.npz"))
+    xtr, mtr, ytr, vtr = load(os.path.join(a.data, f"{a.train_split}.npz"))
     xva, mva, yva, vva = load(os.path.join(a.data, "val.npz"))
     if a.limit:
         xtr, mtr, ytr, vtr = xtr[: a.limit], mtr[: a.limit], ytr[: a.limit], vtr[: a.limit]
@@ -192,7 +200,7 @@ def main():
             idx = torch.multinomial(w_samp, a.batch, replacement=True, generator=g)
             x = Xtr[idx].float() / 255
             m = Mtr[idx].float() / 255
-            x, m = augment(x, m, g, a.shift, a.scale, not a.no_photo, a.flips)
+            x, m = augment(x, m, g, a.shift, a.scale, not a.no_photo, a.flips, a.rot90)
             y = Ytr[idx]
             valid = Vtr[idx]
             s_logit, m_logit = model.forward_logits(norm(x))

@@ -20,6 +20,8 @@ export class PatchClassifierDecoder implements Decoder {
   private readonly cfg: PatchClassifierSpec;
   private readonly labels: readonly string[];
   private readonly bounds: ScoreBounds;
+  /** [cell][column] factor (P(cell | class) / P(cell))^weight, when model.json gives decoder.topology. */
+  private readonly topologyFactor?: number[][];
 
   constructor(spec: ModelSpec) {
     if (spec.decoder.type !== 'patch-classifier') throw new ModelSpecError(`model ${spec.name}: not a patch-classifier decoder`);
@@ -30,6 +32,7 @@ export class PatchClassifierDecoder implements Decoder {
     }
     this.bounds = scoreBounds(spec.scoreRange);
     this.outputNames = [this.cfg.output];
+    if (this.cfg.topology) this.topologyFactor = topologyFactors(this.cfg.topology.counts, this.cfg.topology.weight);
   }
 
   decode(outputs: TensorMap, _transform: InputTransform, regions: readonly InputRegion[] = []): Decoded {
@@ -42,12 +45,13 @@ export class PatchClassifierDecoder implements Decoder {
     checkAllInRange(this.cfg.output, 'probability', data.subarray(0, regions.length * columns), this.bounds);
     const candidates: Candidate[] = [];
     regions.forEach((region, i) => {
+      const probs = this.regionProbabilities(data.subarray(i * columns, (i + 1) * columns), region);
       let best = -1;
       let bestP = -1;
       const row: Array<{ label: number; p: number }> = [];
       for (let c = 0, label = 0; c < columns; c++) {
         if (c === this.cfg.nuisanceIndex) continue;
-        const p = data[i * columns + c]!;
+        const p = probs[c]!;
         row.push({ label, p });
         if (p > bestP) {
           bestP = p;
@@ -63,6 +67,27 @@ export class PatchClassifierDecoder implements Decoder {
     candidates.sort((a, b) => b.score - a.score);
     return { score: candidates[0]?.score ?? 0, candidates, judge: 'candidates' };
   }
+
+  /** The network's row, weighed by the region's topology cell when the model has a table for it. */
+  private regionProbabilities(row: Float32Array, region: InputRegion): ArrayLike<number> {
+    const factor = region.topology === undefined ? undefined : this.topologyFactor?.[region.topology];
+    if (!factor) return row;
+    const weighed = Array.from(row, (p, c) => p * factor[c]!);
+    const sum = weighed.reduce((a, b) => a + b, 0);
+    return sum > 0 ? weighed.map((p) => p / sum) : row;
+  }
+}
+
+/** (P(cell | class) / P(cell))^weight from per-class cell counts, add-one smoothed: [cell][class]. */
+export function topologyFactors(counts: readonly (readonly number[])[], weight: number): number[][] {
+  const smoothed = counts.map((r) => r.map((n) => n + 1));
+  const rowSums = smoothed.map((r) => r.reduce((a, b) => a + b, 0));
+  const total = rowSums.reduce((a, b) => a + b, 0);
+  const cells = smoothed[0]!.length;
+  return Array.from({ length: cells }, (_, cell) => {
+    const marginal = smoothed.reduce((a, r) => a + r[cell]!, 0) / total;
+    return smoothed.map((r, c) => (r[cell]! / rowSums[c]! / marginal) ** weight);
+  });
 }
 
 

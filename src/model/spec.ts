@@ -91,6 +91,20 @@ const patchClassifierDecoder = z
      * while the verdict's thresholds see the same top class as before.
      */
     minClassScore: z.number().min(0).max(1).default(0.05),
+    /**
+     * Golden-template regions carry a topology cell (src/inspect/template/topology.ts). `counts`
+     * [nuisance + labels][9] is how often each cell occurred per class on the training patches;
+     * each region's probabilities are multiplied by (P(cell | class) / P(cell))^weight (add-one
+     * smoothed) and renormalised: what the cell says about the class, tempered because the
+     * classifier has partly seen it already. Absent: probabilities as the network gives them.
+     */
+    topology: z
+      .object({
+        weight: z.number().min(0).max(2),
+        counts: z.array(z.array(z.number().int().min(0)).length(9)).min(2),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -211,6 +225,9 @@ export function parseModelSpec(raw: unknown, source: string): ModelSpec {
   }
   if ((spec.template !== undefined) !== (spec.decoder.type === 'patch-classifier')) {
     throw new ModelSpecError(`invalid model spec ${source}:\n  template: a template model needs decoder.type patch-classifier, and that decoder a template block`);
+  }
+  if (spec.decoder.type === 'patch-classifier' && spec.decoder.topology && spec.decoder.topology.counts.length !== spec.labels.length + 1) {
+    throw new ModelSpecError(`invalid model spec ${source}:\n  decoder.topology.counts: ${spec.decoder.topology.counts.length} rows, expected ${spec.labels.length + 1} (nuisance + labels)`);
   }
   if (spec.template && (spec.input.colorOrder !== 'GRAY' || spec.input.layout !== 'NCHW')) {
     throw new ModelSpecError(`invalid model spec ${source}:\n  input: a template model's patches are NCHW with grey channels (colorOrder GRAY, layout NCHW)`);

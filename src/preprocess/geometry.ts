@@ -20,6 +20,8 @@ export interface InputTransform {
 export interface InputRegion {
   box: [number, number, number, number];
   areaPx: number;
+  /** Golden-template regions: the blob's topology cell (src/inspect/template/topology.ts), 0-8. */
+  topology?: number;
 }
 
 /** Where a frame lands in the model's input, and how it is resized to get there. */

@@ -5,8 +5,11 @@
  *
  *   node .train/js/tools/template/extract-patches.js --data DIR --split tools/template/deeppcb-split.json \
  *     --part train --spec models/deeppcb-template/model.json --out .train/deeppcb/train [--limit N]
- * Writes OUT.patches.npy (uint8 N x 3 x H x W), OUT.labels.npy (uint8 N), OUT.meta.json; prints how
- * many truth boxes a candidate box reaches at IoU > 0.33 (the detector's recall bound).
+ * Writes OUT.patches.npy (uint8 N x 3 x H x W), OUT.labels.npy (uint8 N), OUT.meta.json, and
+ * OUT.boards.json (per board: its truth boxes, whether it registered, and each of its patches' raw
+ * blob box in frame pixels, so a classifier's probabilities on these patches can be scored as
+ * detections offline: tools/template/crossval.ts); prints how many truth boxes a candidate box
+ * reaches at IoU > 0.33 (the detector's recall bound).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,7 +17,7 @@ import { listBoardSamples, readBoardBoxes, DEEPPCB_CLASSES } from '../../src/eva
 import { iou, PAPER_IOU } from '../../src/eval/detection-score.js';
 import { loadModelSpec } from '../../src/model/spec.js';
 import { ReferenceBook } from '../../src/inspect/template/references.js';
-import { prepareAgainstReference } from '../../src/inspect/template/stage.js';
+import { candidateBox, prepareAgainstReference } from '../../src/inspect/template/stage.js';
 import { readImageFile } from '../../src/source/read-image.js';
 import { writeNpy } from '../model/npy.js';
 
@@ -32,6 +35,10 @@ const { values } = parseArgs({
 const spec = loadModelSpec(values.spec!).spec;
 // --template '{...}' overrides the spec's template block while parameters are being chosen.
 const tspec = values.template ? { ...spec, template: { ...spec.template!, ...JSON.parse(values.template) } } : spec;
+// The stage runs with raw blob boxes (mapped to the frame); the model's box rule is applied here
+// for the label, so the raw box can be kept for choosing that rule on held-out predictions.
+const boxRule = tspec.template!.box;
+const rawSpec = { ...tspec, template: { ...tspec.template!, box: { padPx: 0, minSidePx: 0 } } };
 const groups: string[] = JSON.parse(readFileSync(values.split!, 'utf8'))[values.part!];
 let samples = listBoardSamples(values.data!).filter((s) => groups.includes(s.group.split('/').pop()!));
 if (values.limit) samples = samples.filter((_, i) => i % Math.ceil(samples.length / Number(values.limit)) === 0);
@@ -43,6 +50,7 @@ let truths = 0;
 let reached = 0;
 let candidates = 0;
 const unregistered: string[] = [];
+const boards: Array<{ id: string; group: string; registered: boolean; truth: ReturnType<typeof readBoardBoxes>; first: number; boxes: Array<[number, number, number, number]>; areaPx: number[] }> = [];
 const book = new ReferenceBook(tspec.template!.registration);
 for (const s of samples) {
   const truth = readBoardBoxes(s);
@@ -53,16 +61,19 @@ for (const s of samples) {
     const template = await readImageFile(s.template);
     await book.put(s.id, template);
     template.release();
-    prepared = await prepareAgainstReference(tested, book.forFrame({ camera: 'extract', recipe: s.id }), tspec);
+    prepared = await prepareAgainstReference(tested, book.forFrame({ camera: 'extract', recipe: s.id }), rawSpec);
   } catch (err) {
     unregistered.push(`${s.id}: ${(err as Error).message}`);
+    boards.push({ id: s.id, group: s.group.split('/').pop()!, registered: false, truth, first: labels.length, boxes: [], areaPx: [] });
     continue;
   } finally {
     tested.release();
     book.remove(s.id);
   }
   const hit = truth.map(() => false);
-  prepared.regions.forEach((r, i) => {
+  boards.push({ id: s.id, group: s.group.split('/').pop()!, registered: true, truth, first: labels.length, boxes: prepared.regions.map((r) => r.box), areaPx: prepared.regions.map((r) => r.areaPx) });
+  prepared.regions.forEach((raw, i) => {
+    const r = { box: candidateBox(raw.box, boxRule) };
     candidates++;
     // The truth box this candidate overlaps most (IoU > 0.33 as scored), else nuisance.
     let best = -1;
@@ -90,6 +101,7 @@ chunks.forEach((c, i) => out.set(c, i * c.length));
 if (values.out) {
   writeNpy(`${values.out}.patches.npy`, out, [chunks.length, 3, h, w]);
   writeNpy(`${values.out}.labels.npy`, Uint8Array.from(labels), [labels.length]);
+  writeFileSync(`${values.out}.boards.json`, JSON.stringify({ boxRule, boards }));
   writeFileSync(`${values.out}.meta.json`, JSON.stringify({ classes: ['nuisance', ...DEEPPCB_CLASSES], samples: samples.length, groups, spec: values.spec, template: tspec.template }, null, 1));
 }
 const perClass = ['nuisance', ...DEEPPCB_CLASSES].map((c, i) => `${c} ${labels.filter((l) => l === i).length}`).join(', ');

@@ -64,37 +64,23 @@ def augment(x):
     return x
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--seed", type=int, default=1234)
-    a = ap.parse_args()
-    os.makedirs(a.out, exist_ok=True)
-    torch.manual_seed(a.seed)
-    np.random.seed(a.seed)
-    dev = "cuda"
-    tr = np.load(os.path.join(a.data, "train.npz"))
-    x = torch.from_numpy(tr["patches"]).to(dev)
-    y = torch.from_numpy(tr["labels"].astype(np.int64)).to(dev)
-    va = np.load(os.path.join(a.data, "validation.npz"))
-    xv = torch.from_numpy(va["patches"]).to(dev)
-    yv = torch.from_numpy(va["labels"].astype(np.int64)).to(dev)
+def fit(x, y, epochs, batch, seed, xv=None, yv=None, dev="cuda"):
+    """The fixed recipe: AdamW, one-cycle to 3e-3, label smoothing 0.05, EMA of the weights (0.99 a
+    step), the last epoch's EMA returned (nothing picked on xv/yv, which are only logged)."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
     model = PatchNet().to(dev)
     ema = copy.deepcopy(model)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    steps = a.epochs * ((len(x) + a.batch - 1) // a.batch)
+    steps = epochs * ((len(x) + batch - 1) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.15)
     log = []
-    t0 = time.time()
-    for ep in range(a.epochs):
+    for ep in range(epochs):
         model.train()
         perm = torch.randperm(len(x), device=dev)
         tot = 0.0
-        for i in range(0, len(x), a.batch):
-            idx = perm[i:i + a.batch]
+        for i in range(0, len(x), batch):
+            idx = perm[i:i + batch]
             xb = normalise(augment(x[idx]))
             # brightness jitter on the grey channels only (the mask channel is exact)
             xb[:, :2] = xb[:, :2] * (1 + 0.1 * (torch.rand(len(xb), 1, 1, 1, device=dev) - 0.5))
@@ -110,21 +96,55 @@ def main():
                     else:
                         pe.copy_(pm)
             tot += loss.item() * len(idx)
-        ema.eval()
-        with torch.no_grad():
-            pv = torch.cat([ema(normalise(xv[i:i + 1024])).argmax(1) for i in range(0, len(xv), 1024)])
-        log.append({"epoch": ep, "loss": tot / len(x), "val_patch_acc": (pv == yv).float().mean().item()})
-        print(log[-1], flush=True)
+        entry = {"epoch": ep, "loss": tot / len(x)}
+        if xv is not None:
+            entry["val_patch_acc"] = (predict(ema, xv).argmax(1) == yv).float().mean().item()
+        log.append(entry)
+        print(entry, flush=True)
+    return ema.eval(), log
+
+
+def predict(model, xs):
+    """Class probabilities [N, 7] of uint8 patches, in batches."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([torch.softmax(model(normalise(xs[i:i + 1024])), 1) for i in range(0, len(xs), 1024)])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=1234)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    dev = "cuda"
+    tr = np.load(os.path.join(a.data, "train.npz"))
+    x = torch.from_numpy(tr["patches"]).to(dev)
+    y = torch.from_numpy(tr["labels"].astype(np.int64)).to(dev)
+    va = np.load(os.path.join(a.data, "validation.npz"))
+    xv = torch.from_numpy(va["patches"]).to(dev)
+    yv = torch.from_numpy(va["labels"].astype(np.int64)).to(dev)
+    t0 = time.time()
+    ema, log = fit(x, y, a.epochs, a.batch, a.seed, xv, yv, dev)
+    export(ema, tr["patches"], a.out)
     json.dump({"epochs": log, "seconds": time.time() - t0, "train_patches": len(x), "seed": a.seed}, open(os.path.join(a.out, "train-log.json"), "w"), indent=1)
+    report(a.out, xv, yv)
+
+
+def export(ema, train_patches, out):
+    """model.onnx (FP32, softmax in the graph) and model.int8.onnx (static QDQ, calibrated on 512 train patches)."""
     final = WithSoftmax(ema.cpu().eval())
     dummy = torch.zeros(1, 3, 48, 48)
-    fp32 = os.path.join(a.out, "model.onnx")
+    fp32 = os.path.join(out, "model.onnx")
     torch.onnx.export(final, dummy, fp32, input_names=["patches"], output_names=["probs"], opset_version=17,
                       dynamic_axes={"patches": {0: "n"}, "probs": {0: "n"}}, dynamo=False)
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    calib = normalise(torch.from_numpy(tr["patches"][np.random.RandomState(0).permutation(len(tr["patches"]))[:512]])).numpy()
+    calib = normalise(torch.from_numpy(train_patches[np.random.RandomState(0).permutation(len(train_patches))[:512]])).numpy()
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -137,16 +157,20 @@ def main():
             self.i += 1
             return {"patches": b}
 
-    pre = os.path.join(a.out, "pre.onnx")
+    pre = os.path.join(out, "pre.onnx")
     quant_pre_process(fp32, pre)
-    quantize_static(pre, os.path.join(a.out, "model.int8.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+    quantize_static(pre, os.path.join(out, "model.int8.onnx"), Reader(), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
                     nodes_to_exclude=[n.name for n in __import__("onnx").load(pre).graph.node if n.op_type == "Softmax"],
                     extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
     os.remove(pre)
+
+
+def report(out, xv, yv):
+    """Patch accuracy of the exported FP32 and INT8 files through onnxruntime (the daemon's runtime)."""
     import onnxruntime as ort
     for f in ["model.onnx", "model.int8.onnx"]:
-        s = ort.InferenceSession(os.path.join(a.out, f), providers=["CPUExecutionProvider"])
+        s = ort.InferenceSession(os.path.join(out, f), providers=["CPUExecutionProvider"])
         xs = normalise(xv.cpu()).numpy()
         p = np.concatenate([s.run(None, {"patches": xs[i:i + 512]})[0] for i in range(0, len(xs), 512)])
         print(f, "val patch accuracy", float((p.argmax(1) == yv.cpu().numpy()).mean()), flush=True)

@@ -1,6 +1,7 @@
 import type { InputSpec } from '../../model/spec.js';
 import { opencv, type Mat } from '../../preprocess/opencv.js';
 import type { Blob, Difference } from './difference.js';
+import { topologyCell } from './topology.js';
 
 /** The classifier's three input channels, in order: what the frame shows, what it should show, and which pixels are this blob. */
 export const PATCH_CHANNELS = ['tested', 'reference', 'blob'] as const;
@@ -10,15 +11,17 @@ export const PATCH_CHANNELS = ['tested', 'reference', 'blob'] as const;
  * classifier sees defects at their true scale), channels PATCH_CHANNELS, normalised as
  * `(x·scale − mean[c]) / std[c]`, NCHW. An empty frame (no blobs) still gets one blank patch: the
  * backend runs a batch of at least one, and the decoder reads only as many rows as there are regions.
+ * `topology[i]` is blob i's topology cell over the same window (topology.ts), for the decoder.
  */
-export function patchTensor(diff: Difference, reference: Mat, blobs: readonly Blob[], input: InputSpec): { tensor: Float32Array; dims: [number, number, number, number] } {
+export function patchTensor(diff: Difference, reference: Mat, blobs: readonly Blob[], input: InputSpec): { tensor: Float32Array; dims: [number, number, number, number]; topology: number[] } {
   const cv = opencv();
   const w = input.width;
   const h = input.height;
   const n = Math.max(1, blobs.length);
   const plane = w * h;
   const tensor = new Float32Array(n * 3 * plane);
-  if (blobs.length === 0) return { tensor, dims: [1, 3, h, w] };
+  const topology: number[] = [];
+  if (blobs.length === 0) return { tensor, dims: [1, 3, h, w], topology };
   const padX = w;
   const padY = h;
   const tested = diff.aligned.copyMakeBorder(padY, padY, padX, padX, cv.BORDER_REPLICATE);
@@ -35,6 +38,7 @@ export function patchTensor(diff: Difference, reference: Mat, blobs: readonly Bl
       const rect = new cv.Rect(x0 + padX, y0 + padY, w, h);
       // A region is a view with the parent's stride; copy() makes it continuous for getData().
       const planes = [tested.getRegion(rect).copy().getData(), ref.getRegion(rect).copy().getData()];
+      topology.push(topologyCell(planes[0]!, planes[1]!, w, h));
       for (let c = 0; c < 2; c++) {
         const { mean, std } = norm(c);
         const src = planes[c]!;
@@ -59,5 +63,5 @@ export function patchTensor(diff: Difference, reference: Mat, blobs: readonly Bl
     tested.release();
     ref.release();
   }
-  return { tensor, dims: [n, 3, h, w] };
+  return { tensor, dims: [n, 3, h, w], topology };
 }

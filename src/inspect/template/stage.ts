@@ -38,8 +38,8 @@ export async function prepareAgainstReference(image: Mat, ref: Reference, spec: 
     const diff = await difference(grey, ref.image, registration, t.difference);
     const t2 = performance.now();
     try {
-      const { tensor, dims } = patchTensor(diff, ref.image, diff.blobs, spec.input);
-      const regions = diff.blobs.map((b) => ({ box: boxToFrame(candidateBox(b.box, t.box), registration), areaPx: b.areaPx }));
+      const { tensor, dims, topology } = patchTensor(diff, ref.image, diff.blobs, spec.input);
+      const regions = diff.blobs.map((b, i) => ({ box: boxToFrame(candidateBox(b.box, t.box), registration), areaPx: b.areaPx, topology: topology[i] }));
       const t3 = performance.now();
       return {
         tensor,

@@ -51,6 +51,8 @@ git ls-files -z | xargs -0 cp -a --parents -t "$tree"
 cp -a dist "$tree/dist"
 mkdir -p "$tree/native/build" && cp -a "$work/native/build/Release" "$tree/native/build/Release"
 ln -s "$mods" "$tree/node_modules"
+# The tests read ../shared (models, sample images) beside the checkout: the same folder beside the copy.
+if [ -d "$root/../shared" ]; then ln -sfn "$(readlink -f "$root/../shared")" "$work/shared"; fi
 
 say "running the Node 24 slice"
 cd "$tree"

@@ -1,14 +1,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StopSteps } from '../../src/ops/stop-steps.js';
 import { VerdictPublisher } from '../../src/outputs/mqtt/publisher.js';
 import type { Outbox } from '../../src/outputs/output.js';
 import { VerdictStore } from '../../src/record/store.js';
 import { TestBroker } from '../helpers/mosquitto.js';
 import { verdict } from '../helpers/verdict-log.js';
-import { sleep, waitFor } from './helpers.js';
+import { DaemonProcess, sleep, syntheticConfig, tempDir, waitFor, writeConfig } from './helpers.js';
 
 /**
  * The stop that sometimes did not end (docs/status.md): a QoS 1 publish in flight when the broker
@@ -63,4 +65,64 @@ describe("the MQTT output's stop after a broker died with a verdict unacknowledg
     expect(ended).toBe('stopped');
     expect(Date.now() - t0).toBeLessThan(5000);
   }, 60_000);
+});
+
+describe('a bounded stop', () => {
+  it('names a step that never settles, goes on to the next, and logs one that throws', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const steps = new StopSteps(pino({ level: 'debug' }, sink));
+    const order: string[] = [];
+    const t0 = Date.now();
+    expect(await steps.run('cameras', 1000, async () => (order.push('cameras'), 1))).toBe(1);
+    expect(await steps.run('outputs stop', 300, () => (order.push('outputs stop'), new Promise<never>(() => {})))).toBeUndefined();
+    expect(await steps.run('models', 1000, () => (order.push('models'), Promise.reject(new Error('session already closed'))))).toBeUndefined();
+    await steps.run('verdict log close', 1000, () => void order.push('verdict log close'));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(order).toEqual(['cameras', 'outputs stop', 'models', 'verdict log close']);
+    expect(steps.hung).toEqual(['outputs stop']);
+    await new Promise((r) => setImmediate(r));
+    expect(lines.filter((l) => l.event === 'daemon.stop_hung').map((l) => [l.step, l.code, l.waitedMs])).toEqual([['outputs stop', 'INSPECTD_STOP_HUNG', 300]]);
+    expect(lines.filter((l) => l.event === 'daemon.stop_failed').map((l) => [l.step, l.err])).toEqual([['models', 'session already closed']]);
+  });
+});
+
+/**
+ * A broker that stops answering with its connection open (a hung broker host): the MQTT output's
+ * goodbye is never acknowledged and MQTT.js's graceful end waits for it. The daemon's stop must still
+ * end, say which step hung, and exit 70.
+ */
+describe('the daemon stopped while its broker is frozen', () => {
+  let broker: TestBroker | undefined;
+  let daemon: DaemonProcess | undefined;
+  afterAll(async () => {
+    daemon?.kill();
+    await broker?.kill();
+  });
+
+  it('exits 70 within the steps\' bounds, naming the MQTT output as the step that hung', async () => {
+    broker = await TestBroker.start();
+    const dir = tempDir('stop-frozen');
+    const file = writeConfig(dir, syntheticConfig({ dir, fps: 10, deadlineMs: 2000, extra: ['shutdown:', '  drainMs: 1000'] }));
+    daemon = DaemonProcess.start(file, ['--broker', broker.url]);
+    await waitFor('ready', () => daemon!.event('ready'), 40_000);
+    broker.freeze();
+    await sleep(500); // verdicts sent meanwhile are not acknowledged
+    const t0 = Date.now();
+    const exit = await Promise.race([daemon.stop(), sleep(40_000).then(() => 'still running')]);
+    const took = Date.now() - t0;
+    const hung = daemon.events('daemon.stop_hung').map((l) => l.step);
+    expect(exit, JSON.stringify(daemon.logs.slice(-6).map((l) => [l.event, l.msg]))).toBe(70);
+    expect(hung).toEqual(['outputs stop']);
+    expect(daemon.event('outbox.undelivered')).toBeDefined();
+    expect(daemon.event('daemon.stopped')?.hung).toEqual(['outputs stop']);
+    // drain 1 s + slack, the outputs' 8 s bound, the rest: well inside systemd's TimeoutStopSec=30.
+    expect(took).toBeLessThan(25_000);
+  }, 90_000);
 });

@@ -13,6 +13,7 @@ import { setLogLevel } from './log.js';
 import { noTelemetry, storageStateOf, TelemetryTee, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
 import { CpuShare } from './ops/cpu-share.js';
 import { LoopDelay } from './ops/loop-delay.js';
+import { StopSteps } from './ops/stop-steps.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
 import { VerdictPublisher } from './outputs/mqtt/publisher.js';
@@ -32,8 +33,10 @@ import { createVerdictSink } from './verdict/sink.js';
 import { openOperatorPage, type OperatorPage } from './outputs/operator-page/operator-page.js';
 import { packageVersion } from './paths.js';
 
-/** What a clean stop could not write to the verdict log. */
-export type StopResult = CloseResult;
+/** What a clean stop could not write to the verdict log, and the stop steps that did not end within their bound. */
+export interface StopResult extends CloseResult {
+  hung: string[];
+}
 
 export interface DaemonOptions {
   config: Config;
@@ -451,35 +454,58 @@ export class Daemon {
     return this.stopping;
   }
 
+  /**
+   * Stop order: cameras → schedulers settle → log synced → outputs drain and stop → archive → models →
+   * log closed → broker. Each step has a bound (StopSteps): one that never settles is logged as
+   * `daemon.stop_hung` with its name and the stop goes on, so the process still exits (70, or 74 when
+   * verdicts were left unwritten) well inside systemd's TimeoutStopSec.
+   */
   private async doStop(): Promise<StopResult> {
     const { config: cfg, log } = this.opts;
-    await this.cameras.stopAll();
+    const drainMs = cfg.shutdown.drainMs;
+    const steps = new StopSteps(log);
+    // A camera process gets 3 s to release its device before it is killed; an OpenCV read 1.5 s.
+    await steps.run('cameras', STEP_LIMIT_MS, () => this.cameras.stopAll());
     // Triggers still waiting will get no frame now: each gets its TIMEOUT, not silence.
     this.triggerDesk?.flush();
-    for (const [, scheduler] of this.modelsInUse.running()) {
-      if (!(await scheduler.settled(cfg.shutdown.drainMs))) {
-        log.warn({ event: 'daemon.drain_incomplete', pending: scheduler.pending }, 'stopping with inferences still running');
+    await steps.run('schedulers', drainMs + STEP_SLACK_MS, async () => {
+      for (const [, scheduler] of this.modelsInUse.running()) {
+        if (!(await scheduler.settled(drainMs))) {
+          log.warn({ event: 'daemon.drain_incomplete', pending: scheduler.pending }, 'stopping with inferences still running');
+        }
       }
-    }
+    });
     // Verdicts decided last may still be on their way to disk; the outbox is complete once they land.
-    await this.recorder?.sync();
-    if (this.outputs) {
-      const drained = await this.outputs.drain(cfg.shutdown.drainMs);
-      if (!drained && this.recorder) {
+    await steps.run('verdict log sync', STEP_LIMIT_MS, () => this.recorder?.sync());
+    const outputs = this.outputs;
+    if (outputs) {
+      const drained = await steps.run('outputs drain', drainMs + STEP_SLACK_MS, () => outputs.drain(drainMs));
+      if (drained === false && this.recorder) {
         log.warn({ event: 'outbox.undelivered', unpublished: this.recorder.countUnpublished() }, 'broker did not acknowledge every verdict; they stay in the outbox and are sent at next start');
       }
-      await this.outputs.stop();
+      await steps.run('outputs stop', STEP_LIMIT_MS, () => outputs.stop());
     }
-    await this.archive?.flush(cfg.shutdown.drainMs);
-    await this.modelsInUse.closeAll();
-    const written = (await this.recorder?.close()) ?? { unwritten: 0, unwrittenMarks: 0 };
+    await steps.run('reject archive', drainMs + STEP_SLACK_MS, () => this.archive?.flush(drainMs));
+    await steps.run('models', STEP_LIMIT_MS, () => this.modelsInUse.closeAll());
+    // The writer thread commits what it still holds; a slow disk gets longer than the other steps.
+    const written = (await steps.run('verdict log close', 2 * STEP_LIMIT_MS, () => this.recorder?.close())) ?? { unwritten: 0, unwrittenMarks: 0 };
     if (written.unwritten > 0) log.error({ event: 'storage.unwritten', ...written }, 'stopped with verdicts that could not be written to the log');
-    await this.broker?.stop();
+    await steps.run('embedded broker', STEP_LIMIT_MS, () => this.broker?.stop());
     this.loopDelay.disable();
-    log.info({ event: 'daemon.stopped', stats: this.stats }, 'stopped');
-    return written;
+    if (steps.hung.length === 0) log.info({ event: 'daemon.stopped', stats: this.stats }, 'stopped');
+    else log.warn({ event: 'daemon.stopped', hung: steps.hung, stats: this.stats }, 'stopped, leaving behind steps that did not end');
+    return { ...written, hung: steps.hung };
   }
 }
+
+/**
+ * A stop step's bound where the step has no timeout of its own; steps that wait drainMs get that
+ * plus STEP_SLACK_MS. Nothing hung, a stop takes what its steps take (under a second with the broker
+ * up; up to 2 × drainMs with it down); one step hung adds its bound: 8-16 s, inside systemd's
+ * TimeoutStopSec=30 with the default drainMs of 5000.
+ */
+const STEP_LIMIT_MS = 8000;
+const STEP_SLACK_MS = 2000;
 
 function modelName(m: OpenModel): string {
   return `${m.info.name}@${m.info.version}`;

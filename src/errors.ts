@@ -21,6 +21,10 @@ export type ErrorCode =
   | 'INSPECTD_BROKER'
   | 'INSPECTD_STORE'
   | 'INSPECTD_STOPPING'
+  /** A step of a clean stop did not end within its bound (src/ops/stop-steps.ts): logged, the stop goes on, exit 70. */
+  | 'INSPECTD_STOP_HUNG'
+  /** A step of a clean stop threw: logged, the stop goes on. */
+  | 'INSPECTD_STOP_FAILED'
   | 'INSPECTD_TRIGGER_INVALID'
   | 'INSPECTD_TRIGGER_UNKNOWN_CAMERA'
   | 'INSPECTD_TRIGGER_DUPLICATE'

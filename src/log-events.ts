@@ -11,6 +11,8 @@ export const LOG_EVENTS = {
   'daemon.start_failed': 'could not start (code, err); the exit status says why',
   'daemon.stopping': 'a stop was asked for (why: the signal, or a finished replay)',
   'daemon.stopped': 'stopped cleanly (stats)',
+  'daemon.stop_hung': 'a stop step did not end within its bound (step, waitedMs); the stop goes on and exits 70',
+  'daemon.stop_failed': 'a stop step threw (step, err); the stop goes on',
   'daemon.forced_exit': 'a second signal: exit without a clean stop',
   'daemon.drain_incomplete': 'stopping with inferences still running after shutdown.drainMs',
   ready: 'the first frame was answered: READY=1 sent',

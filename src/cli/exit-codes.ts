@@ -8,6 +8,8 @@ export const EXIT_BAD_MODEL = 2;
 export const EXIT_USAGE = 64;
 /** `run`: the database is not a verdict log inspectd can use (foreign file, newer schema): EX_DATAERR. */
 export const EXIT_LOG_UNUSABLE = 65;
+/** `run`: a stop step did not end within its bound (logged as daemon.stop_hung); the process exited anyway: EX_SOFTWARE. */
+export const EXIT_STOP_HUNG = 70;
 /** `run`: a stop that could not write every verdict of this run to the log: EX_IOERR. */
 export const EXIT_LOG_UNWRITTEN = 74;
 /** `run`: another inspectd holds the verdict log (one daemon per log): EX_TEMPFAIL. */

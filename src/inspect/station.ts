@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ModelRef } from '../config/schema.js';
@@ -21,11 +22,37 @@ export interface StationInspections {
 
 /**
  * Which open model a camera uses: its path (against baseDir, the config file's folder or the package
- * for the defaults) and precision. Cameras with the same key share one model; a reload that changes a
- * camera's key loads a new one.
+ * for the defaults), precision, and its files as they are on disk. Cameras with the same key share one
+ * model; a reload that changes a camera's key loads a new one, so new files put under an unchanged
+ * path (a retrained model copied over the old) are loaded and swapped in by a reload too.
  */
 export function modelKey(ref: ModelRef, baseDir: string): string {
-  return `${resolve(baseDir, ref.path)}#${ref.precision}`;
+  const path = resolve(baseDir, ref.path);
+  return `${path}#${ref.precision}#${modelFilesStamp(path)}`;
+}
+
+/**
+ * Size and modification time of model.json and every ONNX file it names: cheap (a reload reads it,
+ * frames never do), and any copy of new files changes it. Unreadable files are stamped as such;
+ * opening the model then says what is wrong with them.
+ */
+function modelFilesStamp(specPath: string): string {
+  const stamp = (file: string) => {
+    try {
+      const st = statSync(file);
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  };
+  let files: string[] = [];
+  try {
+    const loaded = loadModelSpec(specPath);
+    files = Object.values(loaded.spec.files).map((name) => resolve(loaded.dir, name));
+  } catch {
+    // An unreadable spec: its own stamp says so, and opening it reports why.
+  }
+  return [specPath, ...files].map(stamp).join('/');
 }
 
 /** The model a camera names: its own, or the station's. */

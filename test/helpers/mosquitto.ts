@@ -73,6 +73,11 @@ export class TestBroker {
     return this.end('SIGKILL');
   }
 
+  /** The broker stops answering (SIGSTOP) with its sockets open: what was sent is neither acknowledged nor refused. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
   private async end(signal: NodeJS.Signals): Promise<void> {
     const c = this.child;
     this.child = undefined;

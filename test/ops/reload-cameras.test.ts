@@ -17,7 +17,8 @@ import { DaemonProcess, sleep, tempDir, waitFor, writeConfig } from './helpers.j
  *   one, swapped at one point in each camera's frame order (each verdict's `model` says which
  *   answered), visible in
  *   the retained birth message;
- * - a corrupt new model refused, the line still judging with the one it had.
+ * - a corrupt new model refused, the line still judging with the one it had;
+ * - new files copied over the model in use (same path, same config) loaded and swapped by a reload.
  */
 let dir: string;
 let broker: TestBroker;
@@ -102,6 +103,18 @@ describe('reload of cameras and the model', () => {
     expect(birth().models.map((m) => m.version)).toEqual(['9.9.9-reload']);
   }, 90_000);
 
+  it('notices new model files under the same path: a reload of an unchanged config loads and swaps them', async () => {
+    // A retrained model copied over the one in use, the config untouched.
+    writeFileSync(newModel, readFileSync(newModel, 'utf8').replace('"version": "9.9.9-reload"', '"version": "9.9.10-in-place"'));
+    const r = await reload(config([cam('cam1', 1), cam('cam3', 3)], newModel));
+    expect(r.event).toBe('config.reloaded');
+    expect(r.models).toEqual({ loaded: ['synthetic-line@9.9.10-in-place'], retired: ['synthetic-line@9.9.9-reload'] });
+    await waitFor('verdicts from the model replaced in place', () => sub.verdicts().filter((v) => v.model.version === '9.9.10-in-place').length >= 6, 30_000);
+    // The same files again: nothing to load.
+    const again = await reload(config([cam('cam1', 1), cam('cam3', 3)], newModel));
+    expect(again.models).toEqual({ loaded: [], retired: [] });
+  }, 90_000);
+
   it('lost no verdict and judged no frame twice across the reloads; the swap is one point in the frames of each camera', async () => {
     expect(await daemon.stop()).toBe(0);
     const all = execFileSync(process.execPath, [cliPath, 'verdicts', '--db', db], { encoding: 'utf8' })
@@ -121,8 +134,8 @@ describe('reload of cameras and the model', () => {
     for (const camera of ['cam1', 'cam3']) {
       const versions = all.filter((v) => v.camera === camera).sort((a, b) => a.frameId - b.frameId).map((v) => v.model.version);
       const switches = versions.slice(1).filter((v, i) => v !== versions[i]);
-      expect(switches, camera).toEqual(['9.9.9-reload']);
+      expect(switches, camera).toEqual(['9.9.9-reload', '9.9.10-in-place']);
     }
-    expect(all.at(-1)!.model.version).toBe('9.9.9-reload');
+    expect(all.at(-1)!.model.version).toBe('9.9.10-in-place');
   }, 60_000);
 });

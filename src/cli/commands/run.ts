@@ -1,11 +1,13 @@
 import { resolve } from 'node:path';
+import type { Logger } from 'pino';
 import { loadConfig, type ConfigOverrides } from '../../config/load.js';
 import { Daemon, type StopResult } from '../../daemon.js';
 import { ConfigError, errorCode, errorMessage } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { Service } from '../../ops/service.js';
 import { packageRoot, packageVersion } from '../../paths.js';
-import { EXIT_CONFIG, EXIT_FAILURE, EXIT_LOG_IN_USE, EXIT_LOG_UNUSABLE, EXIT_LOG_UNWRITTEN, EXIT_OK } from '../exit-codes.js';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_LOG_IN_USE, EXIT_LOG_UNUSABLE, EXIT_LOG_UNWRITTEN, EXIT_OK, EXIT_STOP_HUNG } from '../exit-codes.js';
+import { StopSteps } from '../../ops/stop-steps.js';
 
 export interface RunOptions {
   config?: string;
@@ -54,7 +56,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     stopRequested = (why) => {
       log.info({ event: 'daemon.stopping', why }, 'stopping');
       service.stopping();
-      void daemon.stop().then(resolveStop);
+      // doStop catches each step's failure (StopSteps); should it still throw, the process must not wait on it.
+      void daemon.stop().then(resolveStop, (err: unknown) => {
+        log.error({ event: 'daemon.stop_failed', code: 'INSPECTD_STOP_FAILED', step: 'stop', err: errorMessage(err) }, 'stop failed');
+        resolveStop({ unwritten: 0, unwrittenMarks: 0, hung: ['stop'] });
+      });
     };
   });
   const onSignal = (sig: NodeJS.Signals) => {
@@ -77,10 +83,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   } catch (e) {
     if (errorCode(e) === 'INSPECTD_STOPPING') {
       // SIGTERM while starting: a clean stop, not a failure.
-      await stopped;
-      await service.close();
-      log.flush();
-      return EXIT_OK;
+      return finishStop(await stopped, service, log);
     }
     log.fatal({ event: 'daemon.start_failed', code: errorCode(e), err: errorMessage(e), stack: e instanceof Error ? e.stack : undefined }, 'daemon failed to start');
     // A signal during the failed start's clean-up ends the process, as it would without us.
@@ -97,12 +100,25 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   }
   log.info({ event: 'daemon.running', station: cfg.station, broker: daemon.brokerUrl, db: resolve(cfg.storage.path), http: service.http?.address }, 'inspectd running');
   service.started(daemon);
-  const { unwritten } = await stopped;
-  await service.close();
+  return finishStop(await stopped, service, log);
+}
+
+/** After the daemon's stop: the HTTP server closes (bounded too), and the exit status says how the stop went. */
+async function finishStop({ unwritten, hung }: StopResult, service: Service, log: Logger): Promise<number> {
+  const closed = new StopSteps(log);
+  await closed.run('http server', HTTP_CLOSE_LIMIT_MS, () => service.close());
+  hung.push(...closed.hung);
   log.flush();
   // Verdicts that reached the PLC but not the log: the stop was not clean, say so to systemd.
-  return unwritten > 0 ? EXIT_LOG_UNWRITTEN : EXIT_OK;
+  // A step left hanging (logged as daemon.stop_hung): 70, so a stop that needed it is not taken for clean.
+  const code = unwritten > 0 ? EXIT_LOG_UNWRITTEN : hung.length > 0 ? EXIT_STOP_HUNG : EXIT_OK;
+  // What a hung step still holds (a socket, a child process) would keep the process up: not past a second.
+  if (hung.length > 0) setTimeout(() => process.exit(code), 1000).unref();
+  return code;
 }
+
+/** Fastify's close waits for open requests; its connections are cut at close (src/http/server.ts). */
+const HTTP_CLOSE_LIMIT_MS = 5000;
 
 function exitStatusForStartFailure(e: unknown): number {
   // A config that names something the model lacks is still a bad config: no restart can fix it.

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { IStore } from 'mqtt';
+import type { IStore, MqttClient } from 'mqtt';
 
 /**
  * MQTT.js keeps every unacknowledged QoS 1 message in its outgoing store and sends it again on the
@@ -31,4 +31,18 @@ export class ForgetfulStore implements IStore {
   close(cb: Parameters<IStore['close']>[0]): void {
     cb?.();
   }
+}
+
+/**
+ * The other half of keeping nothing: QoS 1 messages in flight when a connection is lost stay in
+ * MQTT.js's table of unacknowledged messages (client.outgoing), and as this store gives nothing back
+ * on reconnect, nothing ever re-sends or acknowledges them under their ids. A graceful end() waits for
+ * that table to empty, so a stop after a broker outage could wait for ever (seen as a stop hanging
+ * after `daemon.stopping`). At each close they are failed here ("Message removed"): the outbox
+ * re-sends what they carried, and retained messages are published again on connect.
+ */
+export function forgetInFlightOnClose(client: MqttClient): void {
+  client.on('close', () => {
+    for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+  });
 }

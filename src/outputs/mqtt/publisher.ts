@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { VerdictMessage } from '../../verdict/types.js';
 import { IdleSignal } from '../../util/idle-signal.js';
 import type { BrokerCredentials } from './credentials.js';
-import { ForgetfulStore } from './forgetful-store.js';
+import { ForgetfulStore, forgetInFlightOnClose } from './forgetful-store.js';
 import type { Outbox, VerdictOutput } from '../output.js';
 
 export interface PublisherOptions {
@@ -124,6 +124,7 @@ export class VerdictPublisher implements VerdictOutput {
     });
     client.on('message', (topic, payload) => this.listeners.get(topic)?.(payload));
     client.on('close', () => this.log.debug('mqtt connection closed'));
+    forgetInFlightOnClose(client);
     // Once per outage, not per reconnect attempt (every reconnectMs): the state change is the news.
     client.on('reconnect', () => this.brokerState.reconnecting());
     client.on('offline', () => {

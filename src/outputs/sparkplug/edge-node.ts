@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { VerdictMessage } from '../../verdict/types.js';
 import { IdleSignal } from '../../util/idle-signal.js';
 import type { BrokerCredentials } from '../mqtt/credentials.js';
-import { ForgetfulStore } from '../mqtt/forgetful-store.js';
+import { ForgetfulStore, forgetInFlightOnClose } from '../mqtt/forgetful-store.js';
 import type { Outbox, VerdictOutput } from '../output.js';
 import { deviceMetrics, zeroCounts, type VerdictCounts } from './metrics.js';
 import { DataType, decodeMetrics, encodePayload, sparkplugTopic, type Metric, type MessageType } from './payload.js';
@@ -147,6 +147,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
       this.mode = 'offline';
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'sparkplug mqtt error'));
+    forgetInFlightOnClose(client);
   }
 
   /** NBIRTH (seq 0) then a DBIRTH per camera with its last values: what a host needs to (re)build its tags. */

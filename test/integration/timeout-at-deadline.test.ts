@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonProcess, VerdictSubscriber, type Received } from '../helpers/daemon.js';
+import { watchDaemon, type Received, type WatchedRun } from '../helpers/daemon.js';
 import { defaultModelJson } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
 
@@ -32,49 +32,42 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
+function config(brokerUrl: string) {
+  return {
+  station: 'slow',
+  deadlineMs: 30,
+  model: { path: defaultModelJson },
+  mqtt: { url: brokerUrl },
+  cameras: [{ name: 'line', source: { type: 'synthetic', fps: 20, seed: 5 } }],
+  };
+}
+
 describe('TIMEOUT at the deadline, at the PLC, with the backend and the disk both slower than the deadline', () => {
   let broker: TestBroker;
-  let sub: VerdictSubscriber;
-  let daemon: DaemonProcess;
-  let exitCode: number | null;
+  let run: WatchedRun;
 
   beforeAll(async () => {
     broker = await TestBroker.start();
-    sub = await VerdictSubscriber.connect(broker.url, 'inspectd/slow/verdict');
-    daemon = DaemonProcess.start(
-      {
-        station: 'slow',
-        deadlineMs: 30,
-        model: { path: defaultModelJson },
-        mqtt: { url: broker.url },
-        cameras: [{ name: 'line', source: { type: 'synthetic', fps: 20, seed: 5 } }],
-      },
-      SLOW,
-    );
-    try {
-      await sub.waitFor(80, 45_000);
-    } finally {
-      exitCode = await daemon.stop();
-    }
+    run = await watchDaemon(broker.url, 'inspectd/slow/verdict', config(broker.url), SLOW, 80);
   }, 60_000);
 
   afterAll(async () => {
-    await sub?.close();
+    await run?.sub.close();
     await broker?.stop();
   });
 
   it('exits 0 after the clean stop', () => {
-    expect(exitCode, daemon.stderr).toBe(0);
+    expect(run.exitCode, run.daemon.stderr).toBe(0);
   });
 
   it('gives every frame TIMEOUT: the slowed backend cannot answer in 30 ms', () => {
-    expect(sub.received.length).toBeGreaterThanOrEqual(80);
-    expect(sub.received.every((r) => r.msg.verdict === 'TIMEOUT')).toBe(true);
+    expect(run.sub.received.length).toBeGreaterThanOrEqual(80);
+    expect(run.sub.received.every((r) => r.msg.verdict === 'TIMEOUT')).toBe(true);
   });
 
   it('delivers each TIMEOUT at its deadline: never before, median within 5 ms, 90% within 12 ms, all within 35 ms', () => {
-    const late = sub.received.map(lateness).sort((a, b) => a - b);
-    for (const r of sub.received) expect(r.at).toBeGreaterThanOrEqual(r.msg.capturedAt + r.msg.deadlineMs);
+    const late = run.sub.received.map(lateness).sort((a, b) => a - b);
+    for (const r of run.sub.received) expect(r.at).toBeGreaterThanOrEqual(r.msg.capturedAt + r.msg.deadlineMs);
     const figures = { median: quantile(late, 0.5), p90: quantile(late, 0.9), worst: late.at(-1)! };
     expect(figures.median, JSON.stringify(figures)).toBeLessThanOrEqual(TYPICAL_MS);
     expect(figures.p90, JSON.stringify(figures)).toBeLessThanOrEqual(P90_MS);

@@ -2,15 +2,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import type { DaemonStats } from '../daemon.js';
 import { packageRoot } from '../paths.js';
 import { freePort } from '../util/free-port.js';
-import type { VerdictMessage } from '../verdict/types.js';
 import type { BenchOpcuaSubscriber } from './opcua-subscriber.js';
 import { PageWatchers, type PageWatcherFigures } from './page-watchers.js';
 import { ascending, percentile, round2 } from './stats.js';
+import { BenchSubscriber, type ReceivedVerdict } from './subscriber.js';
 
 export interface E2eRun {
   /** The user's config (model, inference, deadline) as parsed YAML; cameras, broker and storage are the bench's. */
@@ -106,40 +105,14 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
 
-  const latencies: number[] = [];
-  const margins: number[] = [];
-  let received = 0;
-  let answered = 0;
-  let timeouts = 0;
-  let lateAnswers = 0;
-  let counting = false;
-  const seen = new Map<string, number[]>();
   let opcua: BenchOpcuaSubscriber | undefined;
   let pages: PageWatchers | undefined;
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 100, connectTimeout: 5000 });
-  client.on('connect', () => client.subscribe('inspectd/bench/verdict', { qos: 1 }));
-  client.on('message', (_topic, payload) => {
-    const at = Date.now();
-    if (!counting) return;
-    const msg = JSON.parse(payload.toString()) as VerdictMessage;
-    received++;
-    if (!seen.has(msg.camera)) seen.set(msg.camera, []);
-    seen.get(msg.camera)!.push(msg.seq);
-    const due = msg.capturedAt + msg.deadlineMs;
-    if (msg.verdict === 'TIMEOUT') {
-      timeouts++;
-      margins.push(at - due);
-      return;
-    }
-    latencies.push(at - msg.capturedAt);
-    if (at > due) lateAnswers++;
-    else if (msg.verdict !== 'ERROR') answered++;
-  });
+  const sub = BenchSubscriber.start(`mqtt://127.0.0.1:${port}`, 'inspectd/bench/verdict');
 
   try {
     const startBy = Date.now() + 60_000;
-    while (!client.connected) {
-      if (Date.now() > startBy || child.exitCode !== null) throw new Error(`daemon did not start: ${stderr.slice(-2000)}`);
+    while (!sub.subscribed) {
+      if (Date.now() > startBy || child.exitCode !== null || sub.exited) throw new Error(`daemon did not start: ${stderr.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     if (run.opcua) {
@@ -156,16 +129,20 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       pages.open();
     }
     await new Promise((r) => setTimeout(r, run.warmupS * 1000));
-    counting = true;
+    sub.count(true);
     if (opcua) opcua.counting = true;
     pages?.startCounting();
     const t0 = Date.now();
     for (let s = 1; s <= run.seconds; s++) {
       await new Promise((r) => setTimeout(r, 1000));
-      onProgress(`e2e ${run.offeredFps} fps x${run.cameras} ${run.width}x${run.height}: ${s}/${run.seconds} s, ${received} verdicts, ${timeouts} TIMEOUT`);
+      onProgress(`e2e ${run.offeredFps} fps x${run.cameras} ${run.width}x${run.height}: ${s}/${run.seconds} s, ${sub.received} verdicts, ${sub.timeouts} TIMEOUT`);
     }
-    counting = false;
+    sub.count(false);
+    // The counting window only: the waits below are not time the line was answering.
+    const elapsedS = (Date.now() - t0) / 1000;
     if (opcua) opcua.counting = false;
+    const got = await sub.finish();
+    const { latencies, margins, answered, timeouts, lateAnswers, seen } = tally(got);
     // Let the last publish cycle reach the OPC UA client before its count is read.
     if (opcua) await new Promise((r) => setTimeout(r, 500));
     const opcuaFigures = opcua ? opcuaCompare(seen, opcua) : undefined;
@@ -173,7 +150,6 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     opcua = undefined;
     const pageFigures = pages?.figures();
     pages?.close();
-    const elapsedS = (Date.now() - t0) / 1000;
     child.kill('SIGTERM');
     const code = await exited;
     if (code !== 0) throw new Error(`daemon exited ${code}: ${stderr.slice(-2000)}`);
@@ -181,7 +157,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     const mar = ascending(margins);
     return {
       offeredFps: run.offeredFps,
-      received,
+      received: got.length,
       p50Ms: round2(percentile(lat, 50)),
       p99Ms: round2(percentile(lat, 99)),
       p999Ms: round2(percentile(lat, 99.9)),
@@ -197,10 +173,34 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   } finally {
     await opcua?.close().catch(() => {});
     pages?.close();
-    client.end(true);
+    sub.kill();
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Latency of each answer (capture → receipt) and margin of each TIMEOUT (receipt − deadline). */
+function tally(got: readonly ReceivedVerdict[]) {
+  const latencies: number[] = [];
+  const margins: number[] = [];
+  let answered = 0;
+  let timeouts = 0;
+  let lateAnswers = 0;
+  const seen = new Map<string, number[]>();
+  for (const r of got) {
+    if (!seen.has(r.camera)) seen.set(r.camera, []);
+    seen.get(r.camera)!.push(r.seq);
+    const due = r.capturedAt + r.deadlineMs;
+    if (r.verdict === 'TIMEOUT') {
+      timeouts++;
+      margins.push(r.at - due);
+      continue;
+    }
+    latencies.push(r.at - r.capturedAt);
+    if (r.at > due) lateAnswers++;
+    else if (r.verdict !== 'ERROR') answered++;
+  }
+  return { latencies, margins, answered, timeouts, lateAnswers, seen };
 }
 
 /**

@@ -263,7 +263,7 @@ program
   .option('--height <px>', 'camera frame height', int('--height'), 512)
   .option('--commit-delay <ms>', 'make every verdict-log commit this slow (a slow SD card / eMMC)', int('--commit-delay'), 0)
   .option('--pages <n>', 'operator pages watching the live view during the runs (SSE streams fetching each shown frame)', int('--pages'), 0)
-  .addOption(new Option('--saturation <mode>', 'search: also find the e2e saturation (three more runs); none: skip it').choices(['search', 'none']).default('search'))
+  .addOption(new Option('--saturation <mode>', 'search: also find the e2e saturation (five more runs, 0.6-1 x raw); none: skip it').choices(['search', 'none']).default('search'))
   .option('--opcua', 'run the OPC UA server, with a client subscribed to every camera\'s result (docs/opcua.md)')
   .option('--json <file>', 'also write the figures as JSON')
   .action(async (o: { config?: string; seconds: number; rate?: number; cameras: number; width: number; height: number; commitDelay: number; pages: number; saturation: 'search' | 'none'; opcua?: boolean; json?: string }) => {

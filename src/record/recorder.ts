@@ -161,10 +161,33 @@ export class VerdictRecorder {
     }
   }
 
+  /** Writes handed over in this turn of the event loop, posted to the writer together at its end. */
+  private queued: StoreWrite[] = [];
+  private handoverScheduled = false;
+
+  /**
+   * Queues writes for the writer thread; they are posted once the current turn of the event loop is
+   * done. A verdict is recorded the moment it is decided, and posting wakes the writer at once: on a
+   * 2-core box that woken thread took the CPU from the main thread before the verdict's publish had
+   * reached the socket, or from the inference worker (the profile showed ~0.4 ms wall per post at
+   * 60 fps). Posted after the turn, the verdict is on the wire and the next frame is running first; the
+   * order of writes is kept, and a crash in between loses no more than one that comes before the commit.
+   */
   private send(writes: StoreWrite[]): void {
     if (this.closed) throw new InspectdError('INSPECTD_STORE', 'verdict log is closed');
-    this.worker.postMessage({ type: 'write', writes } satisfies ToWriter);
+    for (const w of writes) this.queued.push(w);
+    if (this.handoverScheduled) return;
+    this.handoverScheduled = true;
+    setImmediate(this.handOver);
   }
+
+  private readonly handOver = (): void => {
+    this.handoverScheduled = false;
+    if (this.queued.length === 0) return;
+    const writes = this.queued;
+    this.queued = [];
+    this.worker.postMessage({ type: 'write', writes } satisfies ToWriter);
+  };
 
   /** Hands out the next seq and queues the durable write; the returned message can be published at once. */
   record(v: NewVerdict): VerdictMessage {
@@ -235,6 +258,7 @@ export class VerdictRecorder {
   /** Retention now: acknowledged verdicts decided before the cutoff, deleted in small steps on the writer thread. */
   prune(cutoffMs: number): void {
     if (this.closed) throw new InspectdError('INSPECTD_STORE', 'verdict log is closed');
+    this.handOver();
     this.worker.postMessage({ type: 'prune', cutoffMs } satisfies ToWriter);
   }
 
@@ -247,6 +271,7 @@ export class VerdictRecorder {
     const id = this.nextSyncId++;
     return new Promise<boolean>((res) => {
       this.syncs.set(id, res);
+      this.handOver();
       this.worker.postMessage({ type: 'sync', id } satisfies ToWriter);
     });
   }
@@ -258,6 +283,7 @@ export class VerdictRecorder {
   }
 
   private async doClose(): Promise<CloseResult> {
+    this.handOver();
     this.closed = true;
     // The writer closes last: the last connection to close checkpoints the WAL into the database
     // file, which a read-only connection cannot do.

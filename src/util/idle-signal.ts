@@ -5,6 +5,11 @@
 export class IdleSignal {
   private readonly waiters = new Set<() => void>();
 
+  /** Someone is waiting: the owner need only check (and pay for checking) whether it is idle then. */
+  get waiting(): boolean {
+    return this.waiters.size > 0;
+  }
+
   notify(): void {
     for (const w of [...this.waiters]) w();
   }

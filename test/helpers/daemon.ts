@@ -216,3 +216,26 @@ export class Cleanups {
     for (const fn of this.list.splice(0).reverse()) await Promise.resolve().then(fn).catch(() => {});
   }
 }
+
+/** A daemon run timed from outside: its subscriber, the daemon (stopped) and its exit status. */
+export interface WatchedRun {
+  sub: VerdictSubscriber;
+  daemon: DaemonProcess;
+  exitCode: number | null;
+}
+
+/**
+ * Subscribes to `topic` on the broker, runs the daemon with `config` and `env` until `count` verdicts
+ * arrived (or `timeoutMs`), and stops it cleanly: the subscriber stays open for the caller to close.
+ */
+export async function watchDaemon(brokerUrl: string, topic: string, config: Record<string, unknown>, env: Record<string, string>, count: number, timeoutMs = 45_000): Promise<WatchedRun> {
+  const sub = await VerdictSubscriber.connect(brokerUrl, topic);
+  const daemon = DaemonProcess.start(config, env);
+  let exitCode: number | null;
+  try {
+    await sub.waitFor(count, timeoutMs);
+  } finally {
+    exitCode = await daemon.stop();
+  }
+  return { sub, daemon, exitCode };
+}

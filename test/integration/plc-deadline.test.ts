@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonProcess, VerdictSubscriber, type Received } from '../helpers/daemon.js';
+import { watchDaemon, type Received, type WatchedRun } from '../helpers/daemon.js';
 import { defaultModelJson } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
 
@@ -40,32 +40,24 @@ function lateness(r: Received): number {
 
 describe.each(['on-decision', 'after-commit'] as const)('with every commit 50 ms slow, publishMode %s', (mode) => {
   let broker: TestBroker;
-  let sub: VerdictSubscriber;
-  let daemon: DaemonProcess;
-  let exitCode: number | null;
+  let run: WatchedRun;
 
   beforeAll(async () => {
     broker = await TestBroker.start();
-    sub = await VerdictSubscriber.connect(broker.url, `inspectd/plc-${mode}/verdict`);
-    daemon = DaemonProcess.start(config(broker.url, mode), COMMIT_DELAY);
-    try {
-      await sub.waitFor(60, 45_000);
-    } finally {
-      exitCode = await daemon.stop();
-    }
+    run = await watchDaemon(broker.url, `inspectd/plc-${mode}/verdict`, config(broker.url, mode), COMMIT_DELAY, 60);
   }, 60_000);
 
   afterAll(async () => {
-    await sub?.close();
+    await run?.sub.close();
     await broker?.stop();
   });
 
   it('exits 0 after the clean stop', () => {
-    expect(exitCode, daemon.stderr).toBe(0);
+    expect(run.exitCode, run.daemon.stderr).toBe(0);
   });
 
   it('delivers PASS/FAIL to the subscriber within the deadline (plus the stated margin), and mostly answers', () => {
-    const line = sub.received.filter((r) => r.msg.camera === 'line');
+    const line = run.sub.received.filter((r) => r.msg.camera === 'line');
     expect(line.length).toBeGreaterThanOrEqual(30);
     const answered = line.filter((r) => r.msg.verdict === 'PASS' || r.msg.verdict === 'FAIL');
     // All-TIMEOUT must fail this test: the 30 ms line is answerable (the model takes ~8-12 ms here).
@@ -77,7 +69,7 @@ describe.each(['on-decision', 'after-commit'] as const)('with every commit 50 ms
   });
 
   it('publishes every TIMEOUT at its deadline: received no earlier than it and within the margin after', () => {
-    const timeouts = sub.received.filter((r) => r.msg.verdict === 'TIMEOUT');
+    const timeouts = run.sub.received.filter((r) => r.msg.verdict === 'TIMEOUT');
     expect(timeouts.filter((r) => r.msg.camera === 'tight').length).toBeGreaterThanOrEqual(5);
     for (const r of timeouts) {
       expect(r.at).toBeGreaterThanOrEqual(r.msg.capturedAt + r.msg.deadlineMs);
@@ -86,7 +78,7 @@ describe.each(['on-decision', 'after-commit'] as const)('with every commit 50 ms
   });
 
   it('logs every published verdict, once, with the late result of each TIMEOUT kept on its row', () => {
-    const db = new Database(daemon.dbPath, { readonly: true });
+    const db = new Database(run.daemon.dbPath, { readonly: true });
     try {
       const rows = db.prepare('SELECT seq, verdict, late_verdict, published_at FROM verdicts ORDER BY seq').all() as Array<{
         seq: number;
@@ -95,7 +87,7 @@ describe.each(['on-decision', 'after-commit'] as const)('with every commit 50 ms
         published_at: number | null;
       }>;
       const seqs = new Set(rows.map((r) => r.seq));
-      for (const r of sub.received) expect(seqs.has(r.msg.seq)).toBe(true);
+      for (const r of run.sub.received) expect(seqs.has(r.msg.seq)).toBe(true);
       expect(rows.every((r) => r.published_at !== null)).toBe(true);
       const tight = rows.filter((r) => r.verdict === 'TIMEOUT');
       expect(tight.some((r) => r.late_verdict === 'PASS' || r.late_verdict === 'FAIL')).toBe(true);

@@ -11,6 +11,14 @@ if (!parentPort) throw new Error('onnxruntime worker must run in a worker thread
 const port = parentPort;
 let session: ort.InferenceSession | undefined;
 
+/**
+ * Test knob, like INSPECTD_TEST_COMMIT_DELAY_MS for the log: every run holds this thread this much
+ * longer (asleep, no CPU), a backend slower than the deadline, so the daemon's TIMEOUTs can be timed
+ * from outside while their inference is still running.
+ */
+const slowRunMs = Number(process.env.INSPECTD_TEST_INFER_DELAY_MS ?? 0);
+const sleeper = slowRunMs > 0 ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
 }
@@ -45,6 +53,7 @@ async function handle(msg: ToWorker): Promise<void> {
         const feeds: Record<string, ort.Tensor> = {};
         for (const [name, t] of Object.entries(msg.inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
         const results = await session.run(feeds);
+        if (sleeper) Atomics.wait(sleeper, 0, 0, slowRunMs);
         const outputs: TensorMap = {};
         const transfer: ArrayBuffer[] = [];
         for (const [name, t] of Object.entries(results)) {

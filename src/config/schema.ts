@@ -226,9 +226,16 @@ export const configSchema = z
          * as cameras share the model, taken only if measured at start to cost less per frame).
          */
         batch: z.union([z.literal('auto'), z.number().int().min(1).max(32)]).default(1),
+        /**
+         * Nice value of each inference thread (Linux, per thread). On a 2-4 core box the inference
+         * thread otherwise shares its core with GC helpers, the log writer and camera processes, and
+         * its p99 doubles (bench/RESULTS.md). Raising it (< 0) needs CAP_SYS_NICE or RLIMIT_NICE (the
+         * unit's LimitNICE=); without either it stays at 0 and model.loaded says why.
+         */
+        nice: z.number().int().min(-20).max(19).default(-5),
       })
       .strict()
-      .default({ backend: 'auto', workers: 1, threads: 1, maxQueue: 4, batch: 1 }),
+      .default({ backend: 'auto', workers: 1, threads: 1, maxQueue: 4, batch: 1, nice: -5 }),
     cameras: z
       .array(camera)
       .min(1)

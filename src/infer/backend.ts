@@ -19,6 +19,8 @@ export interface BackendInfo {
   outputNames: string[];
   /** Frames one run may carry, when the scheduler's slots share one batched backend (src/infer/batch.ts). */
   maxBatch?: number;
+  /** The inference thread's scheduling priority as set at load ('nice -5', or why it could not be). */
+  threadPriority?: string;
 }
 
 /** Camera pixel formats a backend that preprocesses frames itself reads (GenICam names). */

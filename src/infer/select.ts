@@ -18,6 +18,8 @@ export interface BackendRequest {
   workers: number;
   /** ONNX Runtime intra-op threads per session; 0 lets ORT use every core. */
   threads: number;
+  /** Nice value for each inference thread (ONNX Runtime workers); undefined: inherited. */
+  nice?: number;
   /**
    * Frames per inference call: 1, a fixed count, or 'auto' (as many as cameras share the pool, taken
    * only when measured at start to pay off). Default 1.
@@ -98,7 +100,7 @@ export async function createBackendPool(loaded: LoadedModelSpec, req: BackendReq
         batch = 1;
       }
     }
-    return OnnxRuntimeBackend.create({ file, ...(bytes ? { bytes } : {}), precision: p, intraOpThreads: req.threads });
+    return OnnxRuntimeBackend.create({ file, ...(bytes ? { bytes } : {}), precision: p, intraOpThreads: req.threads, ...(req.nice === undefined ? {} : { nice: req.nice }) });
   };
   const backends: InferenceBackend[] = [];
   try {

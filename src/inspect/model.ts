@@ -20,6 +20,8 @@ export interface OpenModelOptions {
   workers?: number;
   /** ORT intra-op threads per session; 0 (default) lets ORT use every core. */
   intraOpThreads?: number;
+  /** Nice value of each inference thread (config inference.nice); undefined leaves it inherited. */
+  nice?: number;
   /** Frames per inference call (src/infer/select.ts); default 1. */
   batch?: number | 'auto';
   /** Cameras that share this model's pool (what batch: auto may put in one call). */
@@ -88,6 +90,7 @@ export async function openModel(specPath: string, opts: OpenModelOptions = {}): 
       precision: opts.precision ?? loaded.spec.defaultPrecision,
       workers: opts.workers ?? 1,
       threads: opts.intraOpThreads ?? 0,
+      ...(opts.nice === undefined ? {} : { nice: opts.nice }),
       batch: opts.batch ?? 1,
       sharedBy: opts.sharedBy ?? 1,
     },

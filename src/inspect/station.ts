@@ -70,6 +70,7 @@ export async function openConfiguredModel(ref: ModelRef, cfg: Config, baseDir: s
     backend: cfg.inference.backend,
     workers: cfg.inference.workers,
     intraOpThreads: cfg.inference.threads,
+    nice: cfg.inference.nice,
     batch: cfg.inference.batch,
     sharedBy,
     log,

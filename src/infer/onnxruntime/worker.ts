@@ -3,6 +3,7 @@
  * in a worker: the main thread's deadline timers, MQTT and SQLite never wait behind an inference.
  */
 import { parentPort } from 'node:worker_threads';
+import { setThisThreadNice } from '../../ops/thread-priority.js';
 import ort from 'onnxruntime-node';
 import type { TensorData, TensorMap } from '../backend.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -31,6 +32,8 @@ async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'load':
       try {
+        // Before the session exists: ORT's intra-op threads, made by it, inherit this thread's nice.
+        const priority = msg.nice === undefined ? undefined : setThisThreadNice(msg.nice);
         const options: ort.InferenceSession.SessionOptions = {
           intraOpNumThreads: msg.intraOpThreads,
           interOpNumThreads: 1,
@@ -39,7 +42,7 @@ async function handle(msg: ToWorker): Promise<void> {
         };
         // A rewritten graph (a batch axis made dynamic) comes as bytes; the file named is its origin.
         session = msg.bytes ? await ort.InferenceSession.create(msg.bytes, options) : await ort.InferenceSession.create(msg.file, options);
-        post({ type: 'loaded', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+        post({ type: 'loaded', inputNames: [...session.inputNames], outputNames: [...session.outputNames], ...(priority ? { priority } : {}) });
       } catch (err) {
         post({ type: 'load-error', message: (err as Error).message });
       }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { SPARKPLUG_PROTO } from '../../src/outputs/sparkplug/payload.js';
 
@@ -29,22 +30,53 @@ export interface ProtocPayload {
 }
 
 const protoArgs = ['--proto_path=' + dirname(SPARKPLUG_PROTO), basename(SPARKPLUG_PROTO)];
+const batchArgs = ['--proto_path=' + dirname(SPARKPLUG_PROTO), '--proto_path=' + dirname(fileURLToPath(import.meta.url)), 'sparkplug_batch.proto'];
 
 /** `protoc --decode=org.eclipse.tahu.protobuf.Payload` of the bytes, parsed from its text format. */
 export function protocDecode(bytes: Buffer): ProtocPayload {
   const r = spawnSync('protoc', ['--decode=org.eclipse.tahu.protobuf.Payload', ...protoArgs], { input: bytes });
   if (r.status !== 0) throw new Error(`protoc could not decode: ${r.stderr.toString()}`);
-  const out: ProtocPayload = { metrics: [] };
+  return parsePayloads(r.stdout.toString(), false)[0]!;
+}
+
+/** Many payloads in one protoc call (test/helpers/sparkplug_batch.proto), in the order given. */
+export function protocDecodeMany(payloads: readonly Buffer[]): ProtocPayload[] {
+  if (payloads.length === 0) return [];
+  // Each payload as field 1 of Batch: tag 0x0a, varint length, the bytes as received.
+  const parts: Buffer[] = [];
+  for (const p of payloads) {
+    const len: number[] = [];
+    let n = p.length;
+    do {
+      len.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      n >>>= 7;
+    } while (n > 0);
+    parts.push(Buffer.from([0x0a, ...len]), p);
+  }
+  const r = spawnSync('protoc', ['--decode=inspectd.test.Batch', ...batchArgs], { input: Buffer.concat(parts), maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`protoc could not decode: ${r.stderr.toString()}`);
+  const out = parsePayloads(r.stdout.toString(), true);
+  if (out.length !== payloads.length) throw new Error(`protoc decoded ${out.length} of ${payloads.length} payloads`);
+  return out;
+}
+
+/** protoc's text format: one payload, or (batch) `payloads { ... }` blocks. */
+function parsePayloads(text: string, batch: boolean): ProtocPayload[] {
+  const all: ProtocPayload[] = [];
+  let out: ProtocPayload | undefined = batch ? undefined : { metrics: [] };
+  if (out) all.push(out);
   let metric: ProtocMetric | undefined;
-  for (const raw of r.stdout.toString().split('\n')) {
+  for (const raw of text.split('\n')) {
     const line = raw.trim();
-    if (line === 'metrics {') metric = { historical: false, isNull: false, named: false };
+    if (batch && line === 'payloads {') all.push((out = { metrics: [] }));
+    else if (line === 'metrics {') metric = { historical: false, isNull: false, named: false };
     else if (line === '}') {
-      if (metric) out.metrics.push(metric);
+      if (metric) out!.metrics.push(metric);
+      else if (batch) out = undefined;
       metric = undefined;
     } else if (line) {
       const m = /^(\w+): (.*)$/.exec(line);
-      if (!m) throw new Error(`unexpected protoc line: ${line}`);
+      if (!m || !out) throw new Error(`unexpected protoc line: ${line}`);
       const [, key, text] = m as unknown as [string, string, string];
       const value: string | number | boolean = text.startsWith('"') ? (JSON.parse(text) as string) : text === 'true' ? true : text === 'false' ? false : Number(text);
       if (!metric) {
@@ -64,7 +96,7 @@ export function protocDecode(bytes: Buffer): ProtocPayload {
       }
     }
   }
-  return out;
+  return all;
 }
 
 /** `protoc --encode` of a payload in protobuf text format: a host's command built without inspectd's code. */
@@ -81,15 +113,14 @@ export interface SparkplugMessage {
   device?: string;
   bytes: Buffer;
   receivedAt: number;
-  /** The aliases the births before this message gave (alias → name), as a host keeps them. */
-  aliases: ReadonlyMap<number, string>;
 }
 
 export class SparkplugHost {
   readonly messages: SparkplugMessage[] = [];
   private readonly decoded = new WeakMap<SparkplugMessage, ProtocPayload>();
-  /** Replaced, never changed, at each birth: a message keeps the table of its time. */
-  private aliases: ReadonlyMap<number, string> = new Map();
+  /** Aliases (alias → name) as a host keeps them: NBIRTH starts a new table, each DBIRTH adds its device's. */
+  private aliases = new Map<number, string>();
+  private decodedUpTo = 0;
   private constructor(readonly client: MqttClient) {}
 
   static async connect(url: string, opts: mqtt.IClientOptions = {}): Promise<SparkplugHost> {
@@ -99,14 +130,7 @@ export class SparkplugHost {
       const parts = topic.split('/');
       const type = parts[1] === 'STATE' ? 'STATE' : parts[2]!;
       const device = parts[1] === 'STATE' ? undefined : parts[4];
-      const m: SparkplugMessage = { topic, type, ...(device !== undefined ? { device } : {}), bytes: Buffer.from(bytes), receivedAt: Date.now(), aliases: host.aliases };
-      // As a host does: NBIRTH starts a new alias table, each DBIRTH adds its device's.
-      if (type === 'NBIRTH' || type === 'DBIRTH') {
-        const next = new Map(type === 'NBIRTH' ? [] : host.aliases);
-        for (const x of protocDecode(m.bytes).metrics) if (x.alias !== undefined && x.name !== undefined) next.set(x.alias, x.name);
-        host.aliases = next;
-      }
-      host.messages.push(m);
+      host.messages.push({ topic, type, ...(device !== undefined ? { device } : {}), bytes: Buffer.from(bytes), receivedAt: Date.now() });
     });
     // A clean session: subscribe again after each reconnect (the broker may be restarted by the test).
     client.on('connect', () => void client.subscribe('spBv1.0/#', { qos: 1 }));
@@ -118,15 +142,30 @@ export class SparkplugHost {
     return this.messages.filter((m) => m.type === type);
   }
 
-  /** protoc's decoding, with names of alias-only metrics filled in from the births before it. */
+  /**
+   * protoc's decoding (every message received so far, in one call, in arrival order), with the names
+   * of alias-only metrics filled in from the births before each message.
+   */
   decode(m: SparkplugMessage): ProtocPayload {
-    let d = this.decoded.get(m);
-    if (!d) {
-      d = protocDecode(m.bytes);
-      for (const x of d.metrics) if (x.name === undefined && x.alias !== undefined) x.name = m.aliases.get(x.alias);
-      this.decoded.set(m, d);
-    }
+    if (!this.decoded.has(m)) this.decodeReceived();
+    const d = this.decoded.get(m);
+    if (!d) throw new Error(`${m.topic} is not a Sparkplug payload`);
     return d;
+  }
+
+  private decodeReceived(): void {
+    const todo = this.messages.slice(this.decodedUpTo).filter((m) => m.type !== 'STATE');
+    this.decodedUpTo = this.messages.length;
+    const payloads = protocDecodeMany(todo.map((m) => m.bytes));
+    todo.forEach((m, i) => {
+      const d = payloads[i]!;
+      if (m.type === 'NBIRTH') this.aliases = new Map();
+      for (const x of d.metrics) {
+        if ((m.type === 'NBIRTH' || m.type === 'DBIRTH') && x.alias !== undefined && x.name !== undefined) this.aliases.set(x.alias, x.name);
+        else if (x.name === undefined && x.alias !== undefined) x.name = this.aliases.get(x.alias);
+      }
+      this.decoded.set(m, d);
+    });
   }
 
   async close(): Promise<void> {

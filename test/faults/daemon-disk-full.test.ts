@@ -86,8 +86,10 @@ async function scenario(): Promise<void> {
   life.faultLogged = daemon.logs.some((l) => l.event === 'storage.state' && (l.storage as StorageStatus).ok === false);
 
   // Space back: the daemon recovers by itself.
+  const freedAt = Date.now();
   rmSync(filler);
   await until('storage ok again on MQTT', () => storage().at(-1)?.ok === true && storage().some((s) => !s.ok), 30_000);
+  life.recoveryMs = Date.now() - freedAt;
   const atRecovery = plc.verdicts().length;
   await until('20 verdicts after recovery', () => plc.verdicts().length >= atRecovery + 20, 30_000);
   life.exitAfterRecovery = await daemon.stop();
@@ -137,5 +139,7 @@ describe('inspectd run with its log on a disk that fills', () => {
     expect(life.exitWhileFull).toBe(74);
     expect(life.unwrittenLogged).toBeDefined();
     expect((life.unwrittenLogged as { unwritten: number }).unwritten).toBeGreaterThan(0);
+    const rows = life.rows as number[];
+    console.log(JSON.stringify({ daemonDiskFullFigures: { verdictsToPlcWhileFull: life.duringFault, recoveryMs: life.recoveryMs, logged: rows.length, receivedByPlc: new Set(life.received as number[]).size, exitAfterRecovery: life.exitAfterRecovery, exitWhileFull: life.exitWhileFull, unwrittenAtStop: (life.unwrittenLogged as { unwritten: number }).unwritten } }));
   });
 });

@@ -67,7 +67,7 @@ beforeAll(async () => {
     console.log(JSON.stringify({ exitCode: daemon?.child.exitCode, logs: daemon?.logs.slice(-12).map((l) => ({ msg: l.msg, event: l.event, err: l.err })), stderr: daemon?.stderr.slice(-2000), storage: storage().slice(-4), verdicts: plc.verdicts().length }));
     throw err;
   }
-}, 300_000);
+}, 600_000);
 
 async function scenario(): Promise<void> {
   mountTmpfs(mnt, 8);
@@ -79,19 +79,19 @@ async function scenario(): Promise<void> {
 
   // The disk fills while the line runs.
   fill(filler);
-  await until('the storage fault on MQTT', () => storage().some((s) => !s.ok), 30_000);
+  await until('the storage fault on MQTT', () => storage().some((s) => !s.ok), 90_000);
   const atFault = plc.verdicts().length;
-  await until('40 verdicts more with the disk full', () => plc.verdicts().length >= atFault + 40, 30_000);
+  await until('40 verdicts more with the disk full', () => plc.verdicts().length >= atFault + 40, 90_000);
   life.duringFault = plc.verdicts().length - atFault;
   life.faultLogged = daemon.logs.some((l) => l.event === 'storage.state' && (l.storage as StorageStatus).ok === false);
 
   // Space back: the daemon recovers by itself.
   const freedAt = Date.now();
   rmSync(filler);
-  await until('storage ok again on MQTT', () => storage().at(-1)?.ok === true && storage().some((s) => !s.ok), 30_000);
+  await until('storage ok again on MQTT', () => storage().at(-1)?.ok === true && storage().some((s) => !s.ok), 90_000);
   life.recoveryMs = Date.now() - freedAt;
   const atRecovery = plc.verdicts().length;
-  await until('20 verdicts after recovery', () => plc.verdicts().length >= atRecovery + 20, 30_000);
+  await until('20 verdicts after recovery', () => plc.verdicts().length >= atRecovery + 20, 90_000);
   life.exitAfterRecovery = await daemon.stop();
   life.rows = dbRows(db).map((r) => r.seq);
   life.received = plc.verdicts().map((v) => v.seq);
@@ -101,9 +101,9 @@ async function scenario(): Promise<void> {
   daemon = DaemonProcess.start(writeConfig(work, config()));
   await until('10 verdicts of the second run', () => plc.verdicts().length >= before + 10, 90_000);
   fill(filler);
-  await until('the second storage fault', () => storage().at(-1)?.ok === false, 30_000);
+  await until('the second storage fault', () => storage().at(-1)?.ok === false, 90_000);
   const atSecond = plc.verdicts().length;
-  await until('10 verdicts on the full disk', () => plc.verdicts().length >= atSecond + 10, 30_000);
+  await until('10 verdicts on the full disk', () => plc.verdicts().length >= atSecond + 10, 90_000);
   life.exitWhileFull = await daemon.stop();
   life.unwrittenLogged = daemon.logs.find((l) => l.event === 'storage.unwritten');
 }

@@ -323,7 +323,7 @@ describe('Sparkplug B primary host, device deaths, aliases, DCMD and NDATA', () 
     const sent = new Map<number, boolean[]>();
     for (const m of node().filter((x) => x.type === 'DDATA')) sent.set(verdictSeq(m), [...(sent.get(verdictSeq(m)) ?? []), historical(m)]);
     const logged = sql<{ seq: number }>('SELECT seq FROM verdicts ORDER BY seq').map((r) => r.seq);
-    expect(logged.length).toBeGreaterThan(100);
+    expect(logged.length).toBeGreaterThan(50);
     for (const seq of logged) expect(sent.has(seq), `seq ${seq}`).toBe(true);
     for (const [seq, copies] of sent) if (copies.length > 1) expect(copies.slice(1).every(Boolean), `seq ${seq} repeated live`).toBe(true);
     console.log(JSON.stringify({ sparkplugHostFigures: { logged: logged.length, delivered: sent.size, repeats: [...sent.values()].filter((c) => c.length > 1).length, owedBeforeHost: life.owedBeforeHost, owedWhileAway: (life.owedWhileAway as number[]).length } }));

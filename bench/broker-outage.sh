@@ -6,4 +6,4 @@
 #   bash bench/broker-outage.sh [OUTAGE_S]      (default 180)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUTAGE_S="${1:-180}" npx vitest run test/faults/broker-outage.test.ts --testTimeout=0 --hookTimeout=0 2>&1 | grep -E '^\{"brokerOutage"|Tests|FAIL|Assertion|Error'
+OUTAGE_S="${1:-180}" npx vitest run test/faults/broker-outage.test.ts --testTimeout=0 --hookTimeout=0 2>&1 | grep -E '^\{"brokerOutage"|^\[broker-outage|Tests|FAIL|Assertion|Error'

@@ -269,6 +269,8 @@ export class Daemon {
     const opcua = cfg.opcua.enabled ? await (await import('./outputs/opcua/open.js')).openOpcuaOutput({ config: cfg, inspections, recorder, desk: () => this.triggerDesk, telemetry: this.telemetry, log: this.opts.log.child({ component: 'opcua' }) }) : undefined;
     // The operator page's live view is an output like MQTT: it hears every verdict as it is decided.
     this.page = openOperatorPage(cfg, recorder, inspections, this.opts.log.child({ component: 'page' }));
+    // The Sparkplug devices die and are born again with their cameras (DDEATH/DBIRTH): it hears camera state as operations does.
+    if (sparkplug) this.telemetry.add(sparkplug);
     this.outputs = new Outputs([this.publisher, ...(sparkplug ? [sparkplug] : []), ...(opcua ? [opcua] : []), ...(this.page ? [this.page.feed] : [])]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a

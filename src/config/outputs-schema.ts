@@ -90,5 +90,15 @@ export const sparkplugOutput = z
       .object({ url: mqttUrl, ...brokerConnection })
       .strict()
       .optional(),
+    /**
+     * The primary host application's id (Sparkplug 3.0): births wait until `spBv1.0/STATE/{id}` says
+     * online, and its offline brings NDEATH and a reconnect. Left out: births at every connect.
+     */
+    primaryHostId: z
+      .string()
+      .regex(/^[^/#+]+$/, 'must not contain / + or #')
+      .optional(),
+    /** How often the node's counters, backlog and storage state are checked and sent as NDATA when one changed. */
+    nodeDataIntervalS: z.number().positive().max(3600).default(10),
   })
   .strict();

@@ -26,6 +26,11 @@ const dir = tempDir('broker-outage');
 const db = join(dir, 'verdicts.db');
 const fig: Record<string, number> = {};
 
+/** Where a long bench run is (stderr, with the time and the load), for a run that does not end. */
+function progress(what: string): void {
+  process.stderr.write(`[broker-outage ${new Date().toISOString()} load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}] ${what}\n`);
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : 0;
@@ -64,13 +69,17 @@ beforeAll(async () => {
   broker = await TestBroker.start(undefined, { persistent: true, extraConf: ['max_queued_messages 1000000'] });
   sub = await Subscriber.connect(broker.url, 'inspectd/out7/verdict', { persistent: true, clientId: 'outage-plc' });
   spbClient = await mqtt.connectAsync(broker.url, { clientId: 'outage-scada', reconnectPeriod: 100 });
-  spbClient.on('connect', () => void spbClient.subscribe('spBv1.0/plant/DDATA/#', { qos: 0 }));
-  spbClient.on('message', (_t, bytes) => {
+  // DDATA names its metrics by alias only: the alias of `seq` comes from the camera's DBIRTH (aliases
+  // hold for the daemon's life, so the first birth, seen before the outage, is enough).
+  let seqAlias: number | undefined;
+  const topics = ['spBv1.0/plant/DBIRTH/#', 'spBv1.0/plant/DDATA/#'];
+  spbClient.on('connect', () => void spbClient.subscribe(topics, { qos: 0 }));
+  spbClient.on('message', (t, bytes) => {
     const ms = decodeMetrics(bytes);
-    const seq = ms.find((m) => m.name === 'seq')!;
-    spb.push({ seq: seq.value as number });
+    if (t.includes('/DBIRTH/')) seqAlias = ms.find((m) => m.name === 'seq')!.alias;
+    else spb.push({ seq: ms.find((m) => m.alias === seqAlias)!.value as number });
   });
-  await spbClient.subscribeAsync('spBv1.0/plant/DDATA/#', { qos: 0 });
+  await spbClient.subscribeAsync(topics, { qos: 0 });
 
   const d = DaemonProcess.start(
     {
@@ -91,6 +100,7 @@ beforeAll(async () => {
   await until('60 verdicts before the outage', () => sub.verdicts().length >= 60, 90_000).catch((err: Error) => {
     throw new Error(`${err.message}; daemon said: ${d.stdout.slice(-1500)} ${d.stderr.slice(-1500)}`);
   });
+  progress('60 verdicts in; broker stops');
   await sleep(1200); // the broker saves its sessions every second: let it have saved the subscriber's
   fig.rssBeforeMb = rssMb(d.child.pid!);
   await broker.stop();
@@ -103,6 +113,7 @@ beforeAll(async () => {
   fig.rssMaxDuringMb = rssMax;
   fig.owedMqttAtRestart = owed('mqtt');
   fig.owedSparkplugAtRestart = owed('sparkplug');
+  progress('outage over; broker restarts');
   await broker.restart();
   const up = Date.now();
   // The backlog is out once nothing decided before the restart is still owed (the live line always
@@ -111,6 +122,7 @@ beforeAll(async () => {
   await until('both backlogs out', () => oldestOwed('mqtt') > lastBefore && oldestOwed('sparkplug') > lastBefore, 60_000 + OUTAGE_S * 1000);
   fig.drainS = Math.round((Date.now() - up) / 100) / 10;
   fig.rssAfterMb = rssMb(d.child.pid!);
+  progress('backlogs out; daemon stops');
   fig.exit = (await d.stop()) ?? -1;
   await sleep(1000);
 }, 240_000 + OUTAGE_S * 3000);

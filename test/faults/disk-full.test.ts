@@ -1,35 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VerdictRecorder } from '../../src/record/recorder.js';
+import { fill, mountTmpfs } from '../helpers/disk.js';
 import { openRecorder, readRows, verdict, waitFor } from '../helpers/verdict-log.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Writes a file until the filesystem says ENOSPC; returns its size. */
-function fill(file: string): number {
-  const fd = openSync(file, 'w');
-  let bytes = 0;
-  try {
-    for (const chunk of [1 << 20, 1 << 16, 1 << 12, 512, 1]) {
-      const buf = Buffer.alloc(chunk, 1);
-      for (;;) {
-        try {
-          bytes += writeSync(fd, buf);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return bytes;
-}
 
 describe('verdict log on a full disk', () => {
   // A real 8 MiB tmpfs (we run as root); if the machine refuses the mount the test fails, saying why.
@@ -37,11 +16,7 @@ describe('verdict log on a full disk', () => {
   let mounted = false;
   let rec: VerdictRecorder | undefined;
   beforeAll(() => {
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mnt], { stdio: 'pipe' });
-    } catch (err) {
-      throw new Error(`cannot mount a tmpfs for the disk-full test (needs root and mount rights): ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
-    }
+    mountTmpfs(mnt, 8);
     mounted = true;
   });
   afterAll(async () => {

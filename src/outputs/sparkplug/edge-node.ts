@@ -6,8 +6,11 @@ import { IdleSignal } from '../../util/idle-signal.js';
 import type { BrokerCredentials } from '../mqtt/credentials.js';
 import { ForgetfulStore, forgetInFlightOnClose } from '../mqtt/forgetful-store.js';
 import type { Outbox, VerdictOutput } from '../output.js';
-import { deviceMetrics, zeroCounts, type VerdictCounts } from './metrics.js';
-import { DataType, decodeMetrics, encodePayload, sparkplugTopic, type Metric, type MessageType } from './payload.js';
+import type { CameraState } from '../../ops/telemetry.js';
+import { MetricAliases } from './aliases.js';
+import { DEVICE_REBIRTH_METRIC, deviceBirthMetrics, deviceMetrics, nodeMetrics, zeroCounts, type NodeValues, type VerdictCounts } from './metrics.js';
+import { DataType, decodeMetrics, encodePayload, sparkplugTopic, type DecodedMetric, type Metric, type MessageType } from './payload.js';
+import { PrimaryHostWatch, stateTopic } from './primary-host.js';
 
 export const SPARKPLUG_OUTPUT = 'sparkplug';
 export const REBIRTH_METRIC = 'Node Control/Rebirth';
@@ -27,7 +30,13 @@ export interface EdgeNodeOptions {
   version: string;
   /** Where bdSeq is kept across restarts (a small file beside the log), so a host never sees one bdSeq twice in a row. */
   bdSeqFile: string;
+  /** Sparkplug 3.0 primary host: born only while `spBv1.0/STATE/{id}` says online; undefined: born at every connect. */
+  primaryHostId?: string;
+  /** How often the node's own values (counts, backlog, storage) are checked and sent as NDATA when changed. */
+  nodeDataIntervalMs: number;
 }
+
+type Mode = 'offline' | 'awaiting-host' | 'backlog' | 'live';
 
 /** DDATA messages written to the socket and not yet called back; the outbox carries the rest. */
 const MAX_WRITING = 200;
@@ -43,25 +52,28 @@ const HELD_MAX = 1000;
 const CONFIRM_MS = 1000;
 
 /**
- * The station as a Sparkplug B 3.0 edge node: NBIRTH (with bdSeq and Node Control/Rebirth) and a
- * DBIRTH per camera at every connect, a DDATA per verdict, NDEATH as the will with the same bdSeq
- * (and published before a clean stop), seq 0-255 wrapping, rebirth on NCMD. Clean session, as the
- * specification requires.
+ * The station as a Sparkplug B 3.0 edge node: NBIRTH (with bdSeq, Node Control/Rebirth and the node's
+ * counters) and a DBIRTH per camera that is up, a DDATA per verdict, NDATA when the node's counters
+ * change, DDEATH when a camera goes down or is removed (DBIRTH when it is back), NDEATH as the will
+ * with the same bdSeq (and published before a clean stop), seq 0-255 wrapping, rebirth on NCMD and,
+ * per camera, on DCMD. Metric aliases: births give name and alias, data the alias only. With a
+ * primary host id, births wait for that host's STATE online, and its STATE offline brings NDEATH and
+ * a reconnect. Clean session, as the specification requires.
  *
  * Data goes at QoS 0 and the broker keeps nothing, so delivery is this output's own cursor in the
  * log: a verdict is marked delivered once written to a socket that stayed up CONFIRM_MS after it,
- * or before the clean stop's NDEATH (QoS 1) was acknowledged. After a (re)connect what it owes goes
+ * or before the clean stop's NDEATH (QoS 1) was acknowledged. After a (re)birth what it owes goes
  * first, in seq order, from the log, with is_historical (so a host does not take it for the live
  * value); verdicts decided meanwhile wait in memory (bounded) and follow it, then verdicts go live
  * as decided. A broker that dies gets the last second again, as history: at least once, like the
- * MQTT output.
+ * MQTT output. Until births are sent (no broker, or no primary host online) verdicts wait in the log.
  */
 export class SparkplugEdgeNode implements VerdictOutput {
   readonly name = SPARKPLUG_OUTPUT;
   private client: MqttClient | undefined;
   private bdSeq: number;
   private seq = 0;
-  private mode: 'offline' | 'backlog' | 'live' = 'offline';
+  private mode: Mode = 'offline';
   /** The last seq decided when the backlog began: it is caught up once the log has served up to here. */
   private backlogUpTo = 0;
   private lastReadBack = 0;
@@ -73,11 +85,22 @@ export class SparkplugEdgeNode implements VerdictOutput {
   /** Written to the socket, in write order, with when: delivered once confirmed (see CONFIRM_MS). */
   private written: { seq: number; at: number }[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  private nodeDataTimer: NodeJS.Timeout | undefined;
   private pumping = false;
   private stopped = false;
   private readonly last = new Map<string, VerdictMessage>();
   private readonly counts = new Map<string, VerdictCounts>();
   private readonly drained = new IdleSignal();
+  private readonly aliases = new MetricAliases();
+  private readonly host = new PrimaryHostWatch();
+  /** The devices, one per camera: the config's, then as reloads add and remove them. */
+  private readonly devices: string[];
+  /** Cameras whose source says down (not merely stopped): no DBIRTH for them until they are up. */
+  private readonly down = new Set<string>();
+  /** Devices with a DBIRTH on this session (since the last NBIRTH) and no DDEATH after it. */
+  private readonly born = new Set<string>();
+  /** The node's values as last sent (NBIRTH or NDATA), so NDATA carries only what changed. */
+  private nodeSent: NodeValues | undefined;
 
   constructor(
     private readonly outbox: Outbox,
@@ -85,6 +108,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
     private readonly log: Logger,
   ) {
     this.bdSeq = readBdSeq(opts.bdSeqFile);
+    this.devices = [...opts.cameras];
     for (const cam of opts.cameras) this.counts.set(cam, zeroCounts());
   }
 
@@ -94,6 +118,11 @@ export class SparkplugEdgeNode implements VerdictOutput {
 
   private topic(type: MessageType, device?: string): string {
     return sparkplugTopic(this.opts.groupId, type, this.opts.edgeNode, device);
+  }
+
+  /** Births are out on this connection: data may flow. */
+  private get inSession(): boolean {
+    return this.mode === 'backlog' || this.mode === 'live';
   }
 
   /** The will for the next CONNECT: NDEATH with that connection's bdSeq (no seq, as the specification says). */
@@ -109,6 +138,12 @@ export class SparkplugEdgeNode implements VerdictOutput {
   }
 
   start(): void {
+    this.connect();
+    this.nodeDataTimer = setInterval(() => this.sendNodeData(), this.opts.nodeDataIntervalMs);
+    this.nodeDataTimer.unref();
+  }
+
+  private connect(): void {
     const client = mqtt.connect(this.opts.url, {
       clientId: this.opts.clientId ?? `inspectd-spb-${this.opts.edgeNode}-${process.pid}`,
       ...this.opts.credentials,
@@ -127,21 +162,28 @@ export class SparkplugEdgeNode implements VerdictOutput {
     });
     client.on('connect', () => {
       this.log.info({ url: this.opts.url, bdSeq: this.bdSeq, backlog: this.outbox.countUnpublished() }, 'sparkplug connected');
-      // Commands first (the specification: subscribed before NBIRTH), then the births.
-      client.subscribe(this.topic('NCMD'), { qos: 1 });
-      this.birth(client);
-      this.mode = 'backlog';
-      this.backlogUpTo = this.lastDecided;
-      this.held = [];
-      this.lastReadBack = 0;
       this.writing = 0;
-      this.pump();
+      // Commands first (the specification: subscribed before NBIRTH), then the births.
+      client.subscribe([this.topic('NCMD'), this.topic('DCMD', '+')], { qos: 1 });
+      if (this.opts.primaryHostId === undefined) {
+        this.beginSession(client);
+        return;
+      }
+      // The host's retained STATE arrives right after this subscription; births wait for online.
+      this.mode = 'awaiting-host';
+      this.host.reset();
+      client.subscribe(stateTopic(this.opts.primaryHostId), { qos: 1 });
+      this.log.info({ primaryHost: this.opts.primaryHostId }, 'sparkplug waiting for the primary host to be online; verdicts wait in the log');
     });
     client.on('message', (topic, payload) => {
-      if (topic === this.topic('NCMD')) this.command(client, payload);
+      if (this.opts.primaryHostId !== undefined && topic === stateTopic(this.opts.primaryHostId)) this.hostState(client, payload);
+      else if (topic === this.topic('NCMD')) this.command(client, payload, undefined);
+      else if (topic.startsWith(`${this.topic('DCMD')}/`)) this.command(client, payload, topic.slice(this.topic('DCMD').length + 1));
     });
     client.on('close', () => {
-      // Not confirmed: owed still; the next connection's backlog sends them again.
+      // A client ended for a new session (primary host offline) says nothing about the new one.
+      if (client !== this.client) return;
+      // Not confirmed: owed still; the next session's backlog sends them again.
       this.written = [];
       if (this.mode !== 'offline') this.log.warn({ url: this.opts.url }, 'sparkplug connection lost; verdicts wait in the log');
       this.mode = 'offline';
@@ -150,21 +192,69 @@ export class SparkplugEdgeNode implements VerdictOutput {
     forgetInFlightOnClose(client);
   }
 
-  /** NBIRTH (seq 0) then a DBIRTH per camera with its last values: what a host needs to (re)build its tags. */
+  /** Births, then the backlog from the log, then live. */
+  private beginSession(client: MqttClient): void {
+    this.birth(client);
+    this.mode = 'backlog';
+    this.backlogUpTo = this.lastDecided;
+    this.held = [];
+    this.lastReadBack = 0;
+    this.pump();
+  }
+
+  /** STATE of the primary host: online begins the session; offline ends it as the specification says (NDEATH, disconnect, connect again). */
+  private hostState(client: MqttClient, payload: Buffer): void {
+    const state = this.host.accept(payload);
+    if (state === 'invalid') this.log.warn({ primaryHost: this.opts.primaryHostId }, 'sparkplug STATE is not {"online":bool,"timestamp":ms}; ignored');
+    else if (state === 'online' && this.mode === 'awaiting-host') {
+      this.log.info({ primaryHost: this.opts.primaryHostId }, 'sparkplug primary host online: births');
+      this.beginSession(client);
+    } else if (state === 'offline' && this.inSession) {
+      this.log.warn({ primaryHost: this.opts.primaryHostId }, 'sparkplug primary host offline: NDEATH and reconnect; verdicts wait in the log');
+      // Nothing written on this session counts as delivered any more unless already confirmed: the
+      // host may not have read it; it goes again, as history, to the host's next session.
+      this.mode = 'offline';
+      this.written = [];
+      client.publish(this.topic('NDEATH'), Buffer.from(this.deathPayload()), { qos: 1, retain: false }, () => {
+        client.end(false, {}, () => {
+          if (!this.stopped) this.connect();
+        });
+      });
+    }
+  }
+
+  /** NBIRTH (seq 0) then a DBIRTH per camera that is up: what a host needs to (re)build its tags. */
   private birth(client: MqttClient): void {
     const now = Date.now();
     this.seq = 0;
+    this.born.clear();
+    this.nodeSent = this.nodeValues();
     const node: Metric[] = [
       { name: 'bdSeq', datatype: DataType.UInt64, value: this.bdSeq, timestamp: now },
       { name: REBIRTH_METRIC, datatype: DataType.Boolean, value: false, timestamp: now },
       { name: 'Properties/station', datatype: DataType.String, value: this.opts.station, timestamp: now },
       { name: 'Properties/version', datatype: DataType.String, value: this.opts.version, timestamp: now },
+      ...nodeMetrics(this.nodeSent, now),
     ];
-    client.publish(this.topic('NBIRTH'), Buffer.from(encodePayload({ timestamp: now, seq: this.nextSeq(), metrics: node })), { qos: 0, retain: false });
-    for (const cam of this.opts.cameras) {
-      const metrics = deviceMetrics(this.last.get(cam), this.counts.get(cam)!, now, false);
-      client.publish(this.topic('DBIRTH', cam), Buffer.from(encodePayload({ timestamp: now, seq: this.nextSeq(), metrics })), { qos: 0, retain: false });
-    }
+    this.publishNode(client, 'NBIRTH', this.aliases.forBirth(undefined, node));
+    for (const cam of this.devices) if (!this.down.has(cam)) this.deviceBirth(client, cam);
+  }
+
+  private deviceBirth(client: MqttClient, cam: string): void {
+    if (!this.counts.has(cam)) this.counts.set(cam, zeroCounts());
+    const metrics = this.aliases.forBirth(cam, deviceBirthMetrics(this.last.get(cam), this.counts.get(cam)!, Date.now()));
+    this.publishNode(client, 'DBIRTH', metrics, cam);
+    this.born.add(cam);
+  }
+
+  private deviceDeath(client: MqttClient, cam: string): void {
+    this.publishNode(client, 'DDEATH', [], cam);
+    this.born.delete(cam);
+  }
+
+  /** A message with the next seq (QoS 0, never retained: Sparkplug's rule for everything but STATE). */
+  private publishNode(client: MqttClient, type: MessageType, metrics: Metric[], device?: string): void {
+    client.publish(this.topic(type, device), Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.nextSeq(), metrics })), { qos: 0, retain: false });
   }
 
   private nextSeq(): number {
@@ -173,28 +263,65 @@ export class SparkplugEdgeNode implements VerdictOutput {
     return s;
   }
 
-  /** NCMD: Node Control/Rebirth true → births again (same bdSeq: the connection is the same). Anything else is logged. */
-  private command(client: MqttClient, payload: Buffer): void {
-    let metrics;
+  /**
+   * NCMD Node Control/Rebirth true → births again (same bdSeq: the connection is the same); DCMD
+   * Device Control/Rebirth true → that camera's DBIRTH again. A host may name a metric by alias only.
+   * Anything else is logged and ignored.
+   */
+  private command(client: MqttClient, payload: Buffer, device: string | undefined): void {
+    let metrics: DecodedMetric[];
     try {
       metrics = decodeMetrics(payload);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'sparkplug NCMD is not a Sparkplug B payload; ignored');
+      this.log.warn({ err: (err as Error).message, device }, 'sparkplug command is not a Sparkplug B payload; ignored');
       return;
     }
     for (const m of metrics) {
-      if (m.name === REBIRTH_METRIC && m.value === true) {
+      const name = m.name ?? (m.alias !== undefined ? this.aliases.resolve(device, m.alias) : undefined);
+      if (device === undefined && name === REBIRTH_METRIC && m.value === true) {
         this.log.info('sparkplug rebirth requested');
-        this.birth(client);
+        if (this.inSession) this.birth(client);
+      } else if (device !== undefined && name === DEVICE_REBIRTH_METRIC && m.value === true && this.devices.includes(device) && !this.down.has(device)) {
+        this.log.info({ device }, 'sparkplug device rebirth requested');
+        if (this.inSession) this.deviceBirth(client, device);
       } else {
-        this.log.warn({ metric: m.name }, 'sparkplug NCMD metric not supported; ignored');
+        this.log.warn({ metric: name ?? m.alias, device }, 'sparkplug command not supported (or for a device that is down or unknown); ignored');
       }
     }
   }
 
+  /** Camera state from the source (through the daemon's telemetry): down → DDEATH, up → DBIRTH. */
+  setCameraState(camera: string, state: CameraState, reason?: string): void {
+    // A stopped camera is the daemon stopping (NDEATH says every device is gone) or a reload that
+    // removes it (forgetCamera follows) or restarts it (up follows); its last frames' verdicts still go.
+    if (state === 'down' && reason === 'stopped') return;
+    const client = this.client;
+    if (state === 'down') {
+      this.down.add(camera);
+      if (client?.connected && this.inSession && this.born.has(camera)) this.deviceDeath(client, camera);
+    } else {
+      this.down.delete(camera);
+      if (client?.connected && this.inSession && !this.born.has(camera) && this.devices.includes(camera)) this.deviceBirth(client, camera);
+    }
+  }
+
+  /** A camera a reload added: a device from now on, down until its source says up. */
+  declareCamera(camera: string): void {
+    if (!this.devices.includes(camera)) this.devices.push(camera);
+    this.down.add(camera);
+  }
+
+  /** A camera a reload removed: DDEATH, and no births for it any more. */
+  forgetCamera(camera: string): void {
+    const i = this.devices.indexOf(camera);
+    if (i >= 0) this.devices.splice(i, 1);
+    this.down.delete(camera);
+    if (this.client?.connected && this.inSession && this.born.has(camera)) this.deviceDeath(this.client, camera);
+  }
+
   decided(msg: VerdictMessage): void {
     this.lastDecided = msg.seq;
-    // Offline: the log carries it, in its turn.
+    // No session: the log carries it, in its turn.
     if (!this.client?.connected) return;
     if (this.mode === 'live') this.send(this.client, msg, false);
     else if (this.mode === 'backlog') {
@@ -212,16 +339,42 @@ export class SparkplugEdgeNode implements VerdictOutput {
     const counts = this.counts.get(msg.camera)!;
     counts[msg.verdict]++;
     if (!historical || (this.last.get(msg.camera)?.seq ?? 0) < msg.seq) this.last.set(msg.camera, msg);
-    const bytes = encodePayload({ timestamp: Date.now(), seq: this.nextSeq(), metrics: deviceMetrics(msg, counts, msg.decidedAt, historical) });
+    // A verdict of a device that is not born (its camera down — a trigger's TIMEOUT — or removed, or a
+    // backlog verdict of a camera gone since) still goes: inside a DBIRTH ... DDEATH of its own, so a
+    // host never sees DDATA of a dead device and the camera stays dead.
+    const unborn = !this.born.has(msg.camera);
+    if (unborn) this.deviceBirth(client, msg.camera);
+    const metrics = this.aliases.forData(msg.camera, deviceMetrics(msg, counts, msg.decidedAt, historical));
+    const bytes = encodePayload({ timestamp: Date.now(), seq: this.nextSeq(), metrics });
     this.writing++;
     client.publish(this.topic('DDATA', msg.camera), Buffer.from(bytes), { qos: 0, retain: false }, (err) => {
       this.writing--;
-      // Not written (the connection went): still owed, sent from the log after the reconnect.
-      if (err) return;
+      // Not written (the connection went), or this session ended (host offline): still owed, sent from the log later.
+      if (err || client !== this.client || !this.inSession) return;
       this.written.push({ seq: msg.seq, at: Date.now() });
       this.scheduleFlush();
       if (this.mode === 'backlog') this.pump();
     });
+    if (unborn && (this.down.has(msg.camera) || !this.devices.includes(msg.camera))) this.deviceDeath(client, msg.camera);
+  }
+
+  private nodeValues(): NodeValues {
+    const counts = zeroCounts();
+    for (const c of this.counts.values()) for (const k of Object.keys(counts) as (keyof VerdictCounts)[]) counts[k] += c[k];
+    return { counts, backlog: this.outbox.countUnpublished(), storageOk: this.storageOk };
+  }
+
+  /** NDATA with the node's values that changed since the last birth or NDATA (report by exception). */
+  private sendNodeData(): void {
+    const client = this.client;
+    if (!client?.connected || !this.inSession || !this.nodeSent) return;
+    const now = Date.now();
+    const before = nodeMetrics(this.nodeSent, now);
+    const values = this.nodeValues();
+    const changed = nodeMetrics(values, now).filter((m, i) => m.value !== before[i]!.value);
+    if (changed.length === 0) return;
+    this.nodeSent = values;
+    this.publishNode(client, 'NDATA', this.aliases.forData(undefined, changed));
   }
 
   committed(verdicts: readonly number[], _delivered: readonly number[]): void {
@@ -299,7 +452,9 @@ export class SparkplugEdgeNode implements VerdictOutput {
     const client = this.client;
     if (!client) return;
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    if (client.connected) {
+    if (this.nodeDataTimer) clearInterval(this.nodeDataTimer);
+    // Not born (waiting for the primary host): no NDEATH either, a host has nothing to close.
+    if (client.connected && this.inSession) {
       const upTo = Date.now();
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000);

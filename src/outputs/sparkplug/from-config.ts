@@ -49,6 +49,8 @@ export function sparkplugFromConfig(
       station: cfg.station,
       version: packageVersion(),
       bdSeqFile: `${resolve(cfg.storage.path)}.sparkplug-bdseq`,
+      ...(spb.primaryHostId !== undefined ? { primaryHostId: spb.primaryHostId } : {}),
+      nodeDataIntervalMs: spb.nodeDataIntervalS * 1000,
     },
     log,
   );

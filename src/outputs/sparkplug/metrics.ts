@@ -34,3 +34,25 @@ export function deviceMetrics(msg: VerdictMessage | undefined, counts: VerdictCo
     ...VERDICTS.map((v) => m(`count/${v}`, DataType.UInt64, counts[v])),
   ];
 }
+
+export const DEVICE_REBIRTH_METRIC = 'Device Control/Rebirth';
+
+/** What a DBIRTH adds to the data set: the device's own rebirth command (DCMD), false as the specification's controls are. */
+export function deviceBirthMetrics(msg: VerdictMessage | undefined, counts: VerdictCounts, at: number): Metric[] {
+  return [...deviceMetrics(msg, counts, at, false), { name: DEVICE_REBIRTH_METRIC, datatype: DataType.Boolean, value: false, timestamp: at }];
+}
+
+/** The node's own values (NBIRTH, then NDATA when they change): counts over every camera, what Sparkplug still owes, and the log's state. */
+export interface NodeValues {
+  counts: VerdictCounts;
+  backlog: number;
+  storageOk: boolean;
+}
+
+export function nodeMetrics(v: NodeValues, at: number): Metric[] {
+  return [
+    ...VERDICTS.map((k): Metric => ({ name: `count/${k}`, datatype: DataType.UInt64, value: v.counts[k], timestamp: at })),
+    { name: 'backlog', datatype: DataType.UInt64, value: v.backlog, timestamp: at },
+    { name: 'storage/ok', datatype: DataType.Boolean, value: v.storageOk, timestamp: at },
+  ];
+}

@@ -12,7 +12,9 @@ export const DataType = { Int64: 4, UInt64: 8, Double: 10, Boolean: 11, String: 
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 export interface Metric {
-  name: string;
+  /** Left out in NDATA/DDATA once the birth has given the alias (aliases.ts). */
+  name?: string;
+  alias?: number;
   datatype: DataTypeCode;
   /** null: sent with is_null (e.g. no score for a TIMEOUT). */
   value: number | string | boolean | null;
@@ -32,6 +34,7 @@ export interface Payload {
 /** A metric as decoded (NCMD): the value from whichever field of the oneof was set. */
 export interface DecodedMetric {
   name?: string;
+  alias?: number;
   datatype?: number;
   value?: number | string | boolean;
 }
@@ -66,7 +69,8 @@ export function encodePayload(p: Payload): Uint8Array {
     timestamp: p.timestamp,
     ...(p.seq !== undefined ? { seq: p.seq } : {}),
     metrics: p.metrics.map((m) => ({
-      name: m.name,
+      ...(m.name !== undefined ? { name: m.name } : {}),
+      ...(m.alias !== undefined ? { alias: m.alias } : {}),
       timestamp: m.timestamp,
       datatype: m.datatype,
       ...(m.historical ? { isHistorical: true } : {}),
@@ -81,14 +85,15 @@ export function decodeMetrics(bytes: Uint8Array): DecodedMetric[] {
   const obj = type().toObject(type().decode(bytes), { longs: Number, oneofs: true }) as { metrics?: Array<Record<string, unknown>> };
   return (obj.metrics ?? []).map((m) => ({
     ...(typeof m.name === 'string' ? { name: m.name } : {}),
+    ...(typeof m.alias === 'number' ? { alias: m.alias } : {}),
     ...(typeof m.datatype === 'number' ? { datatype: m.datatype } : {}),
     ...(typeof m.value === 'string' ? { value: m[m.value] as number | string | boolean } : {}),
   }));
 }
 
-export type MessageType = 'NBIRTH' | 'NDEATH' | 'DBIRTH' | 'DDATA' | 'NCMD';
+export type MessageType = 'NBIRTH' | 'NDEATH' | 'NDATA' | 'NCMD' | 'DBIRTH' | 'DDEATH' | 'DDATA' | 'DCMD';
 
-/** spBv1.0/{group}/{type}/{edge node}[/{device}] */
+/** spBv1.0/{group}/{type}/{edge node}[/{device}]; device '+' subscribes to every device's commands. */
 export function sparkplugTopic(groupId: string, type: MessageType, edgeNode: string, device?: string): string {
   return `spBv1.0/${groupId}/${type}/${edgeNode}${device !== undefined ? `/${device}` : ''}`;
 }

@@ -43,8 +43,10 @@ beforeAll(async () => {
     { HOME: home },
     dir,
   );
-  // node-opcua loads its standard nodeset at start: 10-14 s measured at load 20-30 on this 2-vCPU box.
+  // node-opcua loads its nodesets at start, on its own thread while the cameras start: 10-14 s
+  // measured at load 20-30 on this 2-vCPU box.
   await until('the daemon running', () => daemon.stdout.includes('inspectd running'), 100_000);
+  await until('the OPC UA server listening', () => daemon.stdout.includes('opc ua server listening'), 100_000);
   plc = await PlcSession.open({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, pkiDir: join(dir, 'plc-pki') });
 }, 120_000);
 

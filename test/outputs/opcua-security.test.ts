@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { openOpcuaServer } from '../../src/outputs/opcua/open.js';
-import type { OpcuaOutput } from '../../src/outputs/opcua/server.js';
+import type { OpcuaOutput } from '../../src/outputs/opcua/output.js';
 import { hashUserLine } from '../../src/outputs/opcua/users.js';
 import { sleep, tempDir, until, writeConfig } from '../helpers/daemon.js';
 import { cliPath } from '../helpers/model.js';
@@ -33,11 +33,12 @@ beforeAll(async () => {
     { station: 'sec', storage: { path: join(dir, 'v.db') }, opcua: { enabled: true, port, securityModes: ['Sign', 'SignAndEncrypt'], usersFile } },
     'test',
   );
-  output = await openOpcuaServer(
+  output = openOpcuaServer(
     { config, inspections: { cameras: new Map([['cam1', { modelInfo: { name: 'synthetic-line', version: '1', precision: 'fp32', backend: 'onnxruntime' } }]]) }, desk: () => undefined, log: pino({ level: 'silent' }) },
     'test',
     'ok',
   );
+  await output.listening;
   output.start();
   url = `opc.tcp://127.0.0.1:${port}`;
 }, 120_000);

@@ -8,15 +8,14 @@ import {
   type Variant,
 } from 'node-opcua';
 import type { Logger } from 'pino';
-import type { CameraState, StorageState, Telemetry } from '../../ops/telemetry.js';
+import type { CameraState, StorageState } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { VerdictMessage } from '../../verdict/types.js';
-import type { VerdictOutput } from '../output.js';
-import { buildStation, type CameraDescription, type CameraNodes, type StationNodes, type SystemState } from './address-space.js';
+import { buildStation, type CameraDescription, type StationNodes, type SystemState } from './address-space.js';
 import { serverSecurity, type OpcuaSecuritySettings } from './security.js';
 import type { OpcuaUsers } from './users.js';
 
-export interface OpcuaOutputOptions {
+export interface OpcuaStationOptions {
   station: string;
   version: string;
   host: string;
@@ -27,8 +26,8 @@ export interface OpcuaOutputOptions {
   users: OpcuaUsers | undefined;
   allowAnonymous: boolean;
   cameras: readonly CameraDescription[];
-  /** The daemon's trigger desk (the same one the MQTT trigger uses); undefined while it is not open yet. */
-  trigger: (request: { camera: string; partId: string }, arrivedAt: number) => TriggerRejection | undefined;
+  /** Asks the daemon's trigger desk (the same one the MQTT trigger uses), on the main thread. */
+  trigger: (request: { camera: string; partId: string }, arrivedAt: number) => Promise<TriggerRejection | undefined>;
   storage: StorageState;
   log: Logger;
 }
@@ -40,14 +39,13 @@ interface Handshake {
 }
 
 /**
- * The station as an OPC UA server (docs/opcua.md): a live output beside MQTT. It keeps no backlog of
- * its own: a client that was away reads the current values, and the verdict log has the rest
- * (`inspectd verdicts --after-seq N`). Values are set on the main thread the moment a verdict is
- * decided (a few dozen setValueFromSource calls, no I/O); node-opcua encodes and sends them to
- * subscribers on its own publish cycle.
+ * The station as an OPC UA server (docs/opcua.md), on its own thread (worker.ts): the main thread's
+ * OpcuaOutput posts each verdict and state change, and this sets the values (a few dozen
+ * setValueFromSource calls per verdict); node-opcua encodes and sends them to subscribers on its
+ * own publish cycle. It keeps no backlog: a client that was away reads the current values, and the
+ * verdict log has the rest (`inspectd verdicts --after-seq N`).
  */
-export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraState' | 'setStorageState'> {
-  readonly name = 'opcua';
+export class OpcuaStation {
   private nodes!: StationNodes;
   private readonly handshakes = new Map<string, Handshake>();
   private storage: StorageState;
@@ -55,13 +53,13 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
 
   private constructor(
     private readonly server: OPCUAServer,
-    private readonly opts: OpcuaOutputOptions,
+    private readonly opts: OpcuaStationOptions,
   ) {
     this.storage = opts.storage;
   }
 
   /** Creates the server certificate when there is none (in the PKI folder), builds the nodes and listens. */
-  static async open(opts: OpcuaOutputOptions): Promise<OpcuaOutput> {
+  static async open(opts: OpcuaStationOptions): Promise<OpcuaStation> {
     const sec = await serverSecurity(opts.security, opts.log);
     const users = opts.users;
     const server = new OPCUAServer({
@@ -95,11 +93,15 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
         : undefined,
     });
     await server.initialize();
-    const output = new OpcuaOutput(server, opts);
-    output.build();
+    const station = new OpcuaStation(server, opts);
+    station.build();
     await server.start();
-    opts.log.info({ endpoints: server.endpoints.flatMap((e) => e.endpointDescriptions().map((d) => `${d.endpointUrl} ${d.securityPolicyUri?.split('#')[1]} ${d.securityMode}`)), anonymous: opts.allowAnonymous, users: users?.names.length ?? 0, pki: opts.security.pkiDir }, 'opc ua server listening');
-    return output;
+    return station;
+  }
+
+  /** Each endpoint as `url policy mode`, for the log line that says the server listens. */
+  get endpoints(): string[] {
+    return this.server.endpoints.flatMap((e) => e.endpointDescriptions().map((d) => `${d.endpointUrl} ${d.securityPolicyUri?.split('#')[1]} ${d.securityMode}`));
   }
 
   /** The first endpoint's URL (opc.tcp://host:port). */
@@ -126,11 +128,9 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     }
   }
 
-  private onTrigger(camera: string, partId: string): CallMethodResultOptions {
-    const rejection = this.opts.trigger({ camera, partId }, Date.now());
-    if (rejection) {
-      this.opts.log.warn({ code: rejection.code, err: rejection.message, camera, partId }, 'opc ua trigger rejected');
-    } else {
+  private async onTrigger(camera: string, partId: string): Promise<CallMethodResultOptions> {
+    const rejection = await this.opts.trigger({ camera, partId }, Date.now());
+    if (!rejection) {
       // The result now on ResultReady is not this part's: the PLC waits for the next one.
       this.nodes.cameras.get(camera)?.handshake.resultReady.set({ dataType: DataType.Boolean, value: false });
     }
@@ -155,7 +155,7 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     return true;
   }
 
-  // ---- VerdictOutput ----
+  // ---- What the main thread posts (worker.ts) ----
 
   start(): void {
     this.running = true;
@@ -178,15 +178,6 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     cam.handshake.resultReady.set({ dataType: DataType.Boolean, value: true }, at);
   }
 
-  committed(): void {}
-
-  storageHealthy(): void {}
-
-  /** A live view owes nothing: what a client missed is in the verdict log. */
-  async drain(): Promise<boolean> {
-    return true;
-  }
-
   async stop(): Promise<void> {
     this.running = false;
     this.nodes.systemState.set({ dataType: DataType.String, value: 'Halted' });
@@ -194,8 +185,6 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     // Clients get the Halted state and ServerStatus shutdown before their sessions close.
     await this.server.shutdown(200);
   }
-
-  // ---- State from the pipeline (through the daemon's telemetry) ----
 
   setCameraState(camera: string, state: CameraState, reason?: string): void {
     const n = this.nodes.cameras.get(camera);

@@ -54,6 +54,8 @@ export interface E2eFigures {
     startMs: number;
     /** Whether the cameras were already running when it listened (they do not wait for it). */
     listenedAfterCamerasRan: boolean;
+    /** The server thread's event-loop utilisation from listening to stop, in % of one core. */
+    serverThreadBusyPct?: number;
   };
   /** What the watching pages received (absent without pages). */
   pages?: PageWatcherFigures;
@@ -97,6 +99,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   let running = false;
   /** The OPC UA server loads on its own thread while the cameras start: when it listened, and whether the cameras were already running. */
   let opcuaListening: { afterRunning: boolean; startMs: number } | undefined;
+  let opcuaBusyPct: number | undefined;
   let stderr = '';
   let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -105,6 +108,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     pending = lines.pop()!;
     for (const line of lines) {
       if (line.includes('"inspectd running"')) running = true;
+      if (line.includes('"opc ua server stopped"')) opcuaBusyPct = (JSON.parse(line) as { serverThreadBusyPct: number }).serverThreadBusyPct;
       if (line.includes('"opc ua server listening"')) opcuaListening = { afterRunning: running, startMs: (JSON.parse(line) as { startMs: number }).startMs };
       if (!line.includes('"stopped"')) continue;
       try {
@@ -179,7 +183,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     if (opcua) opcua.counting = false;
     // Let the last publish cycle reach the OPC UA client before its count is read.
     if (opcua) await new Promise((r) => setTimeout(r, 500));
-    const opcuaFigures = opcua ? { ...opcuaCompare(seen, opcua), startMs: opcuaListening!.startMs, listenedAfterCamerasRan: opcuaListening!.afterRunning } : undefined;
+    const opcuaFigures: E2eFigures['opcua'] = opcua ? { ...opcuaCompare(seen, opcua), startMs: opcuaListening!.startMs, listenedAfterCamerasRan: opcuaListening!.afterRunning } : undefined;
     await opcua?.close();
     opcua = undefined;
     const pageFigures = pages?.figures();
@@ -188,6 +192,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     child.kill('SIGTERM');
     const code = await exited;
     if (code !== 0) throw new Error(`daemon exited ${code}: ${stderr.slice(-2000)}`);
+    if (opcuaFigures) opcuaFigures.serverThreadBusyPct = opcuaBusyPct;
     const lat = ascending(latencies);
     const mar = ascending(margins);
     return {

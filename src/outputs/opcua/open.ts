@@ -2,6 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { isTriggeredCamera, type Config } from '../../config/schema.js';
 import { storageStateOf, type StorageState, type TelemetryTee } from '../../ops/telemetry.js';
+import { errorCode } from '../../errors.js';
 import { packageVersion } from '../../paths.js';
 import type { VerdictRecorder } from '../../record/recorder.js';
 import type { ModelInfo } from '../../verdict/types.js';
@@ -39,7 +40,10 @@ export function openOpcuaOutput(p: OpcuaParts): OpcuaOutput {
   const since = Date.now();
   output.listening.then(
     (l) => p.log.info({ event: 'opcua.listening', endpoints: l.endpoints, startMs: Date.now() - since, usersFile: p.config.opcua.usersFile, pki: opcuaPkiDir(p.config) }, 'opc ua server listening'),
-    (err: Error) => p.log.error({ event: 'opcua.start_failed', code: 'INSPECTD_OPCUA', err: err.message }, 'opc ua server could not start; inspecting without it'),
+    (err: Error) =>
+      errorCode(err) === 'INSPECTD_STOPPING'
+        ? p.log.info({ event: 'opcua.stopped_loading', startMs: Date.now() - since }, 'opc ua server stopped before it listened')
+        : p.log.error({ event: 'opcua.start_failed', code: 'INSPECTD_OPCUA', err: err.message }, 'opc ua server could not start; inspecting without it'),
   );
   return output;
 }

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
 import type { CameraState, StorageState, Telemetry } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
+import { InspectdError } from '../../errors.js';
 import { compiledWorker } from '../../util/worker-path.js';
 import type { VerdictMessage } from '../../verdict/types.js';
 import type { VerdictOutput } from '../output.js';
@@ -28,7 +29,8 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   /** Resolves when the server listens; rejects when it could not start (the line goes on without it). */
   readonly listening: Promise<OpcuaListening>;
   private state: 'loading' | 'listening' | 'gone' = 'loading';
-  private stopped: (() => void) | undefined;
+  private stopped: ((busyPct?: number) => void) | undefined;
+  private stopping = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -49,7 +51,7 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
             this.state = 'gone';
             return reject(new Error(m.message));
           case 'stopped':
-            return this.stopped?.();
+            return this.stopped?.(m.busyPct);
         }
       });
       worker.on('error', (err) => {
@@ -58,9 +60,10 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
         reject(err);
       });
       worker.on('exit', () => {
-        this.state = 'gone';
         this.stopped?.();
-        reject(new Error('the OPC UA server thread exited'));
+        // Ended by stop() while it was still loading: not a failure (open.ts logs the difference).
+        reject(this.stopping ? new InspectdError('INSPECTD_STOPPING', 'stopped before the OPC UA server listened') : new Error('the OPC UA server thread exited'));
+        this.state = 'gone';
       });
     });
     // Whoever opened the output reports a failed start; this keeps it from being an unhandled rejection.
@@ -110,12 +113,15 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     // A server that listens tells its clients (SystemState Halted, then the shutdown); one still loading has none.
     if (this.state === 'listening') {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
-        this.stopped = () => {
+        this.stopped = (busyPct) => {
           clearTimeout(timer);
+          // How much of a core the server took while it ran: off the frame path's thread, not off the machine's CPU.
+          if (busyPct !== undefined) this.log.info({ event: 'opcua.stopped', serverThreadBusyPct: busyPct }, 'opc ua server stopped');
           resolve();
         };
         this.post({ type: 'stop' });

@@ -45,4 +45,5 @@ export type FromStation =
   | { type: 'log'; line: string }
   /** A client called Trigger; the main thread asks the trigger desk and answers with trigger-answer. */
   | { type: 'trigger'; id: number; camera: string; partId: string; arrivedAt: number }
-  | { type: 'stopped' };
+  /** busyPct: the thread's event-loop utilisation from listening to stop, in % (its CPU, near enough, GC helpers aside). */
+  | { type: 'stopped'; busyPct: number };

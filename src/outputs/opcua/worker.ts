@@ -4,6 +4,7 @@
  * in this thread's port, in order, so verdicts and state changes decided while the server was still
  * loading are applied (counters included) before the first client can read anything.
  */
+import { performance } from 'node:perf_hooks';
 import { format } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setErrorLogger, setWarningLogger } from 'node-opcua';
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     return;
   }
   post({ type: 'listening', endpointUrl: station.endpointUrl, endpoints: station.endpoints });
+  const sinceListening = performance.eventLoopUtilization();
   port.on('message', (m: ToStation) => {
     switch (m.type) {
       case 'decided':
@@ -64,17 +66,17 @@ async function main(): Promise<void> {
         return w?.answer(m.rejection);
       }
       case 'stop':
-        void stop(station);
+        void stop(station, Math.round(performance.eventLoopUtilization(sinceListening).utilization * 1000) / 10);
     }
   });
 }
 
-async function stop(station: OpcuaStation): Promise<void> {
+async function stop(station: OpcuaStation, busyPct: number): Promise<void> {
   // A call still waiting has no desk left to answer it.
   for (const { request, answer } of waiting.values()) answer({ code: 'INSPECTD_TRIGGER_INVALID', message: 'inspectd is stopping', trigger: request });
   waiting.clear();
   await station.stop().catch((err: Error) => log.warn({ err: err.message }, 'opc ua server shutdown failed'));
-  post({ type: 'stopped' });
+  post({ type: 'stopped', busyPct });
 }
 
 void main();

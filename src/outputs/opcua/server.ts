@@ -11,25 +11,18 @@ import type { Logger } from 'pino';
 import type { CameraState, StorageState } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { VerdictMessage } from '../../verdict/types.js';
-import { buildStation, type CameraDescription, type StationNodes } from './address-space.js';
+import { buildStation, type StationNodes } from './address-space.js';
 import { STATION_NODESETS, type SystemState } from './machine-vision.js';
-import { serverSecurity, type OpcuaSecuritySettings } from './security.js';
+import { serverSecurity } from './security.js';
+import type { StationSetup } from './protocol.js';
 import type { OpcuaUsers } from './users.js';
 
-export interface OpcuaStationOptions {
-  station: string;
-  version: string;
-  host: string;
-  port: number;
-  applicationUri: string;
-  security: OpcuaSecuritySettings;
+/** The setup the main thread sent (protocol.ts), with what the thread made of it: the users, the Trigger's way back, its logger. */
+export interface OpcuaStationOptions extends Omit<StationSetup, 'usersFile' | 'logLevel'> {
   /** From opcua.usersFile; with it, anonymous sessions are refused. */
   users: OpcuaUsers | undefined;
-  allowAnonymous: boolean;
-  cameras: readonly CameraDescription[];
   /** Asks the daemon's trigger desk (the same one the MQTT trigger uses), on the main thread. */
   trigger: (request: { camera: string; partId: string }, arrivedAt: number) => Promise<TriggerRejection | undefined>;
-  storage: StorageState;
   log: Logger;
 }
 

@@ -1,6 +1,7 @@
 /**
  * What the OPC UA server costs the frame path: the main-thread time of OpcuaOutput.decided() (the
- * call the verdict sink makes at verdict time) with a client subscribed to every result field that
+ * call the verdict sink makes at verdict time; the server itself runs on its own thread, so this is
+ * the cost of posting the verdict to it) with a client subscribed to every result field that
  * matters (Seq and ResultJson, samplingInterval 0), and the event-loop delay while verdicts flow,
  * against the same verdict loop with no server. The client runs in a child process, as a SCADA
  * would, so its decoding is not counted as the server's. Verdicts are offered at --rate per second.
@@ -104,11 +105,12 @@ async function main(): Promise<void> {
   const port = await freePort();
   const off = await offer(count, rate, undefined);
   const config = parseConfig({ station: 'cost', storage: { path: join(dir, 'v.db') }, opcua: { enabled: true, port } }, 'bench');
-  const output = await openOpcuaServer(
+  const output = openOpcuaServer(
     { config, inspections: { cameras: new Map([['cam1', { modelInfo: { name: 'synthetic-line', version: '1.0.0', precision: 'int8', backend: 'onnxruntime' } }]]) }, desk: () => undefined, log: pino({ level: 'silent' }) },
     'bench',
     'ok',
   );
+  await output.listening;
   output.start();
   const unsubscribed = await offer(count, rate, (m) => output.decided(m));
   const child = fork(process.argv[1]!, ['--client', `opc.tcp://127.0.0.1:${port}`, join(dir, 'client-pki')], { stdio: 'inherit' });

@@ -265,8 +265,8 @@ export class Daemon {
     this.publishBirth();
     this.publisher.retain('storage', recorder.storageState());
     const sparkplug = sparkplugFromConfig(cfg, recorder.outbox(SPARKPLUG_OUTPUT), { url, credentials }, spbCredentials, this.opts.log.child({ component: 'sparkplug' }));
-    // OPC UA (opcua.enabled; node-opcua is loaded only then): its Trigger goes to the MQTT trigger's desk.
-    const opcua = cfg.opcua.enabled ? await (await import('./outputs/opcua/open.js')).openOpcuaOutput({ config: cfg, inspections, recorder, desk: () => this.triggerDesk, telemetry: this.telemetry, log: this.opts.log.child({ component: 'opcua' }) }) : undefined;
+    // OPC UA (opcua.enabled): its server loads on its own thread while the cameras start; its Trigger goes to the MQTT trigger's desk.
+    const opcua = cfg.opcua.enabled ? (await import('./outputs/opcua/open.js')).openOpcuaOutput({ config: cfg, inspections, recorder, desk: () => this.triggerDesk, telemetry: this.telemetry, log: this.opts.log.child({ component: 'opcua' }) }) : undefined;
     // The operator page's live view is an output like MQTT: it hears every verdict as it is decided.
     this.page = openOperatorPage(cfg, recorder, inspections, this.opts.log.child({ component: 'page' }));
     // The Sparkplug devices die and are born again with their cameras (DDEATH/DBIRTH): it hears camera state as operations does.

@@ -41,6 +41,8 @@ export type ErrorCode =
   | 'INSPECTD_USAGE'
   /** The metrics and health server could not listen (logged; the line keeps running). */
   | 'INSPECTD_HTTP'
+  /** The OPC UA server could not start (port taken, PKI not writable) or its thread died (logged; the line keeps running without it). */
+  | 'INSPECTD_OPCUA'
   /** A state-changing command without a token (HTTP 401, MQTT reply). */
   | 'INSPECTD_AUTH_REQUIRED'
   /** A state-changing command whose token is wrong (HTTP 403, MQTT reply). */

@@ -45,7 +45,17 @@ export interface E2eFigures {
   timeoutMarginMaxMs: number;
   daemon: DaemonStats | undefined;
   /** With --opcua: what the OPC UA subscriber got while the MQTT subscriber counted. */
-  opcua?: { seqNotifications: number; resultJsonNotifications: number; verdictsMissing: number };
+  opcua?: {
+    seqNotifications: number;
+    resultJsonNotifications: number;
+    verdictsMissing: number;
+    /** From the server thread's start to its listening (node-opcua's nodeset load, the certificate on a first start). */
+    startMs: number;
+    /** Whether the cameras were already running when it listened (they do not wait for it). */
+    listenedAfterCamerasRan: boolean;
+    /** The server thread's event-loop utilisation from listening to stop, in % of one core. */
+    serverThreadBusyPct?: number;
+  };
   /** What the watching pages received (absent without pages). */
   pages?: PageWatcherFigures;
 }
@@ -86,6 +96,9 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   });
   let daemonStats: DaemonStats | undefined;
   let running = false;
+  /** The OPC UA server loads on its own thread while the cameras start: when it listened, and whether the cameras were already running. */
+  let opcuaListening: { afterRunning: boolean; startMs: number } | undefined;
+  let opcuaBusyPct: number | undefined;
   let stderr = '';
   let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -94,6 +107,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     pending = lines.pop()!;
     for (const line of lines) {
       if (line.includes('"inspectd running"')) running = true;
+      if (line.includes('"opc ua server stopped"')) opcuaBusyPct = (JSON.parse(line) as { serverThreadBusyPct: number }).serverThreadBusyPct;
+      if (line.includes('"opc ua server listening"')) opcuaListening = { afterRunning: running, startMs: (JSON.parse(line) as { startMs: number }).startMs };
       if (!line.includes('"stopped"')) continue;
       try {
         daemonStats = (JSON.parse(line) as { stats: DaemonStats }).stats;
@@ -116,8 +131,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       await new Promise((r) => setTimeout(r, 100));
     }
     if (run.opcua) {
-      // The OPC UA server loads its nodeset before the cameras start: subscribe once the daemon runs.
-      while (!running) {
+      // The OPC UA server loads its nodesets on its own thread, not before the cameras: subscribe once it listens.
+      while (!opcuaListening) {
         if (Date.now() > startBy + 60_000 || child.exitCode !== null) throw new Error(`daemon did not start: ${stderr.slice(-2000)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -145,7 +160,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     const { latencies, margins, answered, timeouts, lateAnswers, seen } = tally(got);
     // Let the last publish cycle reach the OPC UA client before its count is read.
     if (opcua) await new Promise((r) => setTimeout(r, 500));
-    const opcuaFigures = opcua ? opcuaCompare(seen, opcua) : undefined;
+    const opcuaFigures: E2eFigures['opcua'] = opcua ? { ...opcuaCompare(seen, opcua), startMs: opcuaListening!.startMs, listenedAfterCamerasRan: opcuaListening!.afterRunning } : undefined;
     await opcua?.close();
     opcua = undefined;
     const pageFigures = pages?.figures();
@@ -153,6 +168,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     child.kill('SIGTERM');
     const code = await exited;
     if (code !== 0) throw new Error(`daemon exited ${code}: ${stderr.slice(-2000)}`);
+    if (opcuaFigures) opcuaFigures.serverThreadBusyPct = opcuaBusyPct;
     const lat = ascending(latencies);
     const mar = ascending(margins);
     return {
@@ -207,7 +223,7 @@ function tally(got: readonly ReceivedVerdict[]) {
  * Verdicts the MQTT subscriber counted that the OPC UA subscriber never saw (per camera, within the
  * seq range both counted: the two windows open and close a moment apart).
  */
-function opcuaCompare(mqttSeqs: ReadonlyMap<string, number[]>, ua: BenchOpcuaSubscriber): NonNullable<E2eFigures['opcua']> {
+function opcuaCompare(mqttSeqs: ReadonlyMap<string, number[]>, ua: BenchOpcuaSubscriber): Pick<NonNullable<E2eFigures['opcua']>, 'seqNotifications' | 'resultJsonNotifications' | 'verdictsMissing'> {
   let missing = 0;
   let notifications = 0;
   for (const [camera, seqs] of ua.seqs) {

@@ -10,6 +10,9 @@ import {
   SecurityPolicy,
   TimestampsToReturn,
   UserTokenType,
+  constructEventFilter,
+  coerceNodeId,
+  type Variant,
   type ClientSession,
   type DataValue,
   type UserIdentityInfo,
@@ -119,10 +122,60 @@ export class PlcSession {
     return sub;
   }
 
+  /** The index of a namespace by its URI (the Machine Vision one comes after the server's own). */
+  async namespaceIndex(uri: string): Promise<number> {
+    const nsArray = (await this.session.read({ nodeId: 'i=2255', attributeId: AttributeIds.Value })).value.value as string[];
+    return nsArray.indexOf(uri);
+  }
+
+  /**
+   * OPC 40100 ResultReady events raised below this object, as a vision client would ask for them:
+   * the structures' definitions read from the server first (without them node-opcua's client cannot
+   * decode ResultId, PartId... and drops the notification), the select clauses on ResultReadyEventType.
+   */
+  async monitorResultReady(objectPath: string, onEvent: (e: ResultReadyEvent) => void): Promise<ClientSubscription> {
+    await this.session.extractNamespaceDataType();
+    const mv = await this.namespaceIndex('http://opcfoundation.org/UA/MachineVision');
+    const names = ['ResultId', 'ResultState', 'PartId', 'InternalRecipeId', 'ResultContent', 'IsPartial'] as const;
+    const filter = constructEventFilter(['EventType', 'SourceName', ...names.map((name) => ({ namespaceIndex: mv, name }))]);
+    // ResultReadyEventType is ns=MV;i=1024 (the nodeset's own id); its fields are not on BaseEventType.
+    filter.selectClauses!.forEach((c, i) => {
+      if (i >= 2) c.typeDefinitionId = coerceNodeId(`ns=${mv};i=1024`);
+    });
+    const sub = await this.session.createSubscription2({ requestedPublishingInterval: 50, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 20, maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 10 });
+    const item = await sub.monitor({ nodeId: this.id(objectPath), attributeId: AttributeIds.EventNotifier }, { samplingInterval: 0, discardOldest: false, queueSize: 10_000, filter }, TimestampsToReturn.Both);
+    item.on('changed', (fields: Variant[]) => {
+      const [eventType, sourceName, resultId, resultState, partId, recipe, content, isPartial] = fields.map((f) => f.value as unknown);
+      onEvent({
+        eventType: String(eventType),
+        sourceName: sourceName as string,
+        resultId: (resultId as { id?: string } | null)?.id,
+        resultState: resultState as number,
+        partId: (partId as { id?: string } | null)?.id,
+        recipe: recipe as { id?: string; version?: string } | null,
+        content: (content as string[] | null) ?? [],
+        isPartial: isPartial as boolean,
+      });
+    });
+    return sub;
+  }
+
   async close(): Promise<void> {
     await this.session.close().catch(() => {});
     await this.client.disconnect();
   }
+}
+
+/** One ResultReadyEventType notification, its fields decoded. */
+export interface ResultReadyEvent {
+  eventType: string;
+  sourceName: string;
+  resultId: string | undefined;
+  resultState: number;
+  partId: string | undefined;
+  recipe: { id?: string; version?: string } | null;
+  content: string[];
+  isPartial: boolean;
 }
 
 export { freePort } from '../../src/util/free-port.js';

@@ -2,12 +2,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { DataType, type DataValue } from 'node-opcua';
+import { AttributeIds, BrowseDirection, DataType, type DataValue } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, dbRows, sleep, tempDir, until } from '../helpers/daemon.js';
 import { defaultModelJson } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
-import { freePort, PlcSession } from '../helpers/opcua.js';
+import { freePort, PlcSession, type ResultReadyEvent } from '../helpers/opcua.js';
 
 /**
  * The OPC UA server as a PLC sees it: `inspectd run` as a child process (a real mosquitto beside
@@ -43,8 +43,10 @@ beforeAll(async () => {
     { HOME: home },
     dir,
   );
-  // node-opcua loads its standard nodeset at start: 10-14 s measured at load 20-30 on this 2-vCPU box.
+  // node-opcua loads its nodesets at start, on its own thread while the cameras start: 10-14 s
+  // measured at load 20-30 on this 2-vCPU box.
   await until('the daemon running', () => daemon.stdout.includes('inspectd running'), 100_000);
+  await until('the OPC UA server listening', () => daemon.stdout.includes('opc ua server listening'), 100_000);
   plc = await PlcSession.open({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, pkiDir: join(dir, 'plc-pki') });
 }, 120_000);
 
@@ -136,6 +138,40 @@ describe('the OPC UA server in the daemon', () => {
     const rows = dbRows(daemon.dbPath).filter((r) => r.camera === 'belt');
     expect(rows.map((r) => r.seq)).toContain(seq);
   });
+
+  it('is an OPC 40100 VisionSystemType: its VisionStateMachine Operational, a ResultReady event for every verdict', async () => {
+    const mv = await plc.namespaceIndex('http://opcfoundation.org/UA/MachineVision');
+    expect(mv).toBeGreaterThan(plc.ns);
+    const typeDef = await plc.session.browse({ nodeId: plc.id('ua'), referenceTypeId: 'HasTypeDefinition', browseDirection: BrowseDirection.Forward, resultMask: 63 });
+    expect(typeDef.references?.map((r) => r.browseName.toString())).toEqual([`${mv}:VisionSystemType`]);
+    const state = await plc.session.read({ nodeId: plc.id('ua-VisionStateMachine-CurrentState'), attributeId: AttributeIds.Value });
+    expect((state.value.value as { text: string }).text).toBe('Operational');
+
+    const events: ResultReadyEvent[] = [];
+    const sub = await plc.monitorResultReady('ua', (e) => events.push(e));
+    const t = await plc.call(`${cams}.belt`, 'Trigger', [{ dataType: DataType.String, value: 'P-200' }]);
+    expect(t.outputs[0]).toBe(true);
+    await until("the belt part's ResultReady event", () => events.some((e) => e.partId === 'P-200'), 5000);
+    await sleep(1500); // the free-running camera's events meanwhile
+    await sub.terminate();
+    const belt = events.find((e) => e.partId === 'P-200')!;
+    const verdict = JSON.parse(belt.content[0]!) as { seq: number; verdict: string; partId: string; camera: string };
+    expect(belt.sourceName).toBe('belt');
+    expect(verdict).toMatchObject({ camera: 'belt', partId: 'P-200' });
+    expect(belt.resultId).toBe(String(verdict.seq));
+    // ResultState is how processing went (1 Completed, 3 Aborted at the deadline); the verdict is in ResultContent.
+    expect(belt.resultState).toBe(verdict.verdict === 'TIMEOUT' ? 3 : 1);
+    expect(belt.isPartial).toBe(false);
+    expect(belt.recipe).toMatchObject({ id: 'synthetic-line' });
+    // One event per verdict of the 20 fps camera, in seq order, as the log has them.
+    const line = events.filter((e) => e.sourceName === 'line').map((e) => Number(e.resultId));
+    expect(line.length, `line events ${line.length}`).toBeGreaterThanOrEqual(10);
+    await until('rows committed', () => dbRows(daemon.dbPath).some((r) => r.seq >= line.at(-1)!), 10_000);
+    const logged = dbRows(daemon.dbPath)
+      .filter((r) => r.camera === 'line' && r.seq >= line[0]! && r.seq <= line.at(-1)!)
+      .map((r) => r.seq);
+    expect(line).toEqual(logged);
+  }, 30_000);
 
   it('gives a trigger whose camera takes no frame TIMEOUT with frameId -1 at its deadline', async () => {
     const seqBefore = (await plc.read(`${cams}.dead.ResultSeq`)) as number;

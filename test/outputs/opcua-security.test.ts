@@ -6,8 +6,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { openOpcuaServer } from '../../src/outputs/opcua/open.js';
-import type { OpcuaOutput } from '../../src/outputs/opcua/server.js';
+import type { OpcuaOutput } from '../../src/outputs/opcua/output.js';
 import { hashUserLine } from '../../src/outputs/opcua/users.js';
+import type { VerdictMessage } from '../../src/verdict/types.js';
 import { sleep, tempDir, until, writeConfig } from '../helpers/daemon.js';
 import { cliPath } from '../helpers/model.js';
 import { clientCertificateManager, freePort, PlcSession } from '../helpers/opcua.js';
@@ -33,11 +34,15 @@ beforeAll(async () => {
     { station: 'sec', storage: { path: join(dir, 'v.db') }, opcua: { enabled: true, port, securityModes: ['Sign', 'SignAndEncrypt'], usersFile } },
     'test',
   );
-  output = await openOpcuaServer(
+  output = openOpcuaServer(
     { config, inspections: { cameras: new Map([['cam1', { modelInfo: { name: 'synthetic-line', version: '1', precision: 'fp32', backend: 'onnxruntime' } }]]) }, desk: () => undefined, log: pino({ level: 'silent' }) },
     'test',
     'ok',
   );
+  // Before the server listens (its nodesets take seconds to load): kept in order and shown once it does.
+  output.setCameraState('cam1', 'up');
+  output.decided(earlyVerdict);
+  await output.listening;
   output.start();
   url = `opc.tcp://127.0.0.1:${port}`;
 }, 120_000);
@@ -45,6 +50,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await output?.stop();
 });
+
+const earlyVerdict: VerdictMessage = {
+  schema: 1,
+  seq: 7,
+  station: 'sec',
+  camera: 'cam1',
+  frameId: 3,
+  partId: 'E-7',
+  verdict: 'FAIL',
+  score: 0.9,
+  defects: [{ label: 'scratch', score: 0.9 }],
+  capturedAt: Date.now() - 12,
+  decidedAt: Date.now(),
+  latencyMs: 12,
+  deadlineMs: 30,
+  model: { name: 'synthetic-line', version: '1', precision: 'fp32', backend: 'onnxruntime' },
+};
 
 const expectRefused = async (p: Promise<unknown>, pattern: RegExp) => {
   const err = await p.then(
@@ -84,6 +106,8 @@ describe('OPC UA security', () => {
       expect(s.client.securityMode).toBe(MessageSecurityMode.SignAndEncrypt);
       expect(await s.read('sec.SystemState')).toBe('Operational');
       expect(await s.read('sec.Cameras.cam1.Model.Name')).toBe('synthetic-line');
+      // What the daemon posted while the server was still loading.
+      expect(await s.readMany(['sec.Cameras.cam1.LastResult.Seq', 'sec.Cameras.cam1.LastResult.PartId', 'sec.Cameras.cam1.CameraState', 'sec.Cameras.cam1.ResultCounts.Fail', 'sec.ResultCounts.Total'])).toEqual([7, 'E-7', 'up', 1, 1]);
     } finally {
       await s.close();
     }

@@ -1,21 +1,19 @@
 import { DataType, StatusCodes, type AddressSpace, type Namespace, type UAMethod, type UAObject, type UAVariable } from 'node-opcua';
 import type { ModelInfo, VerdictKind, VerdictMessage } from '../../verdict/types.js';
 import { VERDICTS } from '../../verdict/types.js';
+import { VisionSystem } from './machine-vision.js';
 
 /**
- * The station's nodes, laid out after OPC 40100 (Machine Vision) where it fits: one VisionSystem-like
- * object per station with its state, and per camera the last result, counters, camera and model
+ * The station's nodes, laid out after OPC 40100 (Machine Vision) where it fits: the station is a
+ * VisionSystemType instance with its state machine (machine-vision.ts) and inspectd's own state, and per camera the last result, counters, camera and model
  * state and the PLC handshake. Node ids are strings in the server's own namespace, built from the
  * browse path (`{station}.Cameras.{camera}.LastResult.Verdict`), so a PLC program can hard-code them;
  * docs/opcua.md lists them and where this departs from OPC 40100.
  *
- * Everything here is written with setValueFromSource on the main thread at verdict time: no getter
+ * Everything here is written with setValueFromSource on the server's thread at verdict time: no getter
  * is polled, and a subscription with samplingInterval 0 gets every change (each is queued in its
  * monitored item, not sampled).
  */
-
-/** OPC 40100's VisionStateMachine states, as a string: Preoperational, Operational, Halted, Error. */
-export type SystemState = 'Preoperational' | 'Operational' | 'Halted' | 'Error';
 
 const COUNTER_NAMES: Record<VerdictKind, string> = { PASS: 'Pass', FAIL: 'Fail', TIMEOUT: 'Timeout', ERROR: 'Error' };
 
@@ -88,8 +86,10 @@ export class ResultNodes {
       json: variable(ns, obj, rid, 'ResultJson', DataType.String, '', 'The whole verdict as the MQTT payload carries it (docs/contracts.md)'),
     };
   }
-  set(m: VerdictMessage): void {
+  /** Sets every field, Seq last; returns the ResultJson it set. */
+  set(m: VerdictMessage): string {
     const at = m.decidedAt;
+    const json = JSON.stringify(m);
     const f = this.f;
     f.verdict.set({ dataType: DataType.String, value: m.verdict }, at);
     f.score.set({ dataType: DataType.Double, value: m.score ?? -1 }, at);
@@ -104,9 +104,10 @@ export class ResultNodes {
     f.errorCode.set({ dataType: DataType.String, value: m.error?.code ?? '' }, at);
     f.modelName.set({ dataType: DataType.String, value: m.model.name }, at);
     f.modelVersion.set({ dataType: DataType.String, value: m.model.version }, at);
-    f.json.set({ dataType: DataType.String, value: JSON.stringify(m) }, at);
+    f.json.set({ dataType: DataType.String, value: json }, at);
     // Seq last: a client that waits on Seq finds the other fields already set when it reads them.
     f.seq.set({ dataType: DataType.UInt32, value: m.seq }, at);
+    return json;
   }
 }
 
@@ -138,6 +139,8 @@ export interface HandshakeNodes {
 }
 
 export interface CameraNodes {
+  /** The camera's object: the source of its ResultReady events. */
+  object: UAObject;
   state: Value;
   stateReason: Value;
   result: ResultNodes;
@@ -147,6 +150,7 @@ export interface CameraNodes {
 }
 
 export interface StationNodes {
+  vision: VisionSystem;
   systemState: Value;
   storageState: Value;
   storageReason: Value;
@@ -171,12 +175,8 @@ const TRIGGER_OUTPUTS = [
 /** Builds the station's nodes under Objects; handlers are bound by the caller (server.ts). */
 export function buildStation(addressSpace: AddressSpace, station: string, version: string, cameras: readonly CameraDescription[]): StationNodes {
   const ns = addressSpace.getOwnNamespace();
-  const root = ns.addObject({
-    organizedBy: addressSpace.rootFolder.objects,
-    browseName: station,
-    nodeId: `s=${station}`,
-    description: 'inspectd station: a vision system after OPC 40100 (Machine Vision), simplified',
-  });
+  const vision = VisionSystem.create(addressSpace, station, 'inspectd station: an OPC 40100 (Machine Vision) VisionSystemType, simplified');
+  const root = vision.root;
   const sid = station;
   variable(ns, root, sid, 'Version', DataType.String, version, 'inspectd version');
   const systemState = variable(ns, root, sid, 'SystemState', DataType.String, 'Preoperational', "OPC 40100 VisionStateMachine's current state: Preoperational, Operational, Halted or Error");
@@ -194,7 +194,8 @@ export function buildStation(addressSpace: AddressSpace, station: string, versio
   const cams = new Map<string, CameraNodes>();
   for (const cam of cameras) {
     const cid = `${sid}.Cameras.${cam.name}`;
-    const obj = ns.addObject({ componentOf: camerasFolder, browseName: cam.name, nodeId: `s=${cid}`, description: `Camera ${cam.name}` });
+    // An event source of the station: its ResultReady events reach a client subscribed to the station or the Server object.
+    const obj = ns.addObject({ componentOf: camerasFolder, browseName: cam.name, nodeId: `s=${cid}`, description: `Camera ${cam.name}`, eventSourceOf: root, eventNotifier: 1 });
     const handshake: HandshakeNodes = {
       resultReady: variable(ns, obj, cid, 'ResultReady', DataType.Boolean, false, 'true from a new result until it is acknowledged; false again on an accepted Trigger'),
       resultSeq: variable(ns, obj, cid, 'ResultSeq', DataType.UInt32, 0, 'Seq of the result ResultReady refers to (LastResult.Seq)'),
@@ -216,6 +217,7 @@ export function buildStation(addressSpace: AddressSpace, station: string, versio
     };
     variable(ns, obj, cid, 'Triggered', DataType.Boolean, cam.triggered, 'true: parts come from triggers (MQTT or OPC UA); false: every frame is a part');
     cams.set(cam.name, {
+      object: obj,
       state: variable(ns, obj, cid, 'CameraState', DataType.String, 'down', 'up (delivering frames) or down (unplugged, stream lost, never opened)'),
       stateReason: variable(ns, obj, cid, 'CameraStateReason', DataType.String, '', 'Why the camera is down'),
       result: new ResultNodes(ns, obj, cid),
@@ -224,5 +226,5 @@ export function buildStation(addressSpace: AddressSpace, station: string, versio
       handshake,
     });
   }
-  return { systemState, storageState, storageReason, counts, trigger, cameras: cams };
+  return { vision, systemState, storageState, storageReason, counts, trigger, cameras: cams };
 }

@@ -8,28 +8,21 @@ import {
   type Variant,
 } from 'node-opcua';
 import type { Logger } from 'pino';
-import type { CameraState, StorageState, Telemetry } from '../../ops/telemetry.js';
+import type { CameraState, StorageState } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { VerdictMessage } from '../../verdict/types.js';
-import type { VerdictOutput } from '../output.js';
-import { buildStation, type CameraDescription, type CameraNodes, type StationNodes, type SystemState } from './address-space.js';
-import { serverSecurity, type OpcuaSecuritySettings } from './security.js';
+import { buildStation, type StationNodes } from './address-space.js';
+import { STATION_NODESETS, type SystemState } from './machine-vision.js';
+import { serverSecurity } from './security.js';
+import type { StationSetup } from './protocol.js';
 import type { OpcuaUsers } from './users.js';
 
-export interface OpcuaOutputOptions {
-  station: string;
-  version: string;
-  host: string;
-  port: number;
-  applicationUri: string;
-  security: OpcuaSecuritySettings;
+/** The setup the main thread sent (protocol.ts), with what the thread made of it: the users, the Trigger's way back, its logger. */
+export interface OpcuaStationOptions extends Omit<StationSetup, 'usersFile' | 'logLevel'> {
   /** From opcua.usersFile; with it, anonymous sessions are refused. */
   users: OpcuaUsers | undefined;
-  allowAnonymous: boolean;
-  cameras: readonly CameraDescription[];
-  /** The daemon's trigger desk (the same one the MQTT trigger uses); undefined while it is not open yet. */
-  trigger: (request: { camera: string; partId: string }, arrivedAt: number) => TriggerRejection | undefined;
-  storage: StorageState;
+  /** Asks the daemon's trigger desk (the same one the MQTT trigger uses), on the main thread. */
+  trigger: (request: { camera: string; partId: string }, arrivedAt: number) => Promise<TriggerRejection | undefined>;
   log: Logger;
 }
 
@@ -40,14 +33,13 @@ interface Handshake {
 }
 
 /**
- * The station as an OPC UA server (docs/opcua.md): a live output beside MQTT. It keeps no backlog of
- * its own: a client that was away reads the current values, and the verdict log has the rest
- * (`inspectd verdicts --after-seq N`). Values are set on the main thread the moment a verdict is
- * decided (a few dozen setValueFromSource calls, no I/O); node-opcua encodes and sends them to
- * subscribers on its own publish cycle.
+ * The station as an OPC UA server (docs/opcua.md), on its own thread (worker.ts): the main thread's
+ * OpcuaOutput posts each verdict and state change, and this sets the values (a few dozen
+ * setValueFromSource calls per verdict); node-opcua encodes and sends them to subscribers on its
+ * own publish cycle. It keeps no backlog: a client that was away reads the current values, and the
+ * verdict log has the rest (`inspectd verdicts --after-seq N`).
  */
-export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraState' | 'setStorageState'> {
-  readonly name = 'opcua';
+export class OpcuaStation {
   private nodes!: StationNodes;
   private readonly handshakes = new Map<string, Handshake>();
   private storage: StorageState;
@@ -55,13 +47,13 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
 
   private constructor(
     private readonly server: OPCUAServer,
-    private readonly opts: OpcuaOutputOptions,
+    private readonly opts: OpcuaStationOptions,
   ) {
     this.storage = opts.storage;
   }
 
   /** Creates the server certificate when there is none (in the PKI folder), builds the nodes and listens. */
-  static async open(opts: OpcuaOutputOptions): Promise<OpcuaOutput> {
+  static async open(opts: OpcuaStationOptions): Promise<OpcuaStation> {
     const sec = await serverSecurity(opts.security, opts.log);
     const users = opts.users;
     const server = new OPCUAServer({
@@ -70,6 +62,8 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
       // Endpoint URLs name the address bound: a loopback server must not advertise the host's FQDN.
       hostname: opts.host === '0.0.0.0' || opts.host === '::' ? undefined : opts.host,
       resourcePath: '',
+      // The standard nodeset and OPC 40100 Machine Vision: most of the start's 10-14 s (on this thread, not the frame path's).
+      nodeset_filename: STATION_NODESETS,
       serverInfo: { applicationUri: opts.applicationUri, productUri: 'urn:inspectd', applicationName: { text: `inspectd ${opts.station}` } },
       buildInfo: { productName: 'inspectd', softwareVersion: opts.version, manufacturerName: 'inspectd' },
       serverCertificateManager: sec.serverCertificateManager,
@@ -95,11 +89,15 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
         : undefined,
     });
     await server.initialize();
-    const output = new OpcuaOutput(server, opts);
-    output.build();
+    const station = new OpcuaStation(server, opts);
+    station.build();
     await server.start();
-    opts.log.info({ endpoints: server.endpoints.flatMap((e) => e.endpointDescriptions().map((d) => `${d.endpointUrl} ${d.securityPolicyUri?.split('#')[1]} ${d.securityMode}`)), anonymous: opts.allowAnonymous, users: users?.names.length ?? 0, pki: opts.security.pkiDir }, 'opc ua server listening');
-    return output;
+    return station;
+  }
+
+  /** Each endpoint as `url policy mode`, for the log line that says the server listens. */
+  get endpoints(): string[] {
+    return this.server.endpoints.flatMap((e) => e.endpointDescriptions().map((d) => `${d.endpointUrl} ${d.securityPolicyUri?.split('#')[1]} ${d.securityMode}`));
   }
 
   /** The first endpoint's URL (opc.tcp://host:port). */
@@ -126,11 +124,9 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     }
   }
 
-  private onTrigger(camera: string, partId: string): CallMethodResultOptions {
-    const rejection = this.opts.trigger({ camera, partId }, Date.now());
-    if (rejection) {
-      this.opts.log.warn({ code: rejection.code, err: rejection.message, camera, partId }, 'opc ua trigger rejected');
-    } else {
+  private async onTrigger(camera: string, partId: string): Promise<CallMethodResultOptions> {
+    const rejection = await this.opts.trigger({ camera, partId }, Date.now());
+    if (!rejection) {
       // The result now on ResultReady is not this part's: the PLC waits for the next one.
       this.nodes.cameras.get(camera)?.handshake.resultReady.set({ dataType: DataType.Boolean, value: false });
     }
@@ -155,18 +151,19 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     return true;
   }
 
-  // ---- VerdictOutput ----
+  // ---- What the main thread posts (worker.ts) ----
 
   start(): void {
     this.running = true;
-    this.nodes.systemState.set({ dataType: DataType.String, value: this.systemState() });
+    this.showState(this.systemState());
   }
 
   decided(msg: VerdictMessage): void {
     const cam = this.nodes.cameras.get(msg.camera);
     if (!cam) return;
     const at = msg.decidedAt;
-    cam.result.set(msg);
+    const json = cam.result.set(msg);
+    this.nodes.vision.raiseResultReady(cam.object, msg, json);
     cam.counts.add(msg.verdict, at);
     this.nodes.counts.add(msg.verdict, at);
     const h = this.handshakes.get(msg.camera)!;
@@ -178,24 +175,13 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     cam.handshake.resultReady.set({ dataType: DataType.Boolean, value: true }, at);
   }
 
-  committed(): void {}
-
-  storageHealthy(): void {}
-
-  /** A live view owes nothing: what a client missed is in the verdict log. */
-  async drain(): Promise<boolean> {
-    return true;
-  }
-
   async stop(): Promise<void> {
     this.running = false;
-    this.nodes.systemState.set({ dataType: DataType.String, value: 'Halted' });
+    this.showState('Halted');
     for (const n of this.nodes.cameras.values()) n.model.setState('Closed');
     // Clients get the Halted state and ServerStatus shutdown before their sessions close.
     await this.server.shutdown(200);
   }
-
-  // ---- State from the pipeline (through the daemon's telemetry) ----
 
   setCameraState(camera: string, state: CameraState, reason?: string): void {
     const n = this.nodes.cameras.get(camera);
@@ -208,7 +194,13 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     this.storage = state;
     this.nodes.storageState.set({ dataType: DataType.String, value: state });
     this.nodes.storageReason.set({ dataType: DataType.String, value: state === 'ok' ? '' : (reason ?? '') });
-    this.nodes.systemState.set({ dataType: DataType.String, value: this.systemState() });
+    this.showState(this.systemState());
+  }
+
+  /** SystemState (a string, for a PLC) and the VisionStateMachine (for an OPC 40100 client) say the same. */
+  private showState(state: SystemState): void {
+    this.nodes.systemState.set({ dataType: DataType.String, value: state });
+    this.nodes.vision.setState(state);
   }
 
   /** Error while verdicts are being lost from the log (the PLC still gets them, the record does not). */

@@ -1,0 +1,143 @@
+import { Worker } from 'node:worker_threads';
+import pino, { type Logger } from 'pino';
+import type { CameraState, StorageState, Telemetry } from '../../ops/telemetry.js';
+import type { TriggerRejection } from '../../source/trigger.js';
+import { InspectdError } from '../../errors.js';
+import { compiledWorker } from '../../util/worker-path.js';
+import type { VerdictMessage } from '../../verdict/types.js';
+import type { VerdictOutput } from '../output.js';
+import type { FromStation, StationSetup, ToStation } from './protocol.js';
+
+/** Where the server listens, once it does. */
+export interface OpcuaListening {
+  endpointUrl: string;
+  endpoints: string[];
+}
+
+/** How long stop() waits for the server to tell its clients it is going (Halted, shutdown) before ending its thread. */
+const STOP_TIMEOUT_MS = 5000;
+
+/**
+ * The OPC UA output as the daemon sees it (docs/opcua.md): a live output beside MQTT whose server
+ * runs on its own thread (worker.ts). Here, on the main thread, a verdict costs one postMessage (a
+ * structured clone of the payload); node-opcua's work happens there. The thread starts loading at
+ * open() and the daemon does not wait for it: the cameras start meanwhile, and what is posted before
+ * the server listens is applied, in order, when it does (`listening` resolves then).
+ */
+export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraState' | 'setStorageState'> {
+  readonly name = 'opcua';
+  /** Resolves when the server listens; rejects when it could not start (the line goes on without it). */
+  readonly listening: Promise<OpcuaListening>;
+  private state: 'loading' | 'listening' | 'gone' = 'loading';
+  private stopped: ((busyPct?: number) => void) | undefined;
+  private stopping = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly trigger: (request: { camera: string; partId: string }, arrivedAt: number) => TriggerRejection | undefined,
+    private readonly log: Logger,
+  ) {
+    this.listening = new Promise((resolve, reject) => {
+      worker.on('message', (m: FromStation) => {
+        switch (m.type) {
+          case 'log':
+            return this.relay(m.line);
+          case 'trigger':
+            return this.answerTrigger(m.id, { camera: m.camera, partId: m.partId }, m.arrivedAt);
+          case 'listening':
+            this.state = 'listening';
+            return resolve({ endpointUrl: m.endpointUrl, endpoints: m.endpoints });
+          case 'failed':
+            this.state = 'gone';
+            return reject(new Error(m.message));
+          case 'stopped':
+            return this.stopped?.(m.busyPct);
+        }
+      });
+      worker.on('error', (err) => {
+        this.state = 'gone';
+        log.error({ code: 'INSPECTD_OPCUA', err: err.message }, 'opc ua server thread failed; inspecting without it');
+        reject(err);
+      });
+      worker.on('exit', () => {
+        this.stopped?.();
+        // Ended by stop() while it was still loading: not a failure (open.ts logs the difference).
+        reject(this.stopping ? new InspectdError('INSPECTD_STOPPING', 'stopped before the OPC UA server listened') : new Error('the OPC UA server thread exited'));
+        this.state = 'gone';
+      });
+    });
+    // Whoever opened the output reports a failed start; this keeps it from being an unhandled rejection.
+    this.listening.catch(() => {});
+  }
+
+  /** Starts the server's thread; returns at once (the server listens later: `listening`). */
+  static open(setup: Omit<StationSetup, 'logLevel'>, trigger: OpcuaOutput['trigger'], log: Logger): OpcuaOutput {
+    const worker = new Worker(compiledWorker(import.meta.url, 'worker.js'), { workerData: { ...setup, logLevel: log.level } satisfies StationSetup });
+    return new OpcuaOutput(worker, trigger, log);
+  }
+
+  private post(m: ToStation): void {
+    if (this.state !== 'gone') this.worker.postMessage(m);
+  }
+
+  /** A line of the thread's logger, written by the daemon's (its level, message and fields kept). */
+  private relay(line: string): void {
+    const { level, msg, time: _time, ...fields } = JSON.parse(line) as { level: number; msg?: string; time?: number };
+    const label = (pino.levels.labels[level] ?? 'info') as 'info';
+    this.log[label](fields, msg);
+  }
+
+  private answerTrigger(id: number, request: { camera: string; partId: string }, arrivedAt: number): void {
+    const rejection = this.trigger(request, arrivedAt);
+    if (rejection) this.log.warn({ code: rejection.code, err: rejection.message, ...request }, 'opc ua trigger rejected');
+    this.post({ type: 'trigger-answer', id, rejection });
+  }
+
+  // ---- VerdictOutput ----
+
+  start(): void {
+    this.post({ type: 'start' });
+  }
+
+  decided(msg: VerdictMessage): void {
+    this.post({ type: 'decided', msg });
+  }
+
+  committed(): void {}
+
+  storageHealthy(): void {}
+
+  /** A live view owes nothing: what a client missed is in the verdict log. */
+  async drain(): Promise<boolean> {
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    // A server that listens tells its clients (SystemState Halted, then the shutdown); one still loading has none.
+    if (this.state === 'listening') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+        this.stopped = (busyPct) => {
+          clearTimeout(timer);
+          // How much of a core the server took while it ran: off the frame path's thread, not off the machine's CPU.
+          if (busyPct !== undefined) this.log.info({ event: 'opcua.stopped', serverThreadBusyPct: busyPct }, 'opc ua server stopped');
+          resolve();
+        };
+        this.post({ type: 'stop' });
+      });
+    }
+    this.state = 'gone';
+    await this.worker.terminate();
+  }
+
+  // ---- State from the pipeline (through the daemon's telemetry) ----
+
+  setCameraState(camera: string, state: CameraState, reason?: string): void {
+    this.post({ type: 'camera-state', camera, state, reason });
+  }
+
+  setStorageState(state: StorageState, reason?: string): void {
+    this.post({ type: 'storage-state', state, reason });
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The messages between the daemon's main thread and the OPC UA server's thread (worker.ts). The
+ * server runs node-opcua there so that its CPU (loading the nodesets at start, encoding values,
+ * serving subscriptions and sessions) and its heap (collected by that thread's own GC) stay off
+ * the frame path; the main thread only posts what happened and answers the Trigger method.
+ */
+import type { CameraState, StorageState } from '../../ops/telemetry.js';
+import type { TriggerRejection } from '../../source/trigger.js';
+import type { VerdictMessage } from '../../verdict/types.js';
+import type { CameraDescription } from './address-space.js';
+import type { OpcuaSecuritySettings } from './security.js';
+
+/** What the server thread is started with (its workerData). */
+export interface StationSetup {
+  station: string;
+  version: string;
+  host: string;
+  port: number;
+  applicationUri: string;
+  security: OpcuaSecuritySettings;
+  /** opcua.usersFile, already read once on the main thread (a bad one is exit 78 before the thread starts). */
+  usersFile: string | undefined;
+  allowAnonymous: boolean;
+  cameras: CameraDescription[];
+  storage: StorageState;
+  /** The daemon's log level: the thread's log lines below it are not even sent. */
+  logLevel: string;
+}
+
+/** Main thread → server thread, applied in the order posted. */
+export type ToStation =
+  | { type: 'start' }
+  | { type: 'decided'; msg: VerdictMessage }
+  | { type: 'camera-state'; camera: string; state: CameraState; reason: string | undefined }
+  | { type: 'storage-state'; state: StorageState; reason: string | undefined }
+  /** The desk's answer to a Trigger call the thread passed on (undefined: accepted). */
+  | { type: 'trigger-answer'; id: number; rejection: TriggerRejection | undefined }
+  | { type: 'stop' };
+
+/** Server thread → main thread. */
+export type FromStation =
+  | { type: 'listening'; endpointUrl: string; endpoints: string[] }
+  | { type: 'failed'; message: string }
+  /** One pino JSON line of the thread's logger (node-opcua's warnings included), for the daemon's log. */
+  | { type: 'log'; line: string }
+  /** A client called Trigger; the main thread asks the trigger desk and answers with trigger-answer. */
+  | { type: 'trigger'; id: number; camera: string; partId: string; arrivedAt: number }
+  /** busyPct: the thread's event-loop utilisation from listening to stop, in % (its CPU, near enough, GC helpers aside). */
+  | { type: 'stopped'; busyPct: number };

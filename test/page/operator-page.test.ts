@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opencv } from '../../src/preprocess/opencv.js';
 import { cliPath } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
 import { DaemonProcess, syntheticConfig, tempDir, waitFor, writeConfig } from '../ops/helpers.js';
@@ -42,6 +43,35 @@ function rows(sql: string, ...params: unknown[]): Row[] {
   } finally {
     d.close();
   }
+}
+
+/**
+ * The heat map's opacity at the decoder's pixel threshold (0.5): the page's colour ramp
+ * (heat-map.ts) gives 255 * 0.75 * sqrt((0.5 - 0.2) / 0.8) = 117. Cells at least this opaque are
+ * the ones the decoder turned into regions, hence into the logged boxes.
+ */
+const ALPHA_AT_THRESHOLD = 115;
+type Box = [number, number, number, number];
+
+/** How many of the map's cells at or above the pixel threshold have their centre in no logged box (one cell of slack). */
+function hotCellsOutside(map: { width: number; height: number; alpha: number[] }, boxes: Box[], frame: { width: number; height: number }): number {
+  const cw = frame.width / map.width;
+  const ch = frame.height / map.height;
+  let outside = 0;
+  for (let y = 0; y < map.height; y++)
+    for (let x = 0; x < map.width; x++) {
+      if (map.alpha[y * map.width + x]! < ALPHA_AT_THRESHOLD) continue;
+      const fx = (x + 0.5) * cw;
+      const fy = (y + 0.5) * ch;
+      if (!boxes.some(([bx, by, bw, bh]) => fx >= bx - cw && fx <= bx + bw + cw && fy >= by - ch && fy <= by + bh + ch)) outside++;
+    }
+  return outside;
+}
+
+function loggedBoxes(seq: number): Box[] {
+  const row = rows(`SELECT * FROM verdicts WHERE seq = ?`, seq)[0]!;
+  expect(row.verdict).toBe('FAIL');
+  return (JSON.parse(row.defects) as { box?: Box }[]).flatMap((d) => (d.box ? [d.box] : []));
 }
 
 async function shot(name: string): Promise<void> {
@@ -156,6 +186,54 @@ describe('the live view', () => {
     await page.setViewportSize({ width: 1024, height: 768 });
   });
 
+  it('draws an anomaly-map model\'s defect map over a FAIL\'s frame: the whole frame, hot where the logged defects are', async () => {
+    // The map as the page loaded it: its place on screen and its pixels (read back through a canvas),
+    // with the frame's, in one evaluation (the next update may replace both).
+    const shown = await waitFor(
+      'a FAIL with its defect map on the live view',
+      () =>
+        page.evaluate(() => {
+          const layer = document.querySelector<HTMLElement>('.camera[data-camera=cam1] .overlay');
+          const map = layer?.querySelector<HTMLImageElement>('img.defect-map');
+          if (!layer || !map || !map.complete || map.naturalWidth === 0) return undefined;
+          const img = layer.parentElement!.querySelector<HTMLImageElement>(':scope > img')!;
+          const canvas = document.createElement('canvas');
+          canvas.width = map.naturalWidth;
+          canvas.height = map.naturalHeight;
+          const g = canvas.getContext('2d')!;
+          g.drawImage(map, 0, 0);
+          const px = g.getImageData(0, 0, canvas.width, canvas.height).data;
+          const rect = (e: Element) => {
+            const r = e.getBoundingClientRect();
+            return { left: r.left, top: r.top, width: r.width, height: r.height };
+          };
+          return {
+            seq: Number(layer.dataset.seq),
+            src: map.getAttribute('src')!,
+            img: { ...rect(img), naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight },
+            map: rect(map),
+            cells: { width: map.naturalWidth, height: map.naturalHeight, alpha: Array.from({ length: px.length / 4 }, (_, i) => px[i * 4 + 3]!) },
+            boxes: layer.querySelectorAll('.defect-box').length,
+          };
+        }),
+      30_000,
+    );
+    expect(shown.src).toBe(`/api/live/map/cam1?seq=${shown.seq}`);
+    const boxes = loggedBoxes(shown.seq);
+    // The boxes are still drawn, above the map.
+    expect(shown.boxes).toBe(boxes.length);
+    expect(boxes.length).toBeGreaterThan(0);
+    // The map covers exactly the frame as displayed.
+    for (const k of ['left', 'top', 'width', 'height'] as const) expect(Math.abs(shown.map[k] - shown.img[k]), k).toBeLessThan(1);
+    // synthetic-line's map is 40x32 cells over a 640x512 frame (stretch): one pixel per cell.
+    expect([shown.cells.width, shown.cells.height]).toEqual([40, 32]);
+    // Hot where the decoder found the defects: no cell at the threshold outside the logged boxes.
+    expect(hotCellsOutside(shown.cells, boxes, { width: shown.img.naturalWidth, height: shown.img.naturalHeight })).toBe(0);
+    // Cold cells are drawn clear: most of the frame shows through.
+    expect(shown.cells.alpha.filter((a) => a === 0).length).toBeGreaterThan(shown.cells.alpha.length / 2);
+    expect(Math.max(...shown.cells.alpha)).toBeGreaterThan(60);
+  });
+
   it('pushes updates at page.updateHz whatever the frame rate, and each frame is encoded once for all pages', async () => {
     const from = Date.now();
     const events = await readEvents(`${base}/api/live`, 3000);
@@ -232,7 +310,7 @@ describe('the review', () => {
     await page.click(`.thumb[data-seq="${first.seq}"]`);
     await page.waitForSelector(`#review-detail[data-seq="${first.seq}"] .mark-bar`);
     // The full image with its overlay, and the verdict's facts.
-    await expect.poll(async () => page.locator('#review-detail .review-full img').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(640);
+    await expect.poll(async () => page.locator('#review-detail .review-full > img').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(640);
     const detail = await page.locator('#review-detail .detail-facts').textContent();
     expect(detail).toContain(`cam2`);
     expect(detail).toContain('latency');
@@ -275,6 +353,61 @@ describe('the review', () => {
     expect(verdictsCsv.find((l) => l.startsWith(`${first.seq},`))).toMatch(/,false-reject,\d{4}-\d\d-\d\dT/);
     const labels = readFileSync(join(out, 'labels.csv'), 'utf8').split('\n');
     expect(labels.find((l) => l.includes(`,${first.seq},cam2,`))).toMatch(/,good,false-reject$/);
+  });
+
+  it('shows an archived FAIL with its defect map over the image: the screenshot turns red on the defect, not elsewhere', async () => {
+    await page.setViewportSize({ width: 1024, height: 768 });
+    const fail = await waitFor('a FAIL with an archived map', async () => {
+      for (const t of await thumbs()) {
+        if (t.verdict !== 'FAIL') continue;
+        const v = (await (await fetch(`${base}/api/review/${t.seq}`)).json()) as { mapUrl: string | null };
+        if (v.mapUrl) return { seq: t.seq, mapUrl: v.mapUrl };
+      }
+      return undefined;
+    }, 10_000);
+    expect(fail.mapUrl).toBe(`/api/review/${fail.seq}/map`);
+    await page.click(`.thumb[data-seq="${fail.seq}"]`);
+    await page.waitForSelector(`#review-detail[data-seq="${fail.seq}"] .review-full img.defect-map`);
+    await page.waitForFunction(() => {
+      const m = document.querySelector<HTMLImageElement>('#review-detail .review-full img.defect-map');
+      return m !== null && m.complete && m.naturalWidth > 0;
+    });
+    // The archived map, decoded here with OpenCV: its hottest cell, and a cell it leaves clear.
+    const cv = opencv();
+    const png = cv.imdecode(Buffer.from(await (await fetch(base + fail.mapUrl)).arrayBuffer()), cv.IMREAD_UNCHANGED);
+    expect(png.channels).toBe(4);
+    const bgra = png.getData();
+    const alpha = Array.from({ length: png.rows * png.cols }, (_, i) => bgra[i * 4 + 3]!);
+    const map = { width: png.cols, height: png.rows, alpha };
+    expect(hotCellsOutside(map, loggedBoxes(fail.seq), { width: 640, height: 512 })).toBe(0);
+    const hottest = alpha.indexOf(Math.max(...alpha));
+    const clear = alpha.indexOf(0);
+    expect(alpha[hottest]).toBeGreaterThan(60);
+    expect(clear).toBeGreaterThanOrEqual(0);
+
+    // Screenshots of the full view with the map and with it hidden, compared at those two cells' centres.
+    const full = page.locator('#review-detail .review-full');
+    const capture = async () => {
+      const m = cv.imdecode(await full.screenshot(), cv.IMREAD_COLOR);
+      const at = (cell: number): number[] => {
+        const v = m.at(Math.floor(((Math.floor(cell / map.width) + 0.5) * m.rows) / map.height), Math.floor((((cell % map.width) + 0.5) * m.cols) / map.width)) as unknown as { x: number; y: number; z: number };
+        return [v.x, v.y, v.z];
+      };
+      return at;
+    };
+    const withMap = await capture();
+    const mapStyle = (hidden: boolean) =>
+      page.evaluate((h) => document.querySelector<HTMLElement>('#review-detail .review-full img.defect-map')!.style.setProperty('visibility', h ? 'hidden' : 'visible'), hidden);
+    await mapStyle(true);
+    const without = await capture();
+    await mapStyle(false);
+    // BGR: on the defect the map adds red against blue and green; on a clear cell nothing changes.
+    const redness = ([b, g, r]: number[]) => r! - (b! + g!) / 2;
+    expect(redness(withMap(hottest)) - redness(without(hottest))).toBeGreaterThan(40);
+    const a = withMap(clear);
+    const b = without(clear);
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(12);
+    await shot('review-map-1024x768');
   });
 });
 

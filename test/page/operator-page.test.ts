@@ -8,7 +8,7 @@ import { opencv } from '../../src/preprocess/opencv.js';
 import { cliPath } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
 import { DaemonProcess, syntheticConfig, tempDir, waitFor, writeConfig } from '../ops/helpers.js';
-import { launchChromium, readEvents } from './helpers.js';
+import { hotCellsOutside, launchChromium, readEvents, type Box } from './helpers.js';
 
 /**
  * The operator page in a real browser (Debian's Chromium through playwright-core) against the
@@ -43,29 +43,6 @@ function rows(sql: string, ...params: unknown[]): Row[] {
   } finally {
     d.close();
   }
-}
-
-/**
- * The heat map's opacity at the decoder's pixel threshold (0.5): the page's colour ramp
- * (heat-map.ts) gives 255 * 0.75 * sqrt((0.5 - 0.2) / 0.8) = 117. Cells at least this opaque are
- * the ones the decoder turned into regions, hence into the logged boxes.
- */
-const ALPHA_AT_THRESHOLD = 115;
-type Box = [number, number, number, number];
-
-/** How many of the map's cells at or above the pixel threshold have their centre in no logged box (one cell of slack). */
-function hotCellsOutside(map: { width: number; height: number; alpha: number[] }, boxes: Box[], frame: { width: number; height: number }): number {
-  const cw = frame.width / map.width;
-  const ch = frame.height / map.height;
-  let outside = 0;
-  for (let y = 0; y < map.height; y++)
-    for (let x = 0; x < map.width; x++) {
-      if (map.alpha[y * map.width + x]! < ALPHA_AT_THRESHOLD) continue;
-      const fx = (x + 0.5) * cw;
-      const fy = (y + 0.5) * ch;
-      if (!boxes.some(([bx, by, bw, bh]) => fx >= bx - cw && fx <= bx + bw + cw && fy >= by - ch && fy <= by + bh + ch)) outside++;
-    }
-  return outside;
 }
 
 function loggedBoxes(seq: number): Box[] {

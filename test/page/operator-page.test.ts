@@ -24,6 +24,8 @@ let daemon: DaemonProcess;
 let base: string;
 let dir: string;
 let db: string;
+let cfgPath: string;
+let cfgText: string;
 let ctx: BrowserContext;
 let page: Page;
 const shots = join(tempDir('page-shots'));
@@ -70,7 +72,9 @@ beforeAll(async () => {
   const cfg = syntheticConfig({ dir, fps: 3, deadlineMs: 1000, defectRate: 0.5 })
     .replace('storage:\n', '  - name: cam2\n    partId: frame\n    source: { type: synthetic, fps: 3, defectRate: 0.5, seed: 77 }\nstorage:\n')
     .concat(['archive: { enabled: true }', 'http: { tokenFile: ./token }', `page: { updateHz: ${UPDATE_HZ} }`, ''].join('\n'));
-  daemon = DaemonProcess.start(writeConfig(dir, cfg), ['--broker', broker.url, '--http', '127.0.0.1:0']);
+  cfgText = cfg;
+  cfgPath = writeConfig(dir, cfg);
+  daemon = DaemonProcess.start(cfgPath, ['--broker', broker.url, '--http', '127.0.0.1:0']);
   base = await daemon.httpBase();
   // Enough rejects of both cameras for the review, archived images included.
   // The HTTP server listens before the model loads and the log exists: wait for the daemon's first verdicts.
@@ -385,6 +389,44 @@ describe('the review', () => {
     const b = without(clear);
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(12);
     await shot('review-map-1024x768');
+  });
+});
+
+describe('reloading from the page', () => {
+  const deadlinesAfter = (seq: number) => rows(`SELECT deadline_ms AS seq FROM verdicts WHERE seq > ?`, seq).map((r) => r.seq);
+  const newestSeq = () => rows(`SELECT MAX(seq) AS seq FROM verdicts`)[0]!.seq;
+
+  it('reloads the config with the token and not without: the new deadline judges the next frames; a restart-only change is refused', async () => {
+    await page.click('#tab-live');
+    // The marking test left the token in the tab: sign out first.
+    if (await page.evaluate(() => sessionStorage.getItem('inspectd.token'))) await page.click('#token-button');
+    expect(cfgText).toContain('deadlineMs: 1000');
+    writeFileSync(cfgPath, cfgText.replace('deadlineMs: 1000', 'deadlineMs: 900'));
+
+    // Without the token: the page asks, cancelling reloads nothing.
+    await page.click('#reload-button');
+    await page.waitForSelector('#token-dialog[open]');
+    await page.click('#token-dialog button[value=cancel]');
+    await expect.poll(async () => page.locator('#reload-status').textContent()).toContain('needs the token');
+    let from = newestSeq();
+    await waitFor('more verdicts', () => (deadlinesAfter(from).length >= 3 ? true : undefined), 15_000);
+    expect(new Set(deadlinesAfter(from))).toEqual(new Set([1000]));
+
+    // With the token: applied, the page says what changed, and the next verdicts carry the new deadline.
+    await page.click('#reload-button');
+    await page.waitForSelector('#token-dialog[open]');
+    await page.fill('#token-input', TOKEN);
+    await page.click('#token-ok');
+    await expect.poll(async () => page.locator('#reload-status').textContent(), { timeout: 15_000 }).toMatch(/^reloaded: .*deadlineMs/);
+    from = newestSeq();
+    await waitFor('verdicts under the new deadline', () => (deadlinesAfter(from).length >= 3 ? true : undefined), 15_000);
+    expect(new Set(deadlinesAfter(from))).toEqual(new Set([900]));
+
+    // A change that needs a restart is refused, and the page says which field.
+    writeFileSync(cfgPath, cfgText.replace('deadlineMs: 1000', 'deadlineMs: 900').replace(`updateHz: ${UPDATE_HZ}`, `updateHz: ${UPDATE_HZ + 1}`));
+    await page.click('#reload-button');
+    await expect.poll(async () => page.locator('#reload-status').textContent(), { timeout: 15_000 }).toMatch(/^reload refused.*page/);
+    writeFileSync(cfgPath, cfgText);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { InputTransform } from '../preprocess/preprocess.js';
+import type { InputTransform } from '../preprocess/geometry.js';
 import type { DefectMap } from '../verdict/types.js';
 import { clamp } from './geometry.js';
 

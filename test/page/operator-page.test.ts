@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opencv } from '../../src/preprocess/opencv.js';
 import { cliPath } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
 import { DaemonProcess, syntheticConfig, tempDir, waitFor, writeConfig } from '../ops/helpers.js';
-import { hotCellsOutside, launchChromium, readEvents, type Box } from './helpers.js';
+import { hotCellsOutside, launchChromium, liveMapView, mapOnScreenshots, readEvents, type Box } from './helpers.js';
 
 /**
  * The operator page in a real browser (Debian's Chromium through playwright-core) against the
@@ -170,39 +169,11 @@ describe('the live view', () => {
   it('draws an anomaly-map model\'s defect map over a FAIL\'s frame: the whole frame, hot where the logged defects are', async () => {
     // The map as the page loaded it: its place on screen and its pixels (read back through a canvas),
     // with the frame's, in one evaluation (the next update may replace both).
-    const shown = await waitFor(
-      'a FAIL with its defect map on the live view',
-      () =>
-        page.evaluate(() => {
-          const layer = document.querySelector<HTMLElement>('.camera[data-camera=cam1] .overlay');
-          const map = layer?.querySelector<HTMLImageElement>('img.defect-map');
-          if (!layer || !map || !map.complete || map.naturalWidth === 0) return undefined;
-          const img = layer.parentElement!.querySelector<HTMLImageElement>(':scope > img')!;
-          const canvas = document.createElement('canvas');
-          canvas.width = map.naturalWidth;
-          canvas.height = map.naturalHeight;
-          const g = canvas.getContext('2d')!;
-          g.drawImage(map, 0, 0);
-          const px = g.getImageData(0, 0, canvas.width, canvas.height).data;
-          const rect = (e: Element) => {
-            const r = e.getBoundingClientRect();
-            return { left: r.left, top: r.top, width: r.width, height: r.height };
-          };
-          return {
-            seq: Number(layer.dataset.seq),
-            src: map.getAttribute('src')!,
-            img: { ...rect(img), naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight },
-            map: rect(map),
-            cells: { width: map.naturalWidth, height: map.naturalHeight, alpha: Array.from({ length: px.length / 4 }, (_, i) => px[i * 4 + 3]!) },
-            boxes: layer.querySelectorAll('.defect-box').length,
-          };
-        }),
-      30_000,
-    );
+    const shown = await waitFor('a FAIL with its defect map on the live view', () => page.evaluate(liveMapView, 'cam1'), 30_000);
     expect(shown.src).toBe(`/api/live/map/cam1?seq=${shown.seq}`);
     const boxes = loggedBoxes(shown.seq);
     // The boxes are still drawn, above the map.
-    expect(shown.boxes).toBe(boxes.length);
+    expect(shown.boxes).toHaveLength(boxes.length);
     expect(boxes.length).toBeGreaterThan(0);
     // The map covers exactly the frame as displayed.
     for (const k of ['left', 'top', 'width', 'height'] as const) expect(Math.abs(shown.map[k] - shown.img[k]), k).toBeLessThan(1);
@@ -353,41 +324,19 @@ describe('the review', () => {
       const m = document.querySelector<HTMLImageElement>('#review-detail .review-full img.defect-map');
       return m !== null && m.complete && m.naturalWidth > 0;
     });
-    // The archived map, decoded here with OpenCV: its hottest cell, and a cell it leaves clear.
-    const cv = opencv();
-    const png = cv.imdecode(Buffer.from(await (await fetch(base + fail.mapUrl)).arrayBuffer()), cv.IMREAD_UNCHANGED);
-    expect(png.channels).toBe(4);
-    const bgra = png.getData();
-    const alpha = Array.from({ length: png.rows * png.cols }, (_, i) => bgra[i * 4 + 3]!);
-    const map = { width: png.cols, height: png.rows, alpha };
-    expect(hotCellsOutside(map, loggedBoxes(fail.seq), { width: 640, height: 512 })).toBe(0);
-    const hottest = alpha.indexOf(Math.max(...alpha));
-    const clear = alpha.indexOf(0);
-    expect(alpha[hottest]).toBeGreaterThan(60);
-    expect(clear).toBeGreaterThanOrEqual(0);
-
-    // Screenshots of the full view with the map and with it hidden, compared at those two cells' centres.
+    // Screenshots of the full view with the map and with it hidden, compared on the map's hottest cell and a clear one.
     const full = page.locator('#review-detail .review-full');
-    const capture = async () => {
-      const m = cv.imdecode(await full.screenshot(), cv.IMREAD_COLOR);
-      const at = (cell: number): number[] => {
-        const v = m.at(Math.floor(((Math.floor(cell / map.width) + 0.5) * m.rows) / map.height), Math.floor((((cell % map.width) + 0.5) * m.cols) / map.width)) as unknown as { x: number; y: number; z: number };
-        return [v.x, v.y, v.z];
-      };
-      return at;
-    };
-    const withMap = await capture();
+    const withMap = await full.screenshot();
     const mapStyle = (hidden: boolean) =>
       page.evaluate((h) => document.querySelector<HTMLElement>('#review-detail .review-full img.defect-map')!.style.setProperty('visibility', h ? 'hidden' : 'visible'), hidden);
     await mapStyle(true);
-    const without = await capture();
+    const withoutMap = await full.screenshot();
     await mapStyle(false);
-    // BGR: on the defect the map adds red against blue and green; on a clear cell nothing changes.
-    const redness = ([b, g, r]: number[]) => r! - (b! + g!) / 2;
-    expect(redness(withMap(hottest)) - redness(without(hottest))).toBeGreaterThan(40);
-    const a = withMap(clear);
-    const b = without(clear);
-    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(12);
+    const seen = mapOnScreenshots(Buffer.from(await (await fetch(base + fail.mapUrl)).arrayBuffer()), withMap, withoutMap);
+    expect(hotCellsOutside(seen.alpha, loggedBoxes(fail.seq), { width: 640, height: 512 })).toBe(0);
+    expect(seen.hottestAlpha).toBeGreaterThan(60);
+    expect(seen.redGainAtHottest).toBeGreaterThan(40);
+    expect(seen.changeAtClear).toBeLessThan(12);
     await shot('review-map-1024x768');
   });
 });

@@ -98,7 +98,7 @@ export class AnomalyMapDecoder implements Decoder {
       if (c) candidates.push(c);
     }
     candidates.sort((a, b) => b.score - a.score);
-    const decoded: Decoded = { score, candidates, judge: 'part', partLabel: this.cfg.defectLabel, map: mapOnFrame(map, w, h, this.inputWidth, this.inputHeight, transform) };
+    const decoded: Decoded = { score, candidates, judge: 'part', partLabel: this.cfg.defectLabel, map: () => mapOnFrame(map, w, h, this.inputWidth, this.inputHeight, transform) };
     if (candidates.length === 0) {
       const peak = this.peakRegion(w, h, cellW, cellH, transform);
       if (peak) decoded.peak = peak;

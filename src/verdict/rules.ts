@@ -116,7 +116,7 @@ export function decide(decoded: Decoded, rules: VerdictRules, labels: readonly s
 
 /** A FAIL keeps the map its model drew (the page and the archive show it); a PASS has nothing to show. */
 function withMap(d: Decision, decoded: Decoded): Decision {
-  if (decoded.map) d.map = decoded.map;
+  if (decoded.map) d.map = decoded.map();
   return d;
 }
 

@@ -21,6 +21,9 @@ packages+=(gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plug
 # Plant-facing outputs: Chromium drives the operator page's browser tests (playwright-core, never a browser
 # download), tshark dissects OPC UA on a loopback capture, protoc decodes Sparkplug B payloads.
 packages+=(chromium tshark protobuf-compiler)
+# Firefox ESR: the operator page's browser tests also run in Firefox at tablet width, over WebDriver BiDi
+# (test/page/firefox.ts; nothing downloaded).
+packages+=(firefox-esr)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

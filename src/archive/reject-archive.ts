@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from 'pino';
 import { opencv, type Mat } from '../preprocess/opencv.js';
-import type { VerdictKind, VerdictMessage } from '../verdict/types.js';
+import type { DefectMap, VerdictKind, VerdictMessage } from '../verdict/types.js';
 
 export interface ArchiveOptions {
   /** Folder of the archive: one sub-folder per UTC day. */
@@ -24,6 +24,20 @@ export interface ArchiveOptions {
 export function archivedImagePath(dir: string, v: Pick<VerdictMessage, 'station' | 'seq' | 'camera' | 'verdict' | 'decidedAt'>, format: 'jpg' | 'png'): string {
   const day = new Date(v.decidedAt).toISOString().slice(0, 10);
   return join(dir, day, `${v.station}-${v.seq}-${v.camera}-${v.verdict}.${format}`);
+}
+
+/**
+ * Where a FAIL's defect map (anomaly-map models) is kept beside its image: an 8-bit grey PNG, one
+ * pixel per map cell, covering the frame (DefectMap). The data, not a picture: the page colours it.
+ */
+export function archivedMapPath(dir: string, v: Pick<VerdictMessage, 'station' | 'seq' | 'camera' | 'verdict' | 'decidedAt'>): string {
+  return archivedImagePath(dir, v, 'png').replace(/\.png$/, '.map.png');
+}
+
+/** A defect map as an 8-bit grey image (what the archive writes, and what the page's heat map is drawn from). */
+export function defectMapMat(map: DefectMap): Mat {
+  const cv = opencv();
+  return new cv.Mat(Buffer.from(map.cells.buffer, map.cells.byteOffset, map.cells.byteLength), map.height, map.width, cv.CV_8UC1);
 }
 
 /**
@@ -73,13 +87,13 @@ export class RejectArchive {
   }
 
   /** Takes the frame's image (and releases it); never throws, never waits. */
-  offer(image: Mat, msg: VerdictMessage): void {
+  offer(image: Mat, msg: VerdictMessage, map?: DefectMap): void {
     if (!this.wants(msg)) image.release();
-    else this.keep(image, msg);
+    else this.keep(image, msg, map);
   }
 
   /** As offer(), for a frame the caller has already asked wants() about (PASS is sampled once, not twice). */
-  keep(image: Mat, msg: VerdictMessage): void {
+  keep(image: Mat, msg: VerdictMessage, map?: DefectMap): void {
     if (image.empty) {
       image.release();
       return;
@@ -91,10 +105,10 @@ export class RejectArchive {
       return;
     }
     this.writing++;
-    void this.save(image, msg).finally(() => this.writing--);
+    void this.save(image, msg, map).finally(() => this.writing--);
   }
 
-  private async save(image: Mat, msg: VerdictMessage): Promise<void> {
+  private async save(image: Mat, msg: VerdictMessage, map: DefectMap | undefined): Promise<void> {
     const cv = opencv();
     const path = archivedImagePath(this.opts.dir, msg, this.opts.format);
     try {
@@ -104,6 +118,15 @@ export class RejectArchive {
       await writeFile(path, encoded);
       this.files.push({ path, bytes: encoded.length });
       this.bytes += encoded.length;
+      if (map) {
+        // Written after the image: a map on disk always has its image (the quota may still take the image first).
+        const mapPath = archivedMapPath(this.opts.dir, msg);
+        const grey = defectMapMat(map);
+        const png = await cv.imencodeAsync('.png', grey).finally(() => grey.release());
+        await writeFile(mapPath, png);
+        this.files.push({ path: mapPath, bytes: png.length });
+        this.bytes += png.length;
+      }
       this.saved++;
       await this.enforceQuota();
     } catch (err) {

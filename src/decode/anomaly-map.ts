@@ -4,6 +4,7 @@ import type { ModelSpec } from '../model/spec.js';
 import type { InputTransform } from '../preprocess/preprocess.js';
 import { connectedRegions, type MapRegion } from './components.js';
 import type { Candidate, Decoded, Decoder } from './decoder.js';
+import { mapOnFrame } from './frame-map.js';
 import { clamp, inputBoxToFrame } from './geometry.js';
 import { checkAllInRange, scoreBounds, type ScoreBounds } from './range.js';
 import { elementCount, floatOutput } from './tensor.js';
@@ -97,7 +98,7 @@ export class AnomalyMapDecoder implements Decoder {
       if (c) candidates.push(c);
     }
     candidates.sort((a, b) => b.score - a.score);
-    const decoded: Decoded = { score, candidates, judge: 'part', partLabel: this.cfg.defectLabel };
+    const decoded: Decoded = { score, candidates, judge: 'part', partLabel: this.cfg.defectLabel, map: () => mapOnFrame(map, w, h, this.inputWidth, this.inputHeight, transform) };
     if (candidates.length === 0) {
       const peak = this.peakRegion(w, h, cellW, cellH, transform);
       if (peak) decoded.peak = peak;

@@ -1,5 +1,6 @@
 import type { TensorMap } from '../infer/backend.js';
 import type { InputRegion, InputTransform } from '../preprocess/geometry.js';
+import type { DefectMap } from '../verdict/types.js';
 
 export type { InputRegion };
 
@@ -33,6 +34,12 @@ export interface Decoded {
    * every FAIL of a model with a map says where to look.
    */
   peak?: Candidate;
+  /**
+   * The model's defect map on the frame (anomaly-map models), for drawing: a FAIL's verdict carries it
+   * on. Made on demand, so a PASS costs nothing; it reads the decoder's buffers, so it must be called
+   * before the decoder's next decode (decide() calls it at once).
+   */
+  map?: () => DefectMap;
 }
 
 /** Turns a model's raw outputs into a part score and located candidates. One per model.json decoder type. */

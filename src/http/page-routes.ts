@@ -2,6 +2,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { heatMapPng, readArchivedMap } from '../outputs/operator-page/heat-map.js';
 import type { OperatorPage } from '../outputs/operator-page/operator-page.js';
 import type { ReviewFilter } from '../outputs/operator-page/review-desk.js';
 import { REVIEW_MARKS } from '../record/store.js';
@@ -112,6 +113,21 @@ export function registerPageRoutes(app: FastifyInstance, page: () => OperatorPag
     }
   });
 
+  // The shown frame's defect map, under the same ?seq= rule as its frame.
+  app.get<{ Params: { camera: string }; Querystring: { seq?: string } }>('/api/live/map/:camera', async (req, reply) => {
+    const p = needPage(reply);
+    if (!p) return reply;
+    const shown = p.feed.frames.heatMap(req.params.camera);
+    if (!shown) return reply.code(404).send({ error: `no defect map shown for camera ${req.params.camera}` });
+    if (req.query.seq !== undefined && Number(req.query.seq) !== shown.seq) return reply.code(410).send({ error: `frame ${req.query.seq} is no longer shown (now ${shown.seq})` });
+    try {
+      const png = await shown.png;
+      return reply.type('image/png').header('cache-control', 'private, max-age=60').header('x-inspectd-seq', String(shown.seq)).send(png);
+    } catch (err) {
+      return reply.code(500).send({ error: `defect map could not be drawn: ${(err as Error).message}` });
+    }
+  });
+
   app.get('/api/review', async (req, reply) => {
     const p = needPage(reply);
     if (!p) return reply;
@@ -146,6 +162,19 @@ export function registerPageRoutes(app: FastifyInstance, page: () => OperatorPag
     if (!path) return reply.code(404).send({ error: `no archived image for verdict ${s.data.seq} (archive off, not a kept verdict, or removed by its quota)` });
     // Archived images never change: a browser may keep them.
     return reply.type(path.endsWith('.png') ? 'image/png' : 'image/jpeg').header('cache-control', 'private, max-age=86400').send(createReadStream(path));
+  });
+  app.get('/api/review/:seq/map', async (req, reply) => {
+    const p = needPage(reply);
+    if (!p) return reply;
+    const s = seqParam.safeParse(req.params);
+    if (!s.success) return bad(reply, s.error);
+    const path = p.review.mapPath(s.data.seq);
+    if (!path) return reply.code(404).send({ error: `no archived defect map for verdict ${s.data.seq} (not a FAIL of an anomaly-map model, archive off, or removed by its quota)` });
+    try {
+      return reply.type('image/png').header('cache-control', 'private, max-age=86400').send(await heatMapPng(await readArchivedMap(path)));
+    } catch (err) {
+      return reply.code(500).send({ error: `defect map could not be drawn: ${(err as Error).message}` });
+    }
   });
   app.post('/api/review/:seq/mark', { preHandler: auth.preHandler }, async (req, reply) => {
     const p = needPage(reply);

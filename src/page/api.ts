@@ -29,7 +29,11 @@ export class HttpError extends Error {
 }
 
 async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(path, init);
+  return answer<T>(await fetch(path, init));
+}
+
+/** A response's JSON body, or an HttpError with the station's reason. */
+async function answer<T>(res: Response): Promise<T> {
   if (!res.ok) {
     let msg = res.statusText;
     let code: string | undefined;
@@ -78,6 +82,25 @@ export function markVerdict(seq: number, mark: 'true-reject' | 'false-reject'): 
   const t = token();
   if (t) headers.authorization = `Bearer ${t}`;
   return call(`/api/review/${seq}/mark`, { method: 'POST', headers, body: JSON.stringify({ mark }) });
+}
+
+/** What the station answers a reload (POST /reload: the command reply): applied with what changed, or refused with why. */
+export interface ReloadReply {
+  ok: boolean;
+  changed?: string[];
+  issues?: { path: string; message: string }[];
+}
+
+/**
+ * Asks the station to re-read its config file and apply it (as systemctl reload does); needs the
+ * token. A config the station refuses (409) is an answer, not an error: the old config keeps running.
+ */
+export async function reloadStation(): Promise<ReloadReply> {
+  const t = token();
+  const res = await fetch('/reload', { method: 'POST', headers: t ? { authorization: `Bearer ${t}` } : {} });
+  if (res.status !== 409) return answer<ReloadReply>(res);
+  const body = (await res.json()) as { error?: { issues?: ReloadReply['issues'] } };
+  return { ok: false, issues: body.error?.issues ?? [] };
 }
 
 /** Whether the token is the station's (204) or not (401/403). */

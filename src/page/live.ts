@@ -38,7 +38,7 @@ class CameraCard {
     const v = c.verdict;
     this.verdict.textContent = v ? v.verdict : 'waiting';
     this.verdict.className = `verdict ${v ? v.verdict : ''}`;
-    this.image.show(c.frameUrl, v);
+    this.image.show(c.frameUrl, v, c.mapUrl);
     this.facts.replaceChildren(
       ...(v
         ? [

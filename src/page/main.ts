@@ -1,6 +1,6 @@
 import 'uplot/dist/uPlot.min.css';
 import './page.css';
-import { checkToken, setToken, token, type LiveUpdate } from './api.js';
+import { checkToken, HttpError, reloadStation, setToken, token, type LiveUpdate } from './api.js';
 import { LiveView } from './live.js';
 import { ReviewView } from './review.js';
 
@@ -45,6 +45,30 @@ tokenButton.addEventListener('click', () => {
   } else void askToken();
 });
 showToken();
+
+// Reload: the same command as systemctl reload or MQTT's cmd, through the same token check.
+const reloadButton = $<HTMLButtonElement>('reload-button');
+const reloadStatus = $('reload-status');
+reloadButton.addEventListener('click', () => {
+  void (async () => {
+    if (!token() && !(await askToken())) {
+      reloadStatus.textContent = 'reload needs the token';
+      return;
+    }
+    reloadButton.disabled = true;
+    reloadStatus.textContent = 'reloading…';
+    try {
+      const r = await reloadStation();
+      if (!r.ok) reloadStatus.textContent = `reload refused, the previous config keeps running: ${(r.issues ?? []).map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+      else reloadStatus.textContent = r.changed && r.changed.length > 0 ? `reloaded: ${r.changed.join(', ')}` : 'reloaded: nothing changed';
+    } catch (err) {
+      const e = err as HttpError;
+      reloadStatus.textContent = e.status === 401 || e.status === 403 ? 'refused: wrong or missing token' : `reload failed: ${e.message}`;
+    } finally {
+      reloadButton.disabled = false;
+    }
+  })();
+});
 
 const review = new ReviewView($<HTMLFormElement>('review-filter'), $('review-strip'), $('review-detail'), $('review-count'), $<HTMLAnchorElement>('review-csv'), askToken);
 

@@ -1,15 +1,23 @@
 import type { VerdictMessage } from '../verdict/types.js';
 
 /**
- * Draws a verdict's defects over its image: one box per located defect with its label and score.
- * Boxes are placed in percent of the image's own pixel size (the frame's), so they stay on the
- * defect at any displayed size (tablet portrait, landscape, the review's full view).
+ * Draws a verdict's defects over its image: the anomaly map (when the model has one) stretched over
+ * the whole image, under one box per located defect with its label and score. The map's PNG covers
+ * exactly the frame, and boxes are placed in percent of the image's own pixel size (the frame's), so
+ * both stay on the defect at any displayed size (tablet portrait, landscape, the review's full view).
  */
-export function drawDefects(layer: HTMLElement, img: HTMLImageElement, v: Pick<VerdictMessage, 'defects' | 'verdict' | 'seq'> | null): void {
+export function drawDefects(layer: HTMLElement, img: HTMLImageElement, v: Pick<VerdictMessage, 'defects' | 'verdict' | 'seq'> | null, mapUrl: string | null = null): void {
   layer.replaceChildren();
   // Which verdict the boxes belong to (tests and people checking a screenshot read it).
   layer.dataset.seq = v ? String(v.seq) : '';
   if (!v || img.naturalWidth === 0) return;
+  if (mapUrl) {
+    const map = document.createElement('img');
+    map.className = 'defect-map';
+    map.alt = '';
+    map.src = mapUrl;
+    layer.append(map);
+  }
   const w = img.naturalWidth;
   const h = img.naturalHeight;
   for (const d of v.defects) {
@@ -51,7 +59,7 @@ export class OverlaidImage {
    * Loads src in an element of its own, then puts that element in place and draws the boxes: the
    * live frame is served once (no-store), so the element that loaded it is the one shown.
    */
-  show(src: string | null, v: Pick<VerdictMessage, 'defects' | 'verdict' | 'seq'> | null): void {
+  show(src: string | null, v: Pick<VerdictMessage, 'defects' | 'verdict' | 'seq'> | null, mapUrl: string | null = null): void {
     if (!src) {
       this.wanted = '';
       this.img.removeAttribute('src');
@@ -68,7 +76,7 @@ export class OverlaidImage {
       this.img.replaceWith(next);
       this.img = next;
       this.root.classList.remove('no-image');
-      drawDefects(this.layer, next, v);
+      drawDefects(this.layer, next, v, mapUrl);
     };
     next.src = src;
   }

@@ -81,7 +81,7 @@ export class ReviewView {
     const v = await fetchVerdict(seq);
     this.detail.hidden = false;
     this.detail.dataset.seq = String(seq);
-    this.detailImage.show(v.imageUrl, v);
+    this.detailImage.show(v.imageUrl, v, v.mapUrl);
     const facts = el('dl', 'detail-facts');
     const add = (k: string, val: string) => facts.append(el('dt', undefined, k), el('dd', undefined, val));
     add('verdict', v.verdict);

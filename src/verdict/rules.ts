@@ -87,7 +87,7 @@ export function decide(decoded: Decoded, rules: VerdictRules, labels: readonly s
     const defects = decoded.candidates
       .filter((c) => c.score >= classThreshold(rules, c.label) && passesGeometry(c, rules))
       .map(toDefect);
-    return { verdict: defects.length > 0 ? 'FAIL' : 'PASS', score: decoded.score, defects };
+    return defects.length > 0 ? withMap({ verdict: 'FAIL', score: decoded.score, defects }, decoded) : { verdict: 'PASS', score: decoded.score, defects };
   }
 
   const located = decoded.candidates.filter((c) => c.box !== undefined || c.areaPx !== undefined);
@@ -111,7 +111,13 @@ export function decide(decoded: Decoded, rules: VerdictRules, labels: readonly s
     const partDefect: Candidate = decoded.peak?.box ? { label: partLabel, score: decoded.score, box: decoded.peak.box } : { label: partLabel, score: decoded.score };
     defects = (reached.length > 0 ? reached : top ? [top] : [partDefect]).map(toDefect);
   }
-  return { verdict: 'FAIL', score: decoded.score, defects };
+  return withMap({ verdict: 'FAIL', score: decoded.score, defects }, decoded);
+}
+
+/** A FAIL keeps the map its model drew (the page and the archive show it); a PASS has nothing to show. */
+function withMap(d: Decision, decoded: Decoded): Decision {
+  if (decoded.map) d.map = decoded.map();
+  return d;
 }
 
 function toDefect(c: Candidate): Defect {

@@ -5,7 +5,7 @@ import type { Outputs } from '../outputs/output.js';
 import type { VerdictRecorder } from '../record/recorder.js';
 import type { VerdictSink } from '../schedule/scheduler.js';
 import type { Mat } from '../preprocess/opencv.js';
-import type { VerdictMessage } from './types.js';
+import type { DefectMap, VerdictMessage } from './types.js';
 
 export interface VerdictSinkParts {
   station: string;
@@ -22,7 +22,7 @@ export interface VerdictSinkParts {
 /** Who may take a settled frame besides the archive: asked first, and owns the image it is given. */
 export interface FrameWatcher {
   wantsFrame(camera: string): boolean;
-  offerFrame(image: Mat, msg: VerdictMessage): void;
+  offerFrame(image: Mat, msg: VerdictMessage, map: DefectMap | undefined): void;
 }
 
 /**
@@ -31,19 +31,20 @@ export interface FrameWatcher {
  */
 export function createVerdictSink(p: VerdictSinkParts): VerdictSink {
   // Verdicts whose frame has not settled yet: the archive and the live view need the verdict with the image.
-  const unsettled = new Map<number, VerdictMessage>();
+  const unsettled = new Map<number, { msg: VerdictMessage; map: DefectMap | undefined }>();
   const keepsFrames = p.archive !== undefined || p.frames !== undefined;
   return {
     settled: (frame, seq) => {
-      const msg = seq === undefined ? undefined : unsettled.get(seq);
+      const held = seq === undefined ? undefined : unsettled.get(seq);
       if (seq !== undefined) unsettled.delete(seq);
+      const msg = held?.msg;
       const watcher = msg && p.frames?.();
       const archived = msg !== undefined && p.archive !== undefined && p.archive.wants(msg);
       if (watcher && watcher.wantsFrame(frame.camera)) {
         // Both want it: the archive encodes and releases its own copy (a memcpy, only for a kept reject while a page watches).
-        if (archived) p.archive!.keep(frame.image.copy(), msg);
-        watcher.offerFrame(frame.image, msg);
-      } else if (archived) p.archive!.keep(frame.image, msg);
+        if (archived) p.archive!.keep(frame.image.copy(), msg, held!.map);
+        watcher.offerFrame(frame.image, msg, held!.map);
+      } else if (archived) p.archive!.keep(frame.image, msg, held!.map);
       else frame.image.release();
     },
     decided: (frame, decision, decidedAt, deadlineMs, inspection) => {
@@ -66,7 +67,7 @@ export function createVerdictSink(p: VerdictSinkParts): VerdictSink {
         return undefined;
       }
       p.outputs()?.decided(msg);
-      if (keepsFrames) unsettled.set(msg.seq, msg);
+      if (keepsFrames) unsettled.set(msg.seq, { msg, map: decision.map });
       p.telemetry.observeVerdict(msg);
       return msg.seq;
     },

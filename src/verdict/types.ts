@@ -43,10 +43,24 @@ export interface VerdictMessage {
   source?: string;
 }
 
+/**
+ * An anomaly-map model's defect map, resampled onto the frame: `cells[y * width + x]` is the map's
+ * value (0..255 for 0..1) at that cell, and the grid covers exactly the frame (x = 0..frameWidth,
+ * y = 0..frameHeight; the letterbox padding cut off), so whoever draws it stretches it over the
+ * image. Not part of the verdict contract: it travels beside the verdict to the page and the archive.
+ */
+export interface DefectMap {
+  width: number;
+  height: number;
+  cells: Uint8Array;
+}
+
 /** What inference concluded about a frame, before a seq is allocated. */
 export interface Decision {
   verdict: VerdictKind;
   score: number | null;
   defects: Defect[];
   error?: { code: string; message: string };
+  /** A FAIL of an anomaly-map model: where the map saw the defect (never copied into the VerdictMessage). */
+  map?: DefectMap;
 }

@@ -26,6 +26,20 @@ describe('anomaly-map decoder', () => {
     ]);
   });
 
+  it('hands on its map resampled onto the frame, 8 bits a cell: one cell per cell on a stretch', () => {
+    const map = [0.9, 0, 0, 0, 0, 0, 0.7, 0, 0, 0.2, 0, 0, 0, 0, 0.6, 0, 0, 0, 0.55, 0.8];
+    const d = createDecoder(spec).decode(outputs(0.77, 4, 5, map), identity(640, 640));
+    expect(d.map?.()).toEqual({ width: 5, height: 4, cells: Uint8Array.from(map.map((v) => Math.round(Math.fround(v) * 255))) });
+  });
+
+  it('cuts the letterbox padding off the map it hands on, so the map covers exactly the frame', () => {
+    // 4 x 4 map over 640 x 640; the 1280 x 720 frame fills input y 140..500: 2.25 rows, drawn as 2.
+    // Frame row 0 (y 0..360) samples input y 230 (map row 1), frame row 1 samples y 410 (map row 2).
+    const map = [0.9, 0.9, 0.9, 0.9, 0.1, 0.2, 0.3, 0.4, 1, 0, 0, 0.5, 0.9, 0.9, 0.9, 0.9];
+    const d = createDecoder(spec).decode(outputs(0.9, 4, 4, map), LETTERBOX_1280x720_TO_640);
+    expect(d.map?.()).toEqual({ width: 4, height: 2, cells: Uint8Array.from([26, 51, 77, 102, 255, 0, 0, 128]) });
+  });
+
   it('maps cells through the letterbox: cells over the padding are clipped away', () => {
     // 4 x 4 map over 640 x 640 = 160 px cells; frame 1280 x 720 letterboxed with 140 px bands.
     const map = new Array(16).fill(0);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
 import { DaemonProcess, syntheticConfig, tempDir, waitFor, writeConfig } from '../ops/helpers.js';
-import { launchChromium, readEvents } from './helpers.js';
+import { hotCellsOutside, launchChromium, liveMapView, mapOnScreenshots, readEvents, type Box } from './helpers.js';
 
 /**
  * The operator page in a real browser (Debian's Chromium through playwright-core) against the
@@ -23,6 +23,8 @@ let daemon: DaemonProcess;
 let base: string;
 let dir: string;
 let db: string;
+let cfgPath: string;
+let cfgText: string;
 let ctx: BrowserContext;
 let page: Page;
 const shots = join(tempDir('page-shots'));
@@ -44,6 +46,12 @@ function rows(sql: string, ...params: unknown[]): Row[] {
   }
 }
 
+function loggedBoxes(seq: number): Box[] {
+  const row = rows(`SELECT * FROM verdicts WHERE seq = ?`, seq)[0]!;
+  expect(row.verdict).toBe('FAIL');
+  return (JSON.parse(row.defects) as { box?: Box }[]).flatMap((d) => (d.box ? [d.box] : []));
+}
+
 async function shot(name: string): Promise<void> {
   const path = join(shots, `${name}.png`);
   await page.screenshot({ path, fullPage: false });
@@ -63,7 +71,9 @@ beforeAll(async () => {
   const cfg = syntheticConfig({ dir, fps: 3, deadlineMs: 1000, defectRate: 0.5 })
     .replace('storage:\n', '  - name: cam2\n    partId: frame\n    source: { type: synthetic, fps: 3, defectRate: 0.5, seed: 77 }\nstorage:\n')
     .concat(['archive: { enabled: true }', 'http: { tokenFile: ./token }', `page: { updateHz: ${UPDATE_HZ} }`, ''].join('\n'));
-  daemon = DaemonProcess.start(writeConfig(dir, cfg), ['--broker', broker.url, '--http', '127.0.0.1:0']);
+  cfgText = cfg;
+  cfgPath = writeConfig(dir, cfg);
+  daemon = DaemonProcess.start(cfgPath, ['--broker', broker.url, '--http', '127.0.0.1:0']);
   base = await daemon.httpBase();
   // Enough rejects of both cameras for the review, archived images included.
   // The HTTP server listens before the model loads and the log exists: wait for the daemon's first verdicts.
@@ -156,6 +166,26 @@ describe('the live view', () => {
     await page.setViewportSize({ width: 1024, height: 768 });
   });
 
+  it('draws an anomaly-map model\'s defect map over a FAIL\'s frame: the whole frame, hot where the logged defects are', async () => {
+    // The map as the page loaded it: its place on screen and its pixels (read back through a canvas),
+    // with the frame's, in one evaluation (the next update may replace both).
+    const shown = await waitFor('a FAIL with its defect map on the live view', () => page.evaluate(liveMapView, 'cam1'), 30_000);
+    expect(shown.src).toBe(`/api/live/map/cam1?seq=${shown.seq}`);
+    const boxes = loggedBoxes(shown.seq);
+    // The boxes are still drawn, above the map.
+    expect(shown.boxes).toHaveLength(boxes.length);
+    expect(boxes.length).toBeGreaterThan(0);
+    // The map covers exactly the frame as displayed.
+    for (const k of ['left', 'top', 'width', 'height'] as const) expect(Math.abs(shown.map[k] - shown.img[k]), k).toBeLessThan(1);
+    // synthetic-line's map is 40x32 cells over a 640x512 frame (stretch): one pixel per cell.
+    expect([shown.cells.width, shown.cells.height]).toEqual([40, 32]);
+    // Hot where the decoder found the defects: no cell at the threshold outside the logged boxes.
+    expect(hotCellsOutside(shown.cells, boxes, { width: shown.img.naturalWidth, height: shown.img.naturalHeight })).toBe(0);
+    // Cold cells are drawn clear: most of the frame shows through.
+    expect(shown.cells.alpha.filter((a) => a === 0).length).toBeGreaterThan(shown.cells.alpha.length / 2);
+    expect(Math.max(...shown.cells.alpha)).toBeGreaterThan(60);
+  });
+
   it('pushes updates at page.updateHz whatever the frame rate, and each frame is encoded once for all pages', async () => {
     const from = Date.now();
     const events = await readEvents(`${base}/api/live`, 3000);
@@ -232,7 +262,7 @@ describe('the review', () => {
     await page.click(`.thumb[data-seq="${first.seq}"]`);
     await page.waitForSelector(`#review-detail[data-seq="${first.seq}"] .mark-bar`);
     // The full image with its overlay, and the verdict's facts.
-    await expect.poll(async () => page.locator('#review-detail .review-full img').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(640);
+    await expect.poll(async () => page.locator('#review-detail .review-full > img').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(640);
     const detail = await page.locator('#review-detail .detail-facts').textContent();
     expect(detail).toContain(`cam2`);
     expect(detail).toContain('latency');
@@ -275,6 +305,81 @@ describe('the review', () => {
     expect(verdictsCsv.find((l) => l.startsWith(`${first.seq},`))).toMatch(/,false-reject,\d{4}-\d\d-\d\dT/);
     const labels = readFileSync(join(out, 'labels.csv'), 'utf8').split('\n');
     expect(labels.find((l) => l.includes(`,${first.seq},cam2,`))).toMatch(/,good,false-reject$/);
+  });
+
+  it('shows an archived FAIL with its defect map over the image: the screenshot turns red on the defect, not elsewhere', async () => {
+    await page.setViewportSize({ width: 1024, height: 768 });
+    const fail = await waitFor('a FAIL with an archived map', async () => {
+      for (const t of await thumbs()) {
+        if (t.verdict !== 'FAIL') continue;
+        const v = (await (await fetch(`${base}/api/review/${t.seq}`)).json()) as { mapUrl: string | null };
+        if (v.mapUrl) return { seq: t.seq, mapUrl: v.mapUrl };
+      }
+      return undefined;
+    }, 10_000);
+    expect(fail.mapUrl).toBe(`/api/review/${fail.seq}/map`);
+    await page.click(`.thumb[data-seq="${fail.seq}"]`);
+    await page.waitForSelector(`#review-detail[data-seq="${fail.seq}"] .review-full img.defect-map`);
+    await page.waitForFunction(() => {
+      const m = document.querySelector<HTMLImageElement>('#review-detail .review-full img.defect-map');
+      return m !== null && m.complete && m.naturalWidth > 0;
+    });
+    // Screenshots of the full view with the map and with it hidden, compared on the map's hottest cell and a clear one.
+    const full = page.locator('#review-detail .review-full');
+    const withMap = await full.screenshot();
+    const mapStyle = (hidden: boolean) =>
+      page.evaluate((h) => document.querySelector<HTMLElement>('#review-detail .review-full img.defect-map')!.style.setProperty('visibility', h ? 'hidden' : 'visible'), hidden);
+    await mapStyle(true);
+    const withoutMap = await full.screenshot();
+    await mapStyle(false);
+    const seen = mapOnScreenshots(Buffer.from(await (await fetch(base + fail.mapUrl)).arrayBuffer()), withMap, withoutMap);
+    expect(hotCellsOutside(seen.alpha, loggedBoxes(fail.seq), { width: 640, height: 512 })).toBe(0);
+    expect(seen.hottestAlpha).toBeGreaterThan(60);
+    expect(seen.redGainAtHottest).toBeGreaterThan(40);
+    expect(seen.changeAtClear).toBeLessThan(12);
+    await shot('review-map-1024x768');
+  });
+});
+
+describe('reloading from the page', () => {
+  const deadlinesAfter = (seq: number) => rows(`SELECT deadline_ms AS seq FROM verdicts WHERE seq > ? ORDER BY seq`, seq).map((r) => r.seq);
+  const newestSeq = () => rows(`SELECT MAX(seq) AS seq FROM verdicts`)[0]!.seq;
+
+  it('reloads the config with the token and not without: the new deadline judges the next frames; a restart-only change is refused', async () => {
+    await page.click('#tab-live');
+    // The marking test left the token in the tab: sign out first.
+    if (await page.evaluate(() => sessionStorage.getItem('inspectd.token'))) await page.click('#token-button');
+    expect(cfgText).toContain('deadlineMs: 1000');
+    writeFileSync(cfgPath, cfgText.replace('deadlineMs: 1000', 'deadlineMs: 900'));
+
+    // Without the token: the page asks, cancelling reloads nothing.
+    await page.click('#reload-button');
+    await page.waitForSelector('#token-dialog[open]');
+    await page.click('#token-dialog button[value=cancel]');
+    await expect.poll(async () => page.locator('#reload-status').textContent()).toContain('needs the token');
+    let from = newestSeq();
+    await waitFor('more verdicts', () => (deadlinesAfter(from).length >= 3 ? true : undefined), 15_000);
+    expect(new Set(deadlinesAfter(from))).toEqual(new Set([1000]));
+
+    // With the token: applied, the page says what changed, and the next verdicts carry the new deadline.
+    await page.click('#reload-button');
+    await page.waitForSelector('#token-dialog[open]');
+    await page.fill('#token-input', TOKEN);
+    await page.click('#token-ok');
+    await expect.poll(async () => page.locator('#reload-status').textContent(), { timeout: 15_000 }).toMatch(/^reloaded: .*deadlineMs/);
+    from = newestSeq();
+    await waitFor('verdicts under the new deadline', () => (deadlinesAfter(from).filter((d) => d === 900).length >= 3 ? true : undefined), 15_000);
+    // A frame already in flight when the reload landed keeps the deadline it was scheduled with; every one after is judged on the new one.
+    const after = deadlinesAfter(from);
+    const firstNew = after.indexOf(900);
+    expect(firstNew, after.join(',')).toBeLessThanOrEqual(2);
+    expect(after.slice(firstNew).every((d) => d === 900), after.join(',')).toBe(true);
+
+    // A change that needs a restart is refused, and the page says which field.
+    writeFileSync(cfgPath, cfgText.replace('deadlineMs: 1000', 'deadlineMs: 900').replace(`updateHz: ${UPDATE_HZ}`, `updateHz: ${UPDATE_HZ + 1}`));
+    await page.click('#reload-button');
+    await expect.poll(async () => page.locator('#reload-status').textContent(), { timeout: 15_000 }).toMatch(/^reload refused.*page/);
+    writeFileSync(cfgPath, cfgText);
   });
 });
 

@@ -107,7 +107,7 @@ function table(r: BenchReport): string {
     ['machine', `${m.cpu}, ${m.cores} cores, ${m.flags.join(' ') || 'no flags read'}, Node ${m.node}, ORT ${m.onnxruntime}`],
     ['model', `${r.model.name} ${r.model.precision} on ${r.model.backend}, ${r.model.workers} worker(s); deadline ${r.deadlineMs} ms`],
     ['cameras', `${r.camera.count} x ${r.camera.width}x${r.camera.height}`],
-    ['operator pages', r.e2e.pages ? `${r.e2e.pages.pages} watching: ${r.e2e.pages.updatesPerS} updates/s, ${r.e2e.pages.framesPerS} frames/s, ${r.e2e.pages.kibPerS} KiB/s in all` : 'none watching'],
+    ['operator pages', r.e2e.pages ? `${r.e2e.pages.pages} watching: ${r.e2e.pages.updatesPerS} updates/s, ${r.e2e.pages.framesPerS} frames/s, ${r.e2e.pages.mapsPerS} defect maps/s, ${r.e2e.pages.kibPerS} KiB/s in all` : 'none watching'],
     ['raw p50 / p99', `${r.raw.p50Ms} / ${r.raw.p99Ms} ms`],
     ['raw saturation', `${r.raw.saturationFps} fps`],
     ['offered', `${r.e2e.offeredFps} fps`],

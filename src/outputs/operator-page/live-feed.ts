@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Mat } from '../../preprocess/opencv.js';
-import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
+import type { DefectMap, ModelInfo, VerdictMessage } from '../../verdict/types.js';
 import type { VerdictOutput } from '../output.js';
 import { LineCounters, type LineFigures } from './line-counters.js';
 import { ShownFrames } from './shown-frames.js';
@@ -30,6 +30,8 @@ export interface LiveUpdate {
     verdict: VerdictMessage | null;
     /** Where the page fetches the shown frame's JPEG; null while none is kept. */
     frameUrl: string | null;
+    /** The shown frame's defect map as a transparent PNG covering the frame (FAILs of anomaly-map models); else null. */
+    mapUrl: string | null;
   }[];
   figures: LineFigures;
   /** Camera, broker, storage and model state (/readyz's checks), when the service has attached them. */
@@ -59,7 +61,7 @@ export class LiveFeed implements VerdictOutput {
   private readonly watchers = new Set<LiveWatcher>();
   private readonly latest = new Map<string, VerdictMessage>();
   /** The newest settled frame of each camera since the last push, with its verdict. */
-  private readonly waiting = new Map<string, { msg: VerdictMessage; image: Mat }>();
+  private readonly waiting = new Map<string, { msg: VerdictMessage; image: Mat; map: DefectMap | undefined }>();
   /** The verdict of the frame each camera shows. */
   private readonly shownVerdict = new Map<string, VerdictMessage>();
   private timer: NodeJS.Timeout | undefined;
@@ -114,13 +116,13 @@ export class LiveFeed implements VerdictOutput {
   }
 
   /** A settled frame with its verdict; the feed owns the image from here and releases it. */
-  offerFrame(image: Mat, msg: VerdictMessage): void {
+  offerFrame(image: Mat, msg: VerdictMessage, map?: DefectMap): void {
     if (this.watchers.size === 0 || image.empty) {
       image.release();
       return;
     }
     this.waiting.get(msg.camera)?.image.release();
-    this.waiting.set(msg.camera, { msg, image });
+    this.waiting.set(msg.camera, { msg, image, map });
   }
 
   committed(): void {}
@@ -145,7 +147,7 @@ export class LiveFeed implements VerdictOutput {
   private push(): void {
     if (this.watchers.size === 0) return;
     for (const [camera, w] of this.waiting) {
-      this.frames.show(camera, w.msg.seq, w.image);
+      this.frames.show(camera, w.msg.seq, w.image, w.map);
       this.shownVerdict.set(camera, w.msg);
     }
     this.waiting.clear();
@@ -165,6 +167,7 @@ export class LiveFeed implements VerdictOutput {
           deadlineMs: this.latest.get(c.name)?.deadlineMs ?? c.deadlineMs,
           verdict: (seq !== undefined ? this.shownVerdict.get(c.name) : undefined) ?? this.latest.get(c.name) ?? null,
           frameUrl: seq !== undefined ? `/api/live/frame/${encodeURIComponent(c.name)}?seq=${seq}` : null,
+          mapUrl: seq !== undefined && this.frames.hasMap(c.name) ? `/api/live/map/${encodeURIComponent(c.name)}?seq=${seq}` : null,
         };
       }),
       figures: this.counters.figures(now),

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { archivedMapPath } from '../../archive/reject-archive.js';
 import type { VerdictRecorder } from '../../record/recorder.js';
 import { csvHeader, csvLine, reportRow, type ReportedVerdict } from '../../record/report.js';
 import type { ReviewMark } from '../../record/store.js';
@@ -13,7 +15,11 @@ export interface ReviewFilter {
 }
 
 /** What the page gets for a reject: the reported verdict, the archived image as a URL, not a path. */
-export type ReviewedVerdict = Omit<ReportedVerdict, 'image'> & { imageUrl: string | null };
+export type ReviewedVerdict = Omit<ReportedVerdict, 'image'> & {
+  imageUrl: string | null;
+  /** The archived defect map as a transparent PNG over the image (FAILs of anomaly-map models). */
+  mapUrl: string | null;
+};
 
 export type MarkOutcome = { ok: true; verdict: ReviewedVerdict } | { ok: false; status: 404 | 409 | 503; error: string };
 
@@ -47,6 +53,14 @@ export class ReviewDesk {
     return row ? reportRow(row, this.archiveDir).image : undefined;
   }
 
+  /** The archived defect map's path (an 8-bit grey PNG), when the archive kept one with the image. */
+  mapPath(seq: number): string | undefined {
+    const row = this.recorder.get(seq);
+    if (!row) return undefined;
+    const path = archivedMapPath(this.archiveDir, reportRow(row, this.archiveDir));
+    return existsSync(path) ? path : undefined;
+  }
+
   /** The shown range as CSV, oldest first, in the columns of `inspectd verdicts --format csv`. */
   csv(f: ReviewFilter): string {
     const rows = this.select(f, CSV_MAX_ROWS).reverse();
@@ -70,6 +84,7 @@ export class ReviewDesk {
 
   private forPage(v: ReportedVerdict): ReviewedVerdict {
     const { image, ...rest } = v;
-    return { ...rest, imageUrl: image ? `/api/review/${v.seq}/image` : null };
+    const mapped = image !== undefined && existsSync(archivedMapPath(this.archiveDir, v));
+    return { ...rest, imageUrl: image ? `/api/review/${v.seq}/image` : null, mapUrl: mapped ? `/api/review/${v.seq}/map` : null };
   }
 }

@@ -1,10 +1,15 @@
 import { opencv, type Mat } from '../../preprocess/opencv.js';
+import type { DefectMap } from '../../verdict/types.js';
+import { heatMapPng } from './heat-map.js';
 
 interface Shown {
   seq: number;
   /** Released as soon as the JPEG exists (or when a newer frame replaces it). */
   image: Mat | undefined;
   jpeg: Promise<Buffer> | undefined;
+  /** A FAIL's defect map (anomaly-map models), drawn as a PNG when a page first asks for it. */
+  map: DefectMap | undefined;
+  heatMap: Promise<Buffer> | undefined;
 }
 
 /** JPEG quality of the live view: a tablet shows a 640-px-wide frame; 80 is sharp enough and small. */
@@ -19,10 +24,26 @@ export class ShownFrames {
   private readonly shown = new Map<string, Shown>();
 
   /** Shows this frame from now on; takes ownership of the image. */
-  show(camera: string, seq: number, image: Mat): void {
+  show(camera: string, seq: number, image: Mat, map?: DefectMap): void {
     const prev = this.shown.get(camera);
     if (prev) this.drop(prev);
-    this.shown.set(camera, { seq, image, jpeg: undefined });
+    this.shown.set(camera, { seq, image, jpeg: undefined, map, heatMap: undefined });
+  }
+
+  /** Whether the frame shown now has a defect map to draw over it. */
+  hasMap(camera: string): boolean {
+    return this.shown.get(camera)?.map !== undefined;
+  }
+
+  /** The heat map PNG of the frame shown now, once however many pages ask (undefined: no map). */
+  heatMap(camera: string): { seq: number; png: Promise<Buffer> } | undefined {
+    const s = this.shown.get(camera);
+    if (!s?.map) return undefined;
+    if (!s.heatMap) {
+      s.heatMap = heatMapPng(s.map);
+      s.heatMap.catch(() => {});
+    }
+    return { seq: s.seq, png: s.heatMap };
   }
 
   seq(camera: string): number | undefined {

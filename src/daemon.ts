@@ -1,36 +1,35 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AppliedChanges, ReloadPlan } from './config/reload.js';
-import { isTriggeredCamera, type CameraConfig, type Config } from './config/schema.js';
-import { ConfigError, InspectdError } from './errors.js';
-import { cameraInspection, type CameraInspection } from './inspect/camera.js';
-import type { OpenModel } from './inspect/model.js';
-import { plausibilityRules } from './inspect/plausibility.js';
+import type { Config } from './config/schema.js';
+import { InspectdError } from './errors.js';
+import type { CameraInspection } from './inspect/camera.js';
+import { applyLiveChanges } from './inspect/live-changes.js';
+import { openTriggerDesk } from './inspect/trigger-wiring.js';
 import { LineCameras } from './inspect/line-cameras.js';
 import { ModelsInUse } from './inspect/models-in-use.js';
-import { openStationInspections, rulesForCameras, type StationInspections } from './inspect/station.js';
-import { setLogLevel } from './log.js';
+import { openStationInspections, type StationInspections } from './inspect/station.js';
 import { noTelemetry, storageStateOf, TelemetryTee, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
 import { CpuShare } from './ops/cpu-share.js';
 import { LoopDelay } from './ops/loop-delay.js';
 import { StopSteps } from './ops/stop-steps.js';
 import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
-import { VerdictPublisher } from './outputs/mqtt/publisher.js';
-import { Outputs } from './outputs/output.js';
+import type { VerdictPublisher } from './outputs/mqtt/publisher.js';
+import type { Outputs } from './outputs/output.js';
+import { openStationOutputs } from './outputs/station-outputs.js';
 import { VerdictRecorder, type CloseResult } from './record/recorder.js';
 import { MQTT_OUTPUT } from './record/store.js';
-import { SPARKPLUG_OUTPUT, sparkplugCredentials, sparkplugEnabled, sparkplugFromConfig } from './outputs/sparkplug/from-config.js';
+import { SPARKPLUG_OUTPUT, sparkplugCredentials, sparkplugEnabled } from './outputs/sparkplug/from-config.js';
 import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
-import type { Frame, FrameSource, SourceEvents } from './source/frame.js';
-import { TriggerDesk } from './source/trigger.js';
-import { opencv } from './preprocess/opencv.js';
+import type { SourceEvents } from './source/frame.js';
+import type { TriggerDesk } from './source/trigger.js';
 import type { ModelInfo } from './verdict/types.js';
 import { openRejectArchive, type RejectArchive } from './archive/reject-archive.js';
 import { createVerdictSink } from './verdict/sink.js';
-import { openOperatorPage, type OperatorPage } from './outputs/operator-page/operator-page.js';
+import type { OperatorPage } from './outputs/operator-page/operator-page.js';
 import { packageVersion } from './paths.js';
 
 /** What a clean stop could not write to the verdict log, and the stop steps that did not end within their bound. */
@@ -246,32 +245,22 @@ export class Daemon {
     credentials: BrokerCredentials,
     spbCredentials: BrokerCredentials | undefined,
   ): Promise<void> {
-    const { config: cfg } = this.opts;
-    this.publisher = new VerdictPublisher(
-      recorder.outbox(MQTT_OUTPUT),
-      {
-        url,
-        topicPrefix: cfg.mqtt.topicPrefix,
-        station: cfg.station,
-        clientId: cfg.mqtt.clientId,
-        persistentSession: cfg.mqtt.persistentSession,
-        credentials,
-        keepaliveS: cfg.mqtt.keepaliveS,
-        reconnectMs: cfg.mqtt.reconnectMs,
-        publishMode: cfg.mqtt.publishMode,
-      },
-      this.opts.log.child({ component: 'mqtt' }),
-    );
+    const made = await openStationOutputs({
+      config: this.opts.config,
+      recorder,
+      inspections,
+      url,
+      credentials,
+      sparkplugCredentials: spbCredentials,
+      desk: () => this.triggerDesk,
+      telemetry: this.telemetry,
+      log: this.opts.log,
+    });
+    this.publisher = made.publisher;
+    this.page = made.page;
+    this.outputs = made.outputs;
     this.publishBirth();
     this.publisher.retain('storage', recorder.storageState());
-    const sparkplug = sparkplugFromConfig(cfg, recorder.outbox(SPARKPLUG_OUTPUT), { url, credentials }, spbCredentials, this.opts.log.child({ component: 'sparkplug' }));
-    // OPC UA (opcua.enabled): its server loads on its own thread while the cameras start; its Trigger goes to the MQTT trigger's desk.
-    const opcua = cfg.opcua.enabled ? (await import('./outputs/opcua/open.js')).openOpcuaOutput({ config: cfg, inspections, recorder, desk: () => this.triggerDesk, telemetry: this.telemetry, log: this.opts.log.child({ component: 'opcua' }) }) : undefined;
-    // The operator page's live view is an output like MQTT: it hears every verdict as it is decided.
-    this.page = openOperatorPage(cfg, recorder, inspections, this.opts.log.child({ component: 'page' }));
-    // The Sparkplug devices die and are born again with their cameras (DDEATH/DBIRTH): it hears camera state as operations does.
-    if (sparkplug) this.telemetry.add(sparkplug);
-    this.outputs = new Outputs([this.publisher, ...(sparkplug ? [sparkplug] : []), ...(opcua ? [opcua] : []), ...(this.page ? [this.page.feed] : [])]);
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).
@@ -296,41 +285,15 @@ export class Daemon {
   private async startCameras(inspections: StationInspections): Promise<void> {
     const { config: cfg, log } = this.opts;
     const sources = new Map(cfg.cameras.map((cam) => [cam.name, createSource(cam, log.child({ component: 'camera', camera: cam.name }))]));
-    const triggers = this.openTriggerDesk(inspections, sources);
+    const triggers = this.publisher
+      ? openTriggerDesk({ config: cfg, sources, publisher: this.publisher, inspectionOf: (c) => this.inspectionOf(c), schedulerFor: (m) => this.modelsInUse.schedulerFor(m), log })
+      : undefined;
+    this.triggerDesk = triggers;
     for (const cam of cfg.cameras) {
       this.checkNotStopping();
       const inspection = inspections.cameras.get(cam.name)!;
       await this.cameras.start(cam, sources.get(cam.name)!, inspection, triggers?.isTriggered(cam.name) ? triggers : undefined);
     }
-  }
-
-  /**
-   * Cameras in `trigger: mqtt` mode take their parts from the PLC's trigger topic; each trigger gets
-   * one verdict (TIMEOUT, frameId -1, when no frame comes by its deadline). Bad triggers are answered
-   * on `trigger/error` and change nothing.
-   */
-  private openTriggerDesk(inspections: StationInspections, sources: ReadonlyMap<string, FrameSource>): TriggerDesk | undefined {
-    const { config: cfg, log } = this.opts;
-    const triggered = cfg.cameras.filter(isTriggeredCamera);
-    if (triggered.length === 0 || !this.publisher) return undefined;
-    const deadlines = new Map(cfg.cameras.map((c) => [c.name, c.deadlineMs ?? cfg.deadlineMs]));
-    const trigLog = log.child({ component: 'trigger' });
-    const desk = new TriggerDesk(new Map(triggered.map((c) => [c.name, { source: sources.get(c.name)!, deadlineMs: deadlines.get(c.name)! }])), {
-      noFrame: (camera, partId, arrivedAt) => {
-        const inspection = this.inspectionOf(camera)!;
-        const empty = opencv().Mat;
-        const frame: Frame = { camera, frameId: -1, capturedAt: arrivedAt, triggeredAt: arrivedAt, partId, image: new empty() };
-        trigLog.warn({ event: 'trigger.no_frame', camera, partId }, 'no frame for a trigger by its deadline: TIMEOUT');
-        this.modelsInUse.schedulerFor(inspection.model).timeoutWithoutFrame(frame, deadlines.get(camera)!, inspection);
-      },
-      rejected: (r) => {
-        trigLog.warn({ event: 'trigger.rejected', code: r.code, err: r.message }, 'trigger rejected');
-        this.publisher?.say('trigger/error', r);
-      },
-    });
-    this.triggerDesk = desk;
-    this.publisher.listen('trigger', (payload) => desk.accept(payload));
-    return desk;
   }
 
   private deadlineOf(camera: string): number {
@@ -363,64 +326,24 @@ export class Daemon {
 
   /**
    * Live reload (config/reload.ts has checked that `next` differs only in fields a running daemon can
-   * apply). Everything that can fail comes first and changes nothing: the rules, new models (loaded
-   * and self-tested beside the old ones, which keep answering), new sources. Then, synchronously
-   * between two frames, the new rules, deadlines and models are swapped in, so each frame is judged
-   * wholly by the old config or wholly by the new one, and every verdict's `model` is the one that
-   * answered it. Then cameras removed or re-sourced stop (what they already took still gets its
-   * verdicts), new ones start, and models no camera uses any more are closed once their frames settle.
+   * apply): inspect/live-changes.ts swaps rules, deadlines and models between two frames and starts
+   * and stops cameras; here only what the daemon itself holds changes (its config, the models' news).
    */
   async applyLive(next: Config, plan: ReloadPlan): Promise<AppliedChanges> {
     if (!this.inspections || !this.sink || this.stopRequested) throw new InspectdError('INSPECTD_RELOAD_REFUSED', 'the daemon is starting or stopping');
-    const rules = rulesForCameras(next, this.baseDir); // throws ConfigError, having changed nothing
-    // A golden-template camera's references are loaded with its inspection at start only (not yet at reload).
-    const remade = next.cameras
-      .map((cam, i) => ({ cam, i }))
-      .filter(({ cam }) => cam.template !== undefined && (plan.cameras.added.includes(cam.name) || plan.cameras.restarted.includes(cam.name) || this.cameras.inspectionOf(cam.name)?.model !== this.modelsInUse.modelOf(next, cam)));
-    if (remade.length > 0) throw new ConfigError(remade.map(({ i }) => ({ path: `cameras[${i}]`, message: 'a golden-template camera added, re-sourced or given another model needs a restart (systemctl restart inspectd)' })), 'config');
-    const loaded = await this.modelsInUse.openMissing(next, this.opts.log.child({ component: 'model' }));
-    const startNow = new Set([...plan.cameras.added, ...plan.cameras.restarted]);
-    const sources = new Map(next.cameras.filter((c) => startNow.has(c.name)).map((c) => [c.name, createSource(c, this.opts.log.child({ component: 'camera', camera: c.name }))]));
-
-    // The swap: synchronous, between two frames.
-    const modelOf = (cam: CameraConfig) => this.modelsInUse.modelOf(next, cam)!;
-    const inspectionFor = (cam: CameraConfig) => cameraInspection(cam.name, modelOf(cam), rules.get(cam.name)!, plausibilityRules(cam));
-    for (const cam of next.cameras) {
-      const running = this.cameras.inspectionOf(cam.name);
-      if (!running || startNow.has(cam.name)) continue;
-      if (running.model === modelOf(cam)) {
-        running.rules = rules.get(cam.name)!;
-        continue;
-      }
-      this.cameras.swap(cam.name, inspectionFor(cam));
-      this.opts.log.info({ event: 'model.swapped', camera: cam.name, from: running.modelInfo, to: modelOf(cam).info }, 'model swapped');
-    }
-    if (plan.live.includes('log.level')) setLogLevel(this.opts.log, next.log.level);
-    this.opts = { ...this.opts, config: next };
-
-    await this.changeCameras(plan, (name) => {
-      const cam = next.cameras.find((c) => c.name === name)!;
-      return { cam, source: sources.get(name)!, inspection: inspectionFor(cam) };
+    const line = {
+      cameras: this.cameras,
+      modelsInUse: this.modelsInUse,
+      telemetry: this.telemetry,
+      baseDir: this.baseDir,
+      log: this.opts.log,
+      retain: (topic: string, payload: unknown) => this.publisher?.retain(topic, payload),
+    };
+    const applied = await applyLiveChanges(line, next, plan, () => {
+      this.opts = { ...this.opts, config: next };
     });
-    const retired = await this.modelsInUse.retireUnused(this.cameras.models(), next.shutdown.drainMs, this.opts.log.child({ component: 'model' }));
     this.modelsChanged();
-    return { cameras: plan.cameras, models: { loaded: loaded.map(modelName), retired: retired.map(modelName) } };
-  }
-
-  /** Cameras removed or restarted stop first (a restarted one may need its device back), then new ones start. */
-  private async changeCameras(plan: ReloadPlan, startWith: (name: string) => { cam: CameraConfig; source: FrameSource; inspection: CameraInspection }): Promise<void> {
-    const { log } = this.opts;
-    for (const name of [...plan.cameras.removed, ...plan.cameras.restarted]) await this.cameras.stop(name);
-    for (const name of plan.cameras.removed) {
-      this.telemetry.forgetCamera(name);
-      this.publisher?.retain(`camera/${name}/status`, { camera: name, state: 'removed', reason: 'removed by a config reload', since: Date.now() });
-      log.info({ event: 'camera.removed', camera: name }, 'camera removed');
-    }
-    for (const name of [...plan.cameras.added, ...plan.cameras.restarted]) {
-      const { cam, source, inspection } = startWith(name);
-      this.telemetry.declareCamera(name);
-      await this.cameras.start(cam, source, inspection);
-    }
+    return applied;
   }
 
   /**
@@ -508,10 +431,6 @@ export class Daemon {
  */
 const STEP_LIMIT_MS = 8000;
 const STEP_SLACK_MS = 2000;
-
-function modelName(m: OpenModel): string {
-  return `${m.info.name}@${m.info.version}`;
-}
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AppliedChanges, ReloadPlan } from './config/reload.js';
-import type { Config } from './config/schema.js';
+import { isTriggeredCamera, type Config } from './config/schema.js';
 import { InspectdError } from './errors.js';
 import type { CameraInspection } from './inspect/camera.js';
 import { applyLiveChanges } from './inspect/live-changes.js';
@@ -285,14 +285,13 @@ export class Daemon {
   private async startCameras(inspections: StationInspections): Promise<void> {
     const { config: cfg, log } = this.opts;
     const sources = new Map(cfg.cameras.map((cam) => [cam.name, createSource(cam, log.child({ component: 'camera', camera: cam.name }))]));
-    const triggers = this.publisher
-      ? openTriggerDesk({ config: cfg, sources, publisher: this.publisher, inspectionOf: (c) => this.inspectionOf(c), schedulerFor: (m) => this.modelsInUse.schedulerFor(m), log })
+    this.triggerDesk = this.publisher
+      ? openTriggerDesk({ publisher: this.publisher, inspectionOf: (c) => this.inspectionOf(c), schedulerFor: (m) => this.modelsInUse.schedulerFor(m), deadlineOf: (c) => this.deadlineOf(c), log })
       : undefined;
-    this.triggerDesk = triggers;
     for (const cam of cfg.cameras) {
       this.checkNotStopping();
       const inspection = inspections.cameras.get(cam.name)!;
-      await this.cameras.start(cam, sources.get(cam.name)!, inspection, triggers?.isTriggered(cam.name) ? triggers : undefined);
+      await this.cameras.start(cam, sources.get(cam.name)!, inspection, isTriggeredCamera(cam) ? this.triggerDesk : undefined);
     }
   }
 
@@ -337,6 +336,7 @@ export class Daemon {
       telemetry: this.telemetry,
       baseDir: this.baseDir,
       log: this.opts.log,
+      triggers: this.triggerDesk,
       retain: (topic: string, payload: unknown) => this.publisher?.retain(topic, payload),
     };
     const applied = await applyLiveChanges(line, next, plan, () => {
@@ -390,9 +390,10 @@ export class Daemon {
     const drainMs = cfg.shutdown.drainMs;
     const steps = new StopSteps(log);
     // A camera process gets 3 s to release its device before it is killed; an OpenCV read 1.5 s.
-    await steps.run('cameras', STEP_LIMIT_MS, () => this.cameras.stopAll());
-    // Triggers still waiting will get no frame now: each gets its TIMEOUT, not silence.
+    // Triggers still waiting will get no frame now: each gets its TIMEOUT, not silence, and new ones
+    // are answered "stopping" (before the cameras stop, which would answer them "unknown camera").
     this.triggerDesk?.flush();
+    await steps.run('cameras', STEP_LIMIT_MS, () => this.cameras.stopAll());
     await steps.run('schedulers', drainMs + STEP_SLACK_MS, async () => {
       for (const [, scheduler] of this.modelsInUse.running()) {
         if (!(await scheduler.settled(drainMs))) {

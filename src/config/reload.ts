@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import { ConfigError, errorCode, errorMessage, type ConfigIssue } from '../errors.js';
 import { loadConfig, type ConfigOverrides } from './load.js';
-import { isTriggeredCamera, type Config } from './schema.js';
+import type { Config } from './schema.js';
 
 /**
  * Settings a running daemon applies between two frames, without a restart: how a part is judged
  * (thresholds, per-class rules, minimum area, ROI, ignore areas), when its verdict is due, how much
  * is logged and how long a stop may drain. Cameras and models change live too, but not between two
- * frames: see CameraChanges and the model swap in daemon.ts. Everything else (inference workers,
- * broker, storage, station, HTTP, PLC-triggered cameras) needs a restart; a reload that changes any
+ * frames: see CameraChanges and the model swap in inspect/live-changes.ts; PLC-triggered cameras
+ * too (they join and leave the trigger desk as they start and stop). Everything else (inference
+ * workers, broker, storage, station, HTTP) needs a restart; a reload that changes any
  * of it is refused as a whole, so a half-applied config never runs.
  */
 const LIVE_FIELDS: readonly RegExp[] = [
@@ -51,7 +52,6 @@ export function planReload(current: Config, next: Config): ReloadPlan {
   const live: string[] = [];
   const restart: string[] = [];
   const cameras: CameraChanges = { added: [], removed: [], restarted: [] };
-  const triggered = (c: Config['cameras'][number] | undefined) => c !== undefined && isTriggeredCamera(c);
   const note = (path: string, isLive: boolean) => {
     changed.push(path);
     (isLive ? live : restart).push(path);
@@ -60,30 +60,25 @@ export function planReload(current: Config, next: Config): ReloadPlan {
   const station: string[] = [];
   diff({ ...current, cameras: undefined }, { ...next, cameras: undefined }, '', station);
   for (const p of station) note(p, LIVE_FIELDS.some((re) => re.test(p)) || MODEL_FIELDS.some((re) => re.test(p)));
-  // The station deadline also reaches a triggered camera without its own, whose trigger desk keeps the one it started with.
-  if (station.includes('deadlineMs') && current.cameras.some((c) => triggered(c) && c.deadlineMs === undefined && next.cameras.find((n) => n.name === c.name)?.deadlineMs === undefined)) {
-    live.splice(live.indexOf('deadlineMs'), 1);
-    restart.push('deadlineMs');
-  }
 
   const before = new Map(current.cameras.map((c) => [c.name, c]));
   const after = new Set(next.cameras.map((c) => c.name));
   next.cameras.forEach((cam, i) => {
     const old = before.get(cam.name);
     if (!old) {
-      // The trigger desk is built once with its cameras: a triggered camera comes and goes with a restart.
-      note(`cameras[${i}]`, !triggered(cam));
-      if (!triggered(cam)) cameras.added.push(cam.name);
+      // A PLC-triggered camera joins the trigger desk as it starts, like any camera.
+      note(`cameras[${i}]`, true);
+      cameras.added.push(cam.name);
       return;
     }
     const paths: string[] = [];
     diff(old, cam, `cameras[${i}]`, paths);
     let restartCamera = false;
     for (const p of paths) {
-      const rule = LIVE_FIELDS.some((re) => re.test(p)) && !(triggered(old) && p.endsWith('.deadlineMs'));
+      // A triggered camera's deadline is read per trigger; its other changes restart it like any camera.
+      const rule = LIVE_FIELDS.some((re) => re.test(p));
       const model = MODEL_FIELDS.some((re) => re.test(p));
       if (rule || model) note(p, true);
-      else if (triggered(old) || triggered(cam)) note(p, false);
       else {
         note(p, true);
         restartCamera = true;
@@ -93,8 +88,9 @@ export function planReload(current: Config, next: Config): ReloadPlan {
   });
   for (const old of current.cameras) {
     if (after.has(old.name)) continue;
-    note(`cameras[name=${old.name}]`, !triggered(old));
-    if (!triggered(old)) cameras.removed.push(old.name);
+    // A removed triggered camera's waiting triggers get their TIMEOUT as it stops.
+    note(`cameras[name=${old.name}]`, true);
+    cameras.removed.push(old.name);
   }
   return { changed, live, restart, cameras };
 }

@@ -20,6 +20,8 @@ export interface CameraWiring {
 /** A running camera: its source, and the inspection and scheduler its frames go to (a reload may swap both). */
 interface LiveCamera {
   readonly source: FrameSource;
+  /** The trigger desk it joined, for a PLC-triggered camera. */
+  readonly triggers: TriggerDesk | undefined;
   inspection: CameraInspection;
   scheduler: Scheduler;
 }
@@ -51,8 +53,9 @@ export class LineCameras {
   async start(cam: CameraConfig, source: FrameSource, inspection: CameraInspection, triggers?: TriggerDesk): Promise<void> {
     const { wiring } = this;
     const camLog = wiring.log.child({ component: 'camera', camera: cam.name });
-    const live: LiveCamera = { source, inspection, scheduler: wiring.schedulerFor(inspection.model) };
+    const live: LiveCamera = { source, triggers, inspection, scheduler: wiring.schedulerFor(inspection.model) };
     this.running.set(cam.name, live);
+    triggers?.addCamera(cam.name, source);
     await source.start(
       (frame: Frame) => {
         wiring.telemetry.frameIn(frame.camera);
@@ -83,6 +86,9 @@ export class LineCameras {
   /** Stops one camera; the frames it already handed over still get their verdicts. */
   async stop(camera: string): Promise<void> {
     const live = this.running.get(camera);
+    // Its waiting triggers get their TIMEOUT now (no frame of this source will come for them),
+    // judged by its inspection: so while it is still among the running.
+    live?.triggers?.removeCamera(camera);
     this.running.delete(camera);
     await live?.source.stop().catch((err: Error) => this.wiring.log.warn({ event: 'camera.stop_failed', camera, err: err.message }, 'camera stop failed'));
   }

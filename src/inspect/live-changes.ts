@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { AppliedChanges, ReloadPlan } from '../config/reload.js';
-import type { CameraConfig, Config } from '../config/schema.js';
+import { isTriggeredCamera, type CameraConfig, type Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { setLogLevel } from '../log.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { createSource } from '../source/create.js';
 import type { FrameSource } from '../source/frame.js';
+import type { TriggerDesk } from '../source/trigger.js';
 import { cameraInspection, type CameraInspection } from './camera.js';
 import type { LineCameras } from './line-cameras.js';
 import type { OpenModel } from './model.js';
@@ -21,6 +22,8 @@ export interface RunningLine {
   /** Model and reference paths in config are resolved against this folder. */
   baseDir: string;
   log: Logger;
+  /** The station's trigger desk: a PLC-triggered camera started by the reload joins it. */
+  triggers: TriggerDesk | undefined;
   /** Publishes a retained station topic (a removed camera's status). */
   retain(topic: string, payload: unknown): void;
 }
@@ -81,7 +84,7 @@ async function changeCameras(line: RunningLine, plan: ReloadPlan, startWith: (na
   for (const name of [...plan.cameras.added, ...plan.cameras.restarted]) {
     const { cam, source, inspection } = startWith(name);
     line.telemetry.declareCamera(name);
-    await line.cameras.start(cam, source, inspection);
+    await line.cameras.start(cam, source, inspection, isTriggeredCamera(cam) ? line.triggers : undefined);
   }
 }
 

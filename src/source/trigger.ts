@@ -24,18 +24,17 @@ export interface TriggerRejection {
 interface Pending {
   partId: string;
   arrivedAt: number;
+  /** The camera's deadline when the trigger came (a reload changes it for later triggers only). */
+  deadlineMs: number;
   timer: NodeJS.Timeout;
 }
 
-export interface TriggeredCamera {
-  source: FrameSource;
-  deadlineMs: number;
-}
-
 export interface TriggerDeskEvents {
-  /** A trigger's deadline passed with no frame: the part's verdict must be TIMEOUT now. */
-  noFrame(camera: string, partId: string, arrivedAt: number): void;
+  /** A trigger's deadline passed with no frame (or its camera went away): the part's verdict must be TIMEOUT now. */
+  noFrame(camera: string, partId: string, arrivedAt: number, deadlineMs: number): void;
   rejected(rejection: TriggerRejection): void;
+  /** A camera's deadline now, read per trigger: a live reload may change it. */
+  deadlineOf(camera: string): number;
 }
 
 /**
@@ -46,15 +45,31 @@ export interface TriggerDeskEvents {
  */
 export class TriggerDesk {
   private readonly pending = new Map<string, Pending[]>();
+  /** The triggered cameras running now, by name; they come and go with the cameras (start, reload). */
+  private readonly cameras = new Map<string, FrameSource>();
   private closed = false;
 
-  constructor(
-    private readonly cameras: ReadonlyMap<string, TriggeredCamera>,
-    private readonly events: TriggerDeskEvents,
-  ) {}
+  constructor(private readonly events: TriggerDeskEvents) {}
 
   isTriggered(camera: string): boolean {
     return this.cameras.has(camera);
+  }
+
+  /** A triggered camera started (at start or by a reload): triggers naming it are taken from now on. */
+  addCamera(camera: string, source: FrameSource): void {
+    this.cameras.set(camera, source);
+  }
+
+  /**
+   * A triggered camera stopped (a reload removed or re-sourced it): triggers naming it are rejected
+   * from now on, and those still waiting get their TIMEOUT now; no frame of that source will come.
+   */
+  removeCamera(camera: string): void {
+    this.cameras.delete(camera);
+    for (const entry of this.pending.get(camera)?.splice(0) ?? []) {
+      clearTimeout(entry.timer);
+      this.events.noFrame(camera, entry.partId, entry.arrivedAt, entry.deadlineMs);
+    }
   }
 
   /** A trigger message from the broker; anything malformed, unknown or duplicate is rejected, changing nothing. */
@@ -87,23 +102,25 @@ export class TriggerDesk {
       return { code: 'INSPECTD_TRIGGER_INVALID', message: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`, trigger: raw };
     }
     const t = parsed.data;
-    const cam = this.cameras.get(t.camera);
-    if (!cam) {
+    const source = this.cameras.get(t.camera);
+    if (!source) {
       return { code: 'INSPECTD_TRIGGER_UNKNOWN_CAMERA', message: `no camera "${t.camera}" in triggered mode (cameras[].trigger: mqtt or opcua)`, trigger: raw };
     }
     const queue = this.pending.get(t.camera) ?? [];
     if (queue.some((p) => p.partId === t.partId)) {
       return { code: 'INSPECTD_TRIGGER_DUPLICATE', message: `part ${t.partId} already has a trigger waiting on camera ${t.camera}`, trigger: raw };
     }
+    const deadlineMs = this.events.deadlineOf(t.camera);
     const entry: Pending = {
       partId: t.partId,
       arrivedAt,
-      timer: setTimeout(() => this.expire(t.camera, entry), Math.max(0, arrivedAt + cam.deadlineMs - Date.now())),
+      deadlineMs,
+      timer: setTimeout(() => this.expire(t.camera, entry), Math.max(0, arrivedAt + deadlineMs - Date.now())),
     };
     queue.push(entry);
     this.pending.set(t.camera, queue);
     // A camera that can take a frame on request does so now, like a hardware-triggered line camera.
-    cam.source.trigger?.();
+    source.trigger?.();
     return undefined;
   }
 
@@ -121,7 +138,7 @@ export class TriggerDesk {
     const i = queue?.indexOf(entry) ?? -1;
     if (i < 0) return;
     queue!.splice(i, 1);
-    this.events.noFrame(camera, entry.partId, entry.arrivedAt);
+    this.events.noFrame(camera, entry.partId, entry.arrivedAt, entry.deadlineMs);
   }
 
   /** Triggers still waiting (clean stop: each gets its TIMEOUT now rather than never). */
@@ -130,7 +147,7 @@ export class TriggerDesk {
     for (const [camera, queue] of this.pending) {
       for (const entry of queue.splice(0)) {
         clearTimeout(entry.timer);
-        this.events.noFrame(camera, entry.partId, entry.arrivedAt);
+        this.events.noFrame(camera, entry.partId, entry.arrivedAt, entry.deadlineMs);
       }
     }
   }

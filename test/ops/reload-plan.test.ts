@@ -71,21 +71,29 @@ describe('reload plan', () => {
     expect(own.restart).toEqual([]);
   });
 
-  it('needs a restart to add, remove or re-source a PLC-triggered camera (its trigger desk is built once)', () => {
+  it('adds, removes and restarts a PLC-triggered camera live, like any camera (it joins the trigger desk as it starts)', () => {
     const trig = (over: Record<string, unknown> = {}) => cam({ name: 'plc', trigger: 'mqtt', ...over });
-    expect(planReload(cfg(), cfg({ cameras: [cam(), trig()] })).restart).toEqual(['cameras[1]']);
-    expect(planReload(cfg({ cameras: [cam(), trig()] }), cfg()).restart).toEqual(['cameras[name=plc]']);
-    expect(planReload(cfg({ cameras: [trig()] }), cfg({ cameras: [trig({ source: { type: 'synthetic', fps: 20 } })] })).restart).toEqual(['cameras[0].source.fps']);
+    const added = planReload(cfg(), cfg({ cameras: [cam(), trig()] }));
+    expect(added.restart).toEqual([]);
+    expect(added.cameras.added).toEqual(['plc']);
+    const removed = planReload(cfg({ cameras: [cam(), trig()] }), cfg());
+    expect(removed.restart).toEqual([]);
+    expect(removed.cameras.removed).toEqual(['plc']);
+    const resourced = planReload(cfg({ cameras: [trig()] }), cfg({ cameras: [trig({ source: { type: 'synthetic', fps: 20 } })] }));
+    expect(resourced.restart).toEqual([]);
+    expect(resourced.cameras.restarted).toEqual(['plc']);
   });
 });
 
 describe('reload plan for PLC-triggered cameras', () => {
-  it('needs a restart for their deadline (the trigger desk keeps its own), not for their rules', () => {
+  it('applies their deadline live (read per trigger) and their rules, without restarting them', () => {
     const trig = (over: Record<string, unknown> = {}) => cam({ trigger: 'mqtt', ...over });
-    expect(planReload(cfg({ cameras: [trig()] }), cfg({ cameras: [trig()], deadlineMs: 40 })).restart).toEqual(['deadlineMs']);
-    expect(planReload(cfg({ cameras: [trig({ deadlineMs: 50 })] }), cfg({ cameras: [trig({ deadlineMs: 60 })] })).restart).toEqual(['cameras[0].deadlineMs']);
-    // Its own deadline set: the station default does not reach it, so that change stays live.
-    expect(planReload(cfg({ cameras: [trig({ deadlineMs: 50 })] }), cfg({ cameras: [trig({ deadlineMs: 50 })], deadlineMs: 40 })).live).toEqual(['deadlineMs']);
+    const station = planReload(cfg({ cameras: [trig()] }), cfg({ cameras: [trig()], deadlineMs: 40 }));
+    expect(station.live).toEqual(['deadlineMs']);
+    expect(station.cameras.restarted).toEqual([]);
+    const own = planReload(cfg({ cameras: [trig({ deadlineMs: 50 })] }), cfg({ cameras: [trig({ deadlineMs: 60 })] }));
+    expect(own.live).toEqual(['cameras[0].deadlineMs']);
+    expect(own.cameras.restarted).toEqual([]);
     expect(planReload(cfg({ cameras: [trig()] }), cfg({ cameras: [trig({ minDefectAreaPx: 5 })] })).live).toEqual(['cameras[0].minDefectAreaPx']);
   });
 });

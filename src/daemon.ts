@@ -80,6 +80,8 @@ export class Daemon {
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
   private stopRequested = false;
+  /** Paused by an operator (the `pause` command): cameras run, nothing is judged, triggers are refused. */
+  private pausedSince: { since: number; via: string } | undefined;
   private readonly replaysDone = new Set<string>();
   private readonly loopDelay = new LoopDelay();
   private readonly rssStart = process.memoryUsage().rss;
@@ -261,6 +263,7 @@ export class Daemon {
     this.outputs = made.outputs;
     this.publishBirth();
     this.publisher.retain('storage', recorder.storageState());
+    this.publisher.retain('paused', { paused: false, since: Date.now() });
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).
@@ -315,7 +318,37 @@ export class Daemon {
       stageTimes: () => this.modelsInUse.running().map(([m, s]) => ({ model: m.info.name, stages: s.times.summary() })),
       archiveBytes: () => this.archive?.sizeBytes ?? 0,
       databasePath: () => resolve(this.opts.config.storage.path),
+      paused: () => this.pausedSince,
     };
+  }
+
+  /**
+   * An operator pauses the line (a changeover, cleaning, a jam): the cameras keep running (so
+   * resuming is instant and they stay `up`), but no frame is judged and every new PLC trigger is
+   * refused at once with INSPECTD_TRIGGER_PAUSED, so no part waits for a verdict that cannot come;
+   * triggers already waiting end as usual (TIMEOUT). Said on the retained `paused` topic, in
+   * /readyz (not ready: `inspection`) and STATUS=. Returns whether anything changed.
+   */
+  pause(via: string): boolean {
+    if (this.pausedSince || !this.sink || this.stopRequested) return false;
+    this.pausedSince = { since: Date.now(), via };
+    this.cameras.setPaused(true);
+    this.triggerDesk?.setPaused(true);
+    this.publisher?.retain('paused', { paused: true, ...this.pausedSince });
+    this.opts.log.warn({ event: 'line.paused', via }, 'inspection paused by an operator: frames are not judged, triggers are refused');
+    return true;
+  }
+
+  /** Judging starts again from the next frame; the frames taken while paused are counted, not judged. */
+  resume(via: string): boolean {
+    if (!this.pausedSince) return false;
+    const pausedMs = Date.now() - this.pausedSince.since;
+    this.pausedSince = undefined;
+    this.triggerDesk?.setPaused(false);
+    const skipped = this.cameras.setPaused(false);
+    this.publisher?.retain('paused', { paused: false, since: Date.now(), via });
+    this.opts.log.info({ event: 'line.resumed', via, pausedMs, framesNotJudged: skipped }, 'inspection resumed');
+    return true;
   }
 
   /** Where remote commands arrive and are answered (`{prefix}/{station}/cmd`): the MQTT connection. */

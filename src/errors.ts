@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'INSPECTD_TRIGGER_INVALID'
   | 'INSPECTD_TRIGGER_UNKNOWN_CAMERA'
   | 'INSPECTD_TRIGGER_DUPLICATE'
+  | 'INSPECTD_TRIGGER_PAUSED'
   /** Another inspectd holds the verdict log's lock: one daemon per log. */
   | 'INSPECTD_LOG_IN_USE'
   /** The database file is not an inspectd verdict log (other tables, or not SQLite): left untouched. */

@@ -73,6 +73,8 @@ export class HttpServer {
         // 409: the request was fine, the config it asked for was not (the old one keeps running).
         return reply.code(result.ok ? 200 : 409).send(result);
       });
+      changes.post('/pause', async (_req, reply) => reply.send(await this.opts.commands.run('pause', null, 'http')));
+      changes.post('/resume', async (_req, reply) => reply.send(await this.opts.commands.run('resume', null, 'http')));
     });
   }
 
@@ -89,7 +91,7 @@ export class HttpServer {
     }
     const addr = this.app.server.address();
     if (addr && typeof addr === 'object') this.address = { host: addr.address, port: addr.port };
-    this.log.info({ event: 'http.listening', ...this.address, paths: ['/metrics', '/healthz', '/readyz', 'POST /reload', ...(this.opts.page ? ['/ (operator page)'] : [])] }, 'metrics and health server listening');
+    this.log.info({ event: 'http.listening', ...this.address, paths: ['/metrics', '/healthz', '/readyz', 'POST /reload', 'POST /pause', 'POST /resume', ...(this.opts.page ? ['/ (operator page)'] : [])] }, 'metrics and health server listening');
     return true;
   }
 

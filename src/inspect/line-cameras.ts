@@ -33,6 +33,9 @@ interface LiveCamera {
  */
 export class LineCameras {
   private readonly running = new Map<string, LiveCamera>();
+  /** Paused by an operator: frames are taken (the camera stays up) but not judged, and counted. */
+  private paused = false;
+  private framesWhilePaused = 0;
 
   constructor(private readonly wiring: CameraWiring) {}
 
@@ -49,6 +52,14 @@ export class LineCameras {
     return new Set([...this.running.values()].map((c) => c.inspection.model));
   }
 
+  /** Pauses or resumes judging on every camera; resuming answers how many frames went unjudged meanwhile. */
+  setPaused(paused: boolean): number {
+    const skipped = this.framesWhilePaused;
+    this.paused = paused;
+    this.framesWhilePaused = 0;
+    return skipped;
+  }
+
   /** Starts a camera; with `triggers` its frames are parts only when the PLC asked for one. */
   async start(cam: CameraConfig, source: FrameSource, inspection: CameraInspection, triggers?: TriggerDesk): Promise<void> {
     const { wiring } = this;
@@ -58,6 +69,12 @@ export class LineCameras {
     triggers?.addCamera(cam.name, source);
     await source.start(
       (frame: Frame) => {
+        if (this.paused) {
+          // Not a part to judge: the line is paused on purpose (and idle for the watchdog).
+          this.framesWhilePaused++;
+          frame.image.release();
+          return;
+        }
         wiring.telemetry.frameIn(frame.camera);
         // Read per frame, not captured at start: a live reload may change the deadline, the rules or the model.
         const deadlineMs = wiring.deadlineOf(cam.name);

@@ -13,6 +13,10 @@ import type { CommandAuth } from '../http/auth.js';
 export const COMMANDS = {
   /** Re-read the config file and apply it (as SIGHUP does); the reply says what changed or why not. */
   reload: { changesState: true },
+  /** Stop judging parts (cameras keep running, PLC triggers are refused) until `resume`. */
+  pause: { changesState: true },
+  /** Judge parts again from the next frame. */
+  resume: { changesState: true },
   /** What /readyz says: every check and the one-line summary. */
   status: { changesState: false },
 } as const;
@@ -40,6 +44,8 @@ export interface CommandReply {
 export interface CommandHandlers {
   reload(): Promise<ReloadOutcome>;
   status(): Record<string, unknown>;
+  /** Pause or resume judging; answers whether that changed anything and the state now. */
+  pause(paused: boolean, via: 'mqtt' | 'http'): { changed: boolean; paused: boolean };
 }
 
 export class CommandDesk {
@@ -83,6 +89,7 @@ export class CommandDesk {
     try {
       if (command === 'status') return { id, ok: true, command, ...this.handlers.status() };
       this.log.info({ event: 'command.received', command, id, via }, 'command received');
+      if (command === 'pause' || command === 'resume') return { id, ok: true, command, ...this.handlers.pause(command === 'pause', via) };
       const outcome = await this.handlers.reload();
       if (outcome.result === 'applied') {
         const { config: _config, ...report } = outcome;

@@ -18,7 +18,7 @@ export interface Liveness {
 
 export interface Readiness {
   ready: boolean;
-  checks: { model: Check; cameras: Check; broker: Check; storage: Check; pipeline: Check };
+  checks: { model: Check; cameras: Check; broker: Check; storage: Check; pipeline: Check; inspection: Check };
 }
 
 interface CameraStatus {
@@ -100,12 +100,15 @@ export class HealthState {
     const connected = this.probes.brokerConnected?.() ?? false;
     const backlog = this.probes.outboxBacklog?.() ?? 0;
     const live = this.liveness();
+    const paused = this.probes.paused?.();
     const checks = {
       model: { ok: this.models.length > 0, ...(this.models.length > 0 ? { model: this.models[0], models: this.models } : {}) },
       cameras: { ok: this.cameras.size > 0 && [...this.cameras.values()].every((c) => c.state === 'up'), cameras: cams },
       broker: { ok: connected || backlog <= this.readyMaxBacklog, connected, backlog, maxBacklog: this.readyMaxBacklog },
       storage: { ok: this.storage.state !== 'failed', ...this.storage },
       pipeline: { ok: live.alive, waitingMs: live.waitingMs, stallMs: live.stallMs },
+      // Paused by an operator: alive, but not judging parts, so not ready for the line.
+      inspection: paused ? { ok: false, paused: true, ...paused } : { ok: true, paused: false },
     };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   }

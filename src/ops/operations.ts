@@ -157,6 +157,12 @@ export class Operations implements Telemetry {
     this.firstFrameTimer = undefined;
   }
 
+  /** A state an operator changed (pause, resume): STATUS= and the ready gauge now, not at the next tick. */
+  notifyStatus(): void {
+    this.metrics.ready.set(this.health.readiness().ready ? 1 : 0);
+    if (this.readySent) this.notifier.status(this.statusLine());
+  }
+
   /** One line for STATUS= (systemctl status shows it) and the logs. */
   statusLine(): string {
     const c = this.counts;
@@ -164,7 +170,8 @@ export class Operations implements Telemetry {
     const up = Object.values(cams).filter((s) => s.state === 'up').length;
     const broker = this.probes.brokerConnected ? (this.probes.brokerConnected() ? 'broker connected' : 'broker DOWN') : 'broker ?';
     const backlog = this.probes.outboxBacklog?.();
-    const state = this.heartbeat.stalled() ? `STALLED (no frame answered for ${Math.round(this.heartbeat.waitingMs() / 1000)} s)` : this.phase;
+    const paused = this.probes.paused?.();
+    const state = paused ? `PAUSED by an operator (${paused.via})` : this.heartbeat.stalled() ? `STALLED (no frame answered for ${Math.round(this.heartbeat.waitingMs() / 1000)} s)` : this.phase;
     return `${state}; ${this.frames} frames: ${c.PASS} PASS, ${c.FAIL} FAIL, ${c.TIMEOUT} TIMEOUT, ${c.ERROR} ERROR; cameras ${up}/${Object.keys(cams).length} up; ${broker}${backlog !== undefined ? `, outbox ${backlog}` : ''}`;
   }
 

@@ -18,6 +18,9 @@ export interface ServedDaemon {
   operatorPage?(): OperatorPage | undefined;
   /** Where remote commands arrive and are answered (the daemon's MQTT connection), once started. */
   commandChannel(): CommandChannel | undefined;
+  /** Operator pause and resume (the `pause`/`resume` commands); each answers whether it changed anything. */
+  pause(via: string): boolean;
+  resume(via: string): boolean;
 }
 
 /** Messages from the plant on `{prefix}/{station}/{subtopic}` and answers to them (the MQTT publisher). */
@@ -56,7 +59,7 @@ export class Service {
     this.config = opts.config;
     this.ops = new Operations({ config: opts.config, log: opts.log, version: opts.version, env: opts.env });
     const auth = opts.auth ?? loadCommandAuth(opts.config.http, opts.env);
-    this.commands = new CommandDesk(auth, { reload: () => this.reload(), status: () => this.status() }, opts.log);
+    this.commands = new CommandDesk(auth, { reload: () => this.reload(), status: () => this.status(), pause: (paused, via) => this.pause(paused, via) }, opts.log);
     const h = opts.config.http;
     const page = h.enabled && opts.config.page.enabled ? { assetsDir: join(packageRoot(), 'dist', 'page') } : undefined;
     this.http = h.enabled ? new HttpServer(this.ops, { host: h.host, port: h.port, auth, commands: this.commands, ...(page ? { page } : {}) }, opts.log.child({ component: 'http' })) : undefined;
@@ -78,6 +81,15 @@ export class Service {
     // Remote commands: each answered once on cmd/reply, never a crash (CommandDesk.handle does not throw).
     const channel = daemon.commandChannel();
     channel?.listen('cmd', (payload) => void this.commands.handle(payload).then((reply) => channel.say('cmd/reply', reply)));
+  }
+
+  /** The `pause` and `resume` commands; before the daemon has started there is nothing to pause. */
+  pause(paused: boolean, via: string): { changed: boolean; paused: boolean } {
+    const d = this.daemon;
+    if (!d) return { changed: false, paused: false };
+    const changed = paused ? d.pause(via) : d.resume(via);
+    if (changed) this.ops.notifyStatus();
+    return { changed, paused: d.probes().paused?.() !== undefined };
   }
 
   /** What the `status` command answers: the same as /readyz. */

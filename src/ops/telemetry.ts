@@ -51,6 +51,8 @@ export interface PipelineProbes {
   archiveBytes?: () => number;
   /** The verdict log's file (its -wal beside it counts too). */
   databasePath?: () => string;
+  /** Since when, and by which channel, an operator paused the inspection; undefined while it runs. */
+  paused?: () => { since: number; via: string } | undefined;
 }
 
 /** For callers that run without operations (benchmarks, tests of the pipeline alone). */

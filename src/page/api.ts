@@ -103,6 +103,19 @@ export async function reloadStation(): Promise<ReloadReply> {
   return { ok: false, issues: body.error?.issues ?? [] };
 }
 
+/** What the station answers a pause or resume (the command reply): whether it changed anything, and the state now. */
+export interface PauseReply {
+  ok: boolean;
+  changed: boolean;
+  paused: boolean;
+}
+
+/** Pauses or resumes the station's inspection (POST /pause, /resume); needs the token. */
+export function pauseStation(pause: boolean): Promise<PauseReply> {
+  const t = token();
+  return call(pause ? '/pause' : '/resume', { method: 'POST', headers: t ? { authorization: `Bearer ${t}` } : {} });
+}
+
 /** Whether the token is the station's (204) or not (401/403). */
 export async function checkToken(t: string): Promise<boolean> {
   const res = await fetch('/api/session/check', { headers: { authorization: `Bearer ${t}` } });

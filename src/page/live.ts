@@ -89,6 +89,7 @@ interface Checks {
   cameras?: { ok: boolean; cameras?: Record<string, { state: string; reason?: string }> };
   broker?: { ok: boolean; connected: boolean; backlog: number };
   storage?: { ok: boolean; state: string; reason?: string };
+  inspection?: { ok: boolean; paused: boolean; via?: string; since?: number };
 }
 
 /** The live view: the line's state, the station's totals, one card per camera. */
@@ -99,6 +100,8 @@ export class LiveView {
     private readonly cameras: HTMLElement,
     private readonly status: HTMLElement,
     private readonly totals: HTMLElement,
+    /** Told on every update whether an operator has paused the inspection (the pause button's label follows it). */
+    private readonly onPaused: (paused: boolean) => void = () => {},
   ) {}
 
   update(u: LiveUpdate): void {
@@ -107,7 +110,9 @@ export class LiveView {
       badge('broker', checks.broker ? (checks.broker.connected ? 'connected' : `down, ${checks.broker.backlog} waiting`) : '?', checks.broker?.ok ?? false),
       badge('storage', checks.storage?.state ?? '?', checks.storage?.ok ?? false, checks.storage?.reason),
       ...Object.entries(checks.cameras?.cameras ?? {}).map(([name, s]) => badge(name, s.state, s.state === 'up', s.reason)),
+      badge('inspection', checks.inspection?.paused ? 'paused' : 'running', !checks.inspection?.paused, checks.inspection?.via ? `paused via ${checks.inspection.via}` : undefined),
     );
+    this.onPaused(checks.inspection?.paused ?? false);
     const t = u.figures.total;
     this.totals.replaceChildren(
       fact('shift since', clock(u.figures.shiftStartedAt)),

@@ -1,12 +1,18 @@
 import 'uplot/dist/uPlot.min.css';
 import './page.css';
-import { checkToken, HttpError, reloadStation, setToken, token, type LiveUpdate } from './api.js';
+import { checkToken, HttpError, pauseStation, reloadStation, setToken, token, type LiveUpdate } from './api.js';
 import { LiveView } from './live.js';
 import { ReviewView } from './review.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-const live = new LiveView($('cameras'), $('line-status'), $('totals'));
+const pauseButton = $<HTMLButtonElement>('pause-button');
+let paused = false;
+const live = new LiveView($('cameras'), $('line-status'), $('totals'), (p) => {
+  paused = p;
+  pauseButton.textContent = p ? 'Resume inspection' : 'Pause inspection';
+  pauseButton.classList.toggle('paused', p);
+});
 const connection = $('connection');
 const tokenButton = $<HTMLButtonElement>('token-button');
 const dialog = $<HTMLDialogElement>('token-dialog');
@@ -66,6 +72,26 @@ reloadButton.addEventListener('click', () => {
       reloadStatus.textContent = e.status === 401 || e.status === 403 ? 'refused: wrong or missing token' : `reload failed: ${e.message}`;
     } finally {
       reloadButton.disabled = false;
+    }
+  })();
+});
+
+// Pause/resume: the same commands as MQTT's cmd, through the same token check; the label follows the station's state.
+pauseButton.addEventListener('click', () => {
+  void (async () => {
+    if (!token() && !(await askToken())) {
+      reloadStatus.textContent = `${paused ? 'resume' : 'pause'} needs the token`;
+      return;
+    }
+    pauseButton.disabled = true;
+    try {
+      const r = await pauseStation(!paused);
+      reloadStatus.textContent = r.paused ? 'inspection paused: parts are not judged, PLC triggers are refused' : 'inspection running';
+    } catch (err) {
+      const e = err as HttpError;
+      reloadStatus.textContent = e.status === 401 || e.status === 403 ? 'refused: wrong or missing token' : `failed: ${e.message}`;
+    } finally {
+      pauseButton.disabled = false;
     }
   })();
 });

@@ -15,7 +15,7 @@ export type TriggerRequest = z.infer<typeof triggerSchema>;
 
 /** Why a trigger changed nothing, as the PLC reads it on `{prefix}/{station}/trigger/error`. */
 export interface TriggerRejection {
-  code: 'INSPECTD_TRIGGER_INVALID' | 'INSPECTD_TRIGGER_UNKNOWN_CAMERA' | 'INSPECTD_TRIGGER_DUPLICATE';
+  code: 'INSPECTD_TRIGGER_INVALID' | 'INSPECTD_TRIGGER_UNKNOWN_CAMERA' | 'INSPECTD_TRIGGER_DUPLICATE' | 'INSPECTD_TRIGGER_PAUSED';
   message: string;
   /** The trigger as received (parsed when it was JSON, else the raw text). */
   trigger: unknown;
@@ -48,8 +48,17 @@ export class TriggerDesk {
   /** The triggered cameras running now, by name; they come and go with the cameras (start, reload). */
   private readonly cameras = new Map<string, FrameSource>();
   private closed = false;
+  private paused = false;
 
   constructor(private readonly events: TriggerDeskEvents) {}
+
+  /**
+   * The line paused by an operator: new triggers are refused at once (the PLC rejects the part
+   * rather than wait out its deadline); those already waiting keep theirs and end as usual.
+   */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+  }
 
   isTriggered(camera: string): boolean {
     return this.cameras.has(camera);
@@ -95,6 +104,9 @@ export class TriggerDesk {
     if (this.closed) {
       // Stopping: no frame will be taken for it, and the log may already be closing. Say so now.
       return { code: 'INSPECTD_TRIGGER_INVALID', message: 'inspectd is stopping: this part gets no inspection (reject it)', trigger: raw };
+    }
+    if (this.paused) {
+      return { code: 'INSPECTD_TRIGGER_PAUSED', message: 'inspection is paused by an operator: this part gets no inspection (reject it)', trigger: raw };
     }
     const parsed = triggerSchema.safeParse(raw);
     if (!parsed.success) {

@@ -91,7 +91,7 @@ describe('metrics and health of a running daemon', () => {
     expect(r.status).toBe(200);
     const body = JSON.parse(r.text) as Readyz;
     expect(body.ready).toBe(true);
-    expect(Object.keys(body.checks).sort()).toEqual(['broker', 'cameras', 'model', 'pipeline', 'storage']);
+    expect(Object.keys(body.checks).sort()).toEqual(['broker', 'cameras', 'inspection', 'model', 'pipeline', 'storage']);
     expect(body.checks.broker).toMatchObject({ ok: true, connected: true });
   });
 

@@ -6,7 +6,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
-import { DaemonProcess, syntheticConfig, tempDir, waitFor, writeConfig } from '../ops/helpers.js';
+import { DaemonProcess, sleep, syntheticConfig, tempDir, waitFor, writeConfig } from '../ops/helpers.js';
 import { hotCellsOutside, launchChromium, liveMapView, mapOnScreenshots, readEvents, type Box } from './helpers.js';
 
 /**
@@ -380,6 +380,28 @@ describe('reloading from the page', () => {
     await page.click('#reload-button');
     await expect.poll(async () => page.locator('#reload-status').textContent(), { timeout: 15_000 }).toMatch(/^reload refused.*page/);
     writeFileSync(cfgPath, cfgText);
+  });
+});
+
+describe('pausing from the page', () => {
+  const newestSeq = () => rows(`SELECT MAX(seq) AS seq FROM verdicts`)[0]!.seq;
+
+  it('pauses the inspection with the token (the badge and the button say so, nothing is judged) and resumes it', async () => {
+    await page.click('#tab-live');
+    // Signed in by the reload test: the click acts at once.
+    expect(await page.evaluate(() => sessionStorage.getItem('inspectd.token'))).toBe(TOKEN);
+    await expect.poll(async () => page.locator('#pause-button').textContent()).toBe('Pause inspection');
+    await page.click('#pause-button');
+    await expect.poll(async () => page.locator('#pause-button').textContent(), { timeout: 10_000 }).toBe('Resume inspection');
+    await expect.poll(async () => page.locator('.badge[data-name=inspection] .v').textContent(), { timeout: 10_000 }).toBe('paused');
+    await sleep(1500); // frames in flight at the pause still get their verdicts
+    const pausedAt = newestSeq();
+    await sleep(1500);
+    expect(newestSeq()).toBe(pausedAt);
+    await page.click('#pause-button');
+    await expect.poll(async () => page.locator('#pause-button').textContent(), { timeout: 10_000 }).toBe('Pause inspection');
+    await waitFor('verdicts again', () => (newestSeq() > pausedAt ? true : undefined), 15_000);
+    expect(await page.locator('.badge[data-name=inspection] .v').textContent()).toBe('running');
   });
 });
 

@@ -105,7 +105,9 @@ beforeAll(async () => {
   // 1. No primary host yet: MQTT verdicts flow, Sparkplug stays silent, its verdicts wait in the log.
   const file = writeConfig(dir, config([camera1, camera2()]));
   daemon = DaemonProcess.start(file);
-  await until('20 MQTT verdicts', () => plc.verdicts().length >= 20, 60_000);
+  // 50 (5 s at 10 fps): a backlog well above what is owed in steady state (about a second's verdicts
+  // await their confirmation window), so that NDATA's backlog going down shows the history was sent.
+  await until('50 MQTT verdicts', () => plc.verdicts().length >= 50, 60_000);
   at.beforeHost = index();
   life.owedBeforeHost = owed().length;
 

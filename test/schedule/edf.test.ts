@@ -53,7 +53,9 @@ describe('cameras sharing one model pool', () => {
     const model = wrapModel(loaded, [slow], createDecoder(loaded.spec));
     const fast: CameraInspection = cameraInspection('fast', model, rules);
     const slowCam: CameraInspection = cameraInspection('slow', model, rules);
-    const rssBefore = process.memoryUsage().rss;
+    // What the scheduler holds (frames accepted and not yet answered), sampled through the run.
+    let mostHeld = 0;
+    const holdTimer = setInterval(() => (mostHeld = Math.max(mostHeld, scheduler.pending)), 5);
     // 4 s of line: 240 frames at 60 fps, 20 at 5 fps, each due 120 ms after capture.
     let fastId = 0;
     let slowId = 0;
@@ -63,6 +65,7 @@ describe('cameras sharing one model pool', () => {
     await new Promise((r) => setTimeout(r, 4000));
     clearInterval(fastTimer);
     clearInterval(slowTimer);
+    clearInterval(holdTimer);
     expect(await scheduler.settled(5000)).toBe(true);
     const elapsedS = (Date.now() - t0) / 1000;
 
@@ -80,7 +83,11 @@ describe('cameras sharing one model pool', () => {
     // 2-vCPU VM (a busy neighbour costs a few); with one global queue and FIFO it was 18%.
     expect(answered('slow') / slowId).toBeGreaterThanOrEqual(0.6);
     expect(answered('fast')).toBeGreaterThan(0);
-    // Shedding keeps memory bounded: the queue never held more than maxQueue frames per camera.
-    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 2 ** 20);
+    // Shedding keeps memory bounded: the scheduler never held more than maxQueue frames per camera
+    // waiting, plus the one running (and one just timed out while its inference finishes), however
+    // many the fast camera offered (240). Counted directly: RSS growth here is mostly ONNX Runtime's
+    // and V8's own (200-210 MB on Node 20 and 24 alike), not frames (80 KB each).
+    expect(mostHeld, `held at most ${mostHeld}`).toBeLessThanOrEqual(2 * 2 + 2);
+    expect(mostHeld).toBeGreaterThan(2);
   }, 30_000);
 });

@@ -25,6 +25,7 @@ a newer frame replaces one still waiting (the daemon judges the newest, as appsi
 max-buffers=1 does); triggered, every frame is a part the PLC asked for, so none is dropped.
 """
 import collections
+import gc
 import json
 import struct
 import sys
@@ -92,6 +93,8 @@ def main():
                 pending.clear()
                 state["lost"] = None
                 send({"kind": "down", "reason": str(err)})
+        # The camera given up on is unreferenced by now: free it before the next attempt opens another.
+        gc.collect()
         # Wait for the daemon's "open" (after its back-off) or for the stop.
         reopen.wait()
         reopen.clear()
@@ -106,6 +109,7 @@ def run_camera(opts, triggered, pending):
         camera = Aravis.Camera.new(name)
     except Exception as err:  # GLib.Error: "Device 'X' not found", or the XML could not be read
         raise Down(f"GigE camera {name} not found ({message(err)})")
+    handler = None
     try:
         configure(camera, opts, triggered)
         payload = camera.get_payload()
@@ -116,9 +120,10 @@ def run_camera(opts, triggered, pending):
         for _ in range(BUFFERS):
             stream.push_buffer(Aravis.Buffer.new_allocate(payload))
         # Emitted from Aravis's heartbeat thread; one from a camera given up on is not about this one.
-        camera.get_device().connect("control-lost", lambda *_: current["camera"] is camera and lost("control of the camera was lost (no heartbeat answer)"))
+        handler = camera.get_device().connect("control-lost", lambda *_: current["camera"] is camera and lost("control of the camera was lost (no heartbeat answer)"))
         camera.start_acquisition()
     except Exception as err:
+        release(camera, handler)
         raise Down(f"GigE camera {name} refused its settings: {message(err)}")
     _, _, width, height = camera.get_region()
     up = {
@@ -138,6 +143,19 @@ def run_camera(opts, triggered, pending):
             camera.stop_acquisition()
         except Exception:
             pass  # a lost camera cannot be told to stop
+        release(camera, handler)
+
+
+def release(camera, handler):
+    """Breaks the cycle a camera given up on is held by (its device's control-lost handler closes over
+    it), so that it is freed as soon as run_camera returns: freeing it stops its heartbeat thread and
+    gives up its control channel. Left to Python's cycle collector, each reconnect would leave one
+    more heartbeat thread speaking GVCP to whatever answers at that address next."""
+    if handler is not None:
+        try:
+            camera.get_device().disconnect(handler)
+        except Exception:
+            pass
 
 
 def configure(camera, opts, triggered):

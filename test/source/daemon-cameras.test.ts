@@ -116,7 +116,7 @@ describe('GigE camera through the daemon (daemon, embedded broker and fake camer
     writeFileSync(
       join(dir, 'c.yaml'),
       'station: g1\ndeadlineMs: 2000\ncameras:\n  - name: gige1\n    source: { type: gige, cameraName: Aravis-Fake-GV01, width: 320, height: 256, fps: 5, reconnect: { initialMs: 200, maxMs: 1000 } }\n' +
-        `storage: { path: ${join(dir, 'v.db')} }\nlog: { level: info, format: json }\n`,
+        `storage: { path: ${join(dir, 'v.db')} }\nlog: { level: debug, format: json }\n`,
     );
     // The namespace's own loopback: its 1883 is free whatever the host runs.
     const daemon = ns.spawn(process.execPath, [cliPath, 'run', '-c', join(dir, 'c.yaml')]);
@@ -137,15 +137,21 @@ describe('GigE camera through the daemon (daemon, embedded broker and fake camer
         return { n: 0 };
       }
     };
-    await waitFor('verdicts from the GigE camera', () => rows().n >= 5, 60_000);
-    expect(JSON.parse(retained())).toMatchObject({ camera: 'gige1', state: 'up', reason: null });
-    await ns.kill(camera);
-    await waitFor('down', () => /"down"/.test(retained()), 30_000);
-    camera = await startFakeGigeCamera(ns);
-    await waitFor('up again', () => /"up"/.test(retained()), 30_000);
+    // A wait that runs out says what the daemon said about the camera meanwhile (its retries and their reasons are debug lines).
+    const said = () => out.split('\n').filter((l) => /camera|GigE/.test(l)).slice(-15).join('\n');
+    const until = (what: string, check: () => boolean, ms: number) => waitFor(what, check, ms).catch((err: Error) => Promise.reject(new Error(`${err.message}; the daemon said:\n${said()}`)));
     const exit = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
-    daemon.kill('SIGTERM');
+    try {
+      await until('verdicts from the GigE camera', () => rows().n >= 5, 60_000);
+      expect(JSON.parse(retained())).toMatchObject({ camera: 'gige1', state: 'up', reason: null });
+      await ns.kill(camera);
+      await until('down', () => /"down"/.test(retained()), 30_000);
+      camera = await startFakeGigeCamera(ns);
+      await until('up again', () => /"up"/.test(retained()), 60_000);
+    } finally {
+      daemon.kill('SIGTERM');
+    }
     expect(await exit, out).toBe(0);
     expect(out.match(/"msg":"camera up"/g)).toHaveLength(2);
-  });
+  }, 180_000);
 });

@@ -7,30 +7,29 @@ import type { CameraInspection } from './inspect/camera.js';
 import { applyLiveChanges } from './inspect/live-changes.js';
 import { openTriggerDesk } from './inspect/trigger-wiring.js';
 import { LineCameras } from './inspect/line-cameras.js';
+import { LinePause } from './inspect/line-pause.js';
+import { CameraEvents } from './inspect/camera-events.js';
 import { ModelsInUse } from './inspect/models-in-use.js';
 import { openStationInspections, type StationInspections } from './inspect/station.js';
 import { noTelemetry, storageStateOf, TelemetryTee, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
-import { CpuShare } from './ops/cpu-share.js';
-import { LoopDelay } from './ops/loop-delay.js';
+import { ProcessMeter, type ProcessFigures } from './ops/process-meter.js';
 import { StopSteps } from './ops/stop-steps.js';
-import { EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
+import { stationBroker, type EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
 import type { VerdictPublisher } from './outputs/mqtt/publisher.js';
 import type { Outputs } from './outputs/output.js';
-import { openStationOutputs } from './outputs/station-outputs.js';
-import { VerdictRecorder, type CloseResult } from './record/recorder.js';
-import { MQTT_OUTPUT } from './record/store.js';
-import { SPARKPLUG_OUTPUT, sparkplugCredentials, sparkplugEnabled } from './outputs/sparkplug/from-config.js';
+import { durableOutputs, openStationOutputs } from './outputs/station-outputs.js';
+import { VerdictRecorder, verdictLogOptions, type CloseResult, type StorageState } from './record/recorder.js';
+import { sparkplugCredentials } from './outputs/sparkplug/from-config.js';
 import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
 import { createSource } from './source/create.js';
-import type { SourceEvents } from './source/frame.js';
 import type { TriggerDesk } from './source/trigger.js';
 import type { ModelInfo } from './verdict/types.js';
 import { openRejectArchive, type RejectArchive } from './archive/reject-archive.js';
 import { createVerdictSink } from './verdict/sink.js';
 import type { OperatorPage } from './outputs/operator-page/operator-page.js';
-import { packageVersion } from './paths.js';
+import { stationBirth } from './outputs/station-birth.js';
 
 /** What a clean stop could not write to the verdict log, and the stop steps that did not end within their bound. */
 export interface StopResult extends CloseResult {
@@ -49,14 +48,8 @@ export interface DaemonOptions {
 }
 
 /** What the daemon did, summed over its schedulers, with the timings the bench reads from the stop log. */
-export interface DaemonStats extends SchedulerStats {
+export interface DaemonStats extends SchedulerStats, ProcessFigures {
   stages: ReturnType<StageTimes['summary']>[];
-  eventLoopDelayP99Ms: number;
-  eventLoopDelayMaxMs: number;
-  rssStartMb: number;
-  rssEndMb: number;
-  /** CPU time of the whole process (every thread: inference, writer, libuv pool) since the cameras started, in % of one core. */
-  cpuPctOfCore: number;
 }
 
 /**
@@ -81,11 +74,9 @@ export class Daemon {
   private stopping: Promise<StopResult> | undefined;
   private stopRequested = false;
   /** Paused by an operator (the `pause` command): cameras run, nothing is judged, triggers are refused. */
-  private pausedSince: { since: number; via: string } | undefined;
-  private readonly replaysDone = new Set<string>();
-  private readonly loopDelay = new LoopDelay();
-  private readonly rssStart = process.memoryUsage().rss;
-  private readonly cpu = new CpuShare();
+  private readonly linePause: LinePause;
+  private readonly cameraEvents: CameraEvents;
+  private readonly meter = new ProcessMeter();
   models: ModelInfo[] = [];
   brokerUrl: string | undefined;
 
@@ -103,23 +94,28 @@ export class Daemon {
       telemetry: this.telemetry,
       deadlineOf: (camera) => this.deadlineOf(camera),
       schedulerFor: (model) => this.modelsInUse.schedulerFor(model),
-      events: (cam, camLog) => this.cameraEvents(cam, camLog),
+      events: (cam, camLog) => this.cameraEvents.for(cam, camLog),
+    });
+    this.cameraEvents = new CameraEvents({
+      retain: (topic, payload) => this.publisher?.retain(topic, payload),
+      telemetry: this.telemetry,
+      // Read at each replay's end: a reload may have changed the cameras since the start.
+      replaysToWaitFor: () => this.opts.config.cameras.filter((c) => c.source.type === 'folder' && c.source.exitWhenDone).map((c) => c.name),
+      onReplaysDone: opts.onReplaysDone,
+    });
+    this.linePause = new LinePause({
+      cameras: this.cameras,
+      triggers: () => this.triggerDesk,
+      retain: (topic, payload) => this.publisher?.retain(topic, payload),
+      log: opts.log,
     });
   }
 
   get stats(): DaemonStats {
-    const total: SchedulerStats = { submitted: 0, decided: 0, timeouts: 0, shed: 0, errors: 0, late: 0 };
-    for (const [, s] of this.modelsInUse.running()) {
-      for (const k of Object.keys(total) as (keyof SchedulerStats)[]) total[k] += s.stats[k];
-    }
     return {
-      ...total,
+      ...this.modelsInUse.totals(),
       stages: this.modelsInUse.running().map(([, s]) => s.times.summary()),
-      eventLoopDelayP99Ms: this.loopDelay.p99Ms(),
-      eventLoopDelayMaxMs: this.loopDelay.maxMs(),
-      rssStartMb: round(this.rssStart / 2 ** 20),
-      rssEndMb: round(process.memoryUsage().rss / 2 ** 20),
-      cpuPctOfCore: this.cpu.pctOfCore(),
+      ...this.meter.figures(),
     };
   }
 
@@ -151,43 +147,31 @@ export class Daemon {
     this.startSchedulers(recorder, inspections);
     await this.startCameras(inspections);
     // Measured from here: model loading and broker start are not the line's event-loop delay or CPU.
-    this.loopDelay.enable();
-    this.cpu.start();
+    this.meter.start();
   }
 
   private async openVerdictLog(): Promise<VerdictRecorder> {
-    const { config: cfg } = this.opts;
     const recordLog = this.opts.log.child({ component: 'record' });
-    const recorder = await VerdictRecorder.open(
-      {
-        path: cfg.storage.path,
-        synchronous: cfg.storage.synchronous,
-        station: cfg.station,
-        // Each durable output keeps its own cursor in the log; retention waits for all of them.
-        outputs: [MQTT_OUTPUT, ...(sparkplugEnabled(cfg) ? [SPARKPLUG_OUTPUT] : [])],
-        // Retention runs on the writer thread, in small steps (src/record/retention.ts).
-        retentionDays: cfg.storage.retentionDays,
-        maxSizeMb: cfg.storage.maxSizeMb,
-        maxPendingVerdicts: cfg.storage.maxPendingVerdicts,
-      },
-      {
-        // A commit may make a backlog sendable and may complete a drain.
-        committed: (verdicts, delivered) => this.outputs?.committed(verdicts, delivered),
-        // Storage faults never stop the line (the writer keeps and retries); reported on each change:
-        // in the log, on the retained `storage` topic, and to the outputs, which stop waiting for
-        // commits that cannot come and deliver from memory.
-        storage: (s) => {
-          if (s.ok) recordLog.info({ event: 'storage.state', storage: s }, 'verdict log writable');
-          else recordLog.error({ event: 'storage.state', code: s.code ?? undefined, storage: s }, 'verdict log cannot be written; verdicts are kept and retried');
-          this.outputs?.storageHealthy(s.ok);
-          this.publisher?.retain('storage', s);
-          // Retried writes are degraded (nothing lost yet); verdicts left out of the log are failed.
-          this.telemetry.setStorageState(storageStateOf(s), s.message ?? undefined);
-        },
-      },
-    );
-    this.recorder = recorder;
-    return recorder;
+    this.recorder = await VerdictRecorder.open(verdictLogOptions(this.opts.config, durableOutputs(this.opts.config)), {
+      // A commit may make a backlog sendable and may complete a drain.
+      committed: (verdicts, delivered) => this.outputs?.committed(verdicts, delivered),
+      storage: (s) => this.storageChanged(s, recordLog),
+    });
+    return this.recorder;
+  }
+
+  /**
+   * Storage faults never stop the line (the writer keeps and retries); reported on each change: in
+   * the log, on the retained `storage` topic, and to the outputs, which stop waiting for commits that
+   * cannot come and deliver from memory.
+   */
+  private storageChanged(s: StorageState, recordLog: Logger): void {
+    if (s.ok) recordLog.info({ event: 'storage.state', storage: s }, 'verdict log writable');
+    else recordLog.error({ event: 'storage.state', code: s.code ?? undefined, storage: s }, 'verdict log cannot be written; verdicts are kept and retried');
+    this.outputs?.storageHealthy(s.ok);
+    this.publisher?.retain('storage', s);
+    // Retried writes are degraded (nothing lost yet); verdicts left out of the log are failed.
+    this.telemetry.setStorageState(storageStateOf(s), s.message ?? undefined);
   }
 
   /** Each model once (its workers proven on a grey frame and its self-test images), then each camera's rules. */
@@ -212,14 +196,7 @@ export class Daemon {
 
   /** What a fleet needs to know about this station, retained so a dashboard that connects later sees it. */
   private publishBirth(): void {
-    const cfg = this.opts.config;
-    this.publisher?.retain('birth', {
-      station: cfg.station,
-      version: packageVersion(),
-      models: this.models,
-      cameras: cfg.cameras.map((c) => ({ name: c.name, model: this.inspectionOf(c.name)?.modelInfo.name, deadlineMs: c.deadlineMs ?? cfg.deadlineMs })),
-      publishMode: cfg.mqtt.publishMode,
-    });
+    this.publisher?.retain('birth', stationBirth(this.opts.config, this.models, (camera) => this.inspectionOf(camera)?.modelInfo.name));
   }
 
   /** A camera's inspection: the running one, or (before the cameras start) the one the station opened. */
@@ -228,16 +205,10 @@ export class Daemon {
   }
 
   private async startBroker(): Promise<string> {
-    const { mqtt: m } = this.opts.config;
-    if (m.url) {
-      this.brokerUrl = m.url;
-    } else {
-      const b = m.embeddedBroker;
-      this.broker = new EmbeddedBroker(b.host, b.port, this.opts.log.child({ component: 'broker' }), b.binary);
-      await this.broker.start();
-      this.brokerUrl = this.broker.url;
-    }
-    return this.brokerUrl!;
+    const { url, embedded } = await stationBroker(this.opts.config.mqtt, this.opts.log.child({ component: 'broker' }));
+    this.broker = embedded;
+    this.brokerUrl = url;
+    return url;
   }
 
   private async startOutputs(
@@ -263,7 +234,7 @@ export class Daemon {
     this.outputs = made.outputs;
     this.publishBirth();
     this.publisher.retain('storage', recorder.storageState());
-    this.publisher.retain('paused', { paused: false, since: Date.now() });
+    this.linePause.announceRunning();
     this.outputs.start();
     // The first frames should not all wait in the outbox for a connect that is a moment away; a
     // broker that is down must not keep the line from starting, though (verdicts wait in the log).
@@ -318,37 +289,18 @@ export class Daemon {
       stageTimes: () => this.modelsInUse.running().map(([m, s]) => ({ model: m.info.name, stages: s.times.summary() })),
       archiveBytes: () => this.archive?.sizeBytes ?? 0,
       databasePath: () => resolve(this.opts.config.storage.path),
-      paused: () => this.pausedSince,
+      paused: () => this.linePause.since,
     };
   }
 
-  /**
-   * An operator pauses the line (a changeover, cleaning, a jam): the cameras keep running (so
-   * resuming is instant and they stay `up`), but no frame is judged and every new PLC trigger is
-   * refused at once with INSPECTD_TRIGGER_PAUSED, so no part waits for a verdict that cannot come;
-   * triggers already waiting end as usual (TIMEOUT). Said on the retained `paused` topic, in
-   * /readyz (not ready: `inspection`) and STATUS=. Returns whether anything changed.
-   */
+  /** An operator's pause (src/inspect/line-pause.ts); refused while starting or stopping. Returns whether anything changed. */
   pause(via: string): boolean {
-    if (this.pausedSince || !this.sink || this.stopRequested) return false;
-    this.pausedSince = { since: Date.now(), via };
-    this.cameras.setPaused(true);
-    this.triggerDesk?.setPaused(true);
-    this.publisher?.retain('paused', { paused: true, ...this.pausedSince });
-    this.opts.log.warn({ event: 'line.paused', via }, 'inspection paused by an operator: frames are not judged, triggers are refused');
-    return true;
+    if (!this.sink || this.stopRequested) return false;
+    return this.linePause.pause(via);
   }
 
-  /** Judging starts again from the next frame; the frames taken while paused are counted, not judged. */
   resume(via: string): boolean {
-    if (!this.pausedSince) return false;
-    const pausedMs = Date.now() - this.pausedSince.since;
-    this.pausedSince = undefined;
-    this.triggerDesk?.setPaused(false);
-    const skipped = this.cameras.setPaused(false);
-    this.publisher?.retain('paused', { paused: false, since: Date.now(), via });
-    this.opts.log.info({ event: 'line.resumed', via, pausedMs, framesNotJudged: skipped }, 'inspection resumed');
-    return true;
+    return this.linePause.resume(via);
   }
 
   /** Where remote commands arrive and are answered (`{prefix}/{station}/cmd`): the MQTT connection. */
@@ -377,26 +329,6 @@ export class Daemon {
     });
     this.modelsChanged();
     return applied;
-  }
-
-  /**
-   * Camera state and replay end (issue 6). The source logs each state change once; here it is
-   * published retained on {prefix}/{station}/camera/{name}/status, and a replay's end is logged and,
-   * with exitWhenDone, ends the run once every such replay is done.
-   */
-  private cameraEvents(cam: Config['cameras'][number], camLog: Logger): SourceEvents {
-    const waitingFor = this.opts.config.cameras.filter((c) => c.source.type === 'folder' && c.source.exitWhenDone).map((c) => c.name);
-    return {
-      state: (s) => {
-        this.publisher?.retain(`camera/${cam.name}/status`, { camera: cam.name, state: s.state, reason: s.reason, since: Date.now() });
-        this.telemetry.setCameraState(cam.name, s.state, s.reason ?? undefined);
-      },
-      finished: ({ frames }) => {
-        camLog.info({ event: 'replay.finished', frames }, 'replay finished');
-        this.replaysDone.add(cam.name);
-        if (waitingFor.includes(cam.name) && waitingFor.every((n) => this.replaysDone.has(n))) this.opts.onReplaysDone?.();
-      },
-    };
   }
 
   /**
@@ -450,7 +382,7 @@ export class Daemon {
     const written = (await steps.run('verdict log close', 2 * STEP_LIMIT_MS, () => this.recorder?.close())) ?? { unwritten: 0, unwrittenMarks: 0 };
     if (written.unwritten > 0) log.error({ event: 'storage.unwritten', ...written }, 'stopped with verdicts that could not be written to the log');
     await steps.run('embedded broker', STEP_LIMIT_MS, () => this.broker?.stop());
-    this.loopDelay.disable();
+    this.meter.stop();
     if (steps.hung.length === 0) log.info({ event: 'daemon.stopped', stats: this.stats }, 'stopped');
     else log.warn({ event: 'daemon.stopped', hung: steps.hung, stats: this.stats }, 'stopped, leaving behind steps that did not end');
     return { ...written, hung: steps.hung };
@@ -465,8 +397,4 @@ export class Daemon {
  */
 const STEP_LIMIT_MS = 8000;
 const STEP_SLACK_MS = 2000;
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
-}
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CameraConfig, Config } from '../config/schema.js';
-import type { Scheduler } from '../schedule/scheduler.js';
+import type { Scheduler, SchedulerStats } from '../schedule/scheduler.js';
 import type { ModelInfo } from '../verdict/types.js';
 import type { OpenModel } from './model.js';
 import { cameraModelRef, modelKey, openConfiguredModel } from './station.js';
@@ -41,6 +41,15 @@ export class ModelsInUse {
   /** Each model's scheduler (stats, probes, the drain at stop). */
   running(): Array<[OpenModel, Scheduler]> {
     return [...this.schedulers];
+  }
+
+  /** What every scheduler did, summed: the daemon's stats and the bench's stop line. */
+  totals(): SchedulerStats {
+    const total: SchedulerStats = { submitted: 0, decided: 0, timeouts: 0, shed: 0, errors: 0, late: 0 };
+    for (const s of this.schedulers.values()) {
+      for (const k of Object.keys(total) as (keyof SchedulerStats)[]) total[k] += s.stats[k];
+    }
+    return total;
   }
 
   infos(): ModelInfo[] {

@@ -9,7 +9,7 @@ import type { BrokerCredentials } from './mqtt/credentials.js';
 import { VerdictPublisher } from './mqtt/publisher.js';
 import { openOperatorPage, type OperatorPage } from './operator-page/operator-page.js';
 import { Outputs } from './output.js';
-import { SPARKPLUG_OUTPUT, sparkplugFromConfig } from './sparkplug/from-config.js';
+import { SPARKPLUG_OUTPUT, sparkplugEnabled, sparkplugFromConfig } from './sparkplug/from-config.js';
 
 export interface StationOutputParts {
   config: Config;
@@ -32,6 +32,11 @@ export interface StationOutputs {
   /** Every output, in delivery order: MQTT, Sparkplug B, OPC UA, the operator page's live feed. */
   outputs: Outputs;
   page: OperatorPage | undefined;
+}
+
+/** The durable outputs config asks for: each keeps its own cursor in the verdict log, and retention waits for all of them. */
+export function durableOutputs(cfg: Config): string[] {
+  return [MQTT_OUTPUT, ...(sparkplugEnabled(cfg) ? [SPARKPLUG_OUTPUT] : [])];
 }
 
 /**

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
 import { InspectdError } from '../errors.js';
 import type { Decision, VerdictMessage } from '../verdict/types.js';
 import { LogLock } from './log-lock.js';
@@ -50,6 +51,22 @@ export interface RecorderOptions {
   retryMaxMs?: number;
   retentionCheckMs?: number;
   retentionStepRows?: number;
+}
+
+/**
+ * The verdict log config asks for, with the durable outputs (each keeps its own cursor; retention
+ * waits for all of them). Retention runs on the writer thread, in small steps (retention.ts).
+ */
+export function verdictLogOptions(cfg: Config, outputs: readonly string[]): RecorderOptions {
+  return {
+    path: cfg.storage.path,
+    synchronous: cfg.storage.synchronous,
+    station: cfg.station,
+    outputs,
+    retentionDays: cfg.storage.retentionDays,
+    maxSizeMb: cfg.storage.maxSizeMb,
+    maxPendingVerdicts: cfg.storage.maxPendingVerdicts,
+  };
 }
 
 /** What a clean stop could not do: verdicts of this run not in the log, acknowledgements not written. */

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
 import { InspectdError } from '../../errors.js';
 
 /**
@@ -35,6 +36,18 @@ function portOpen(host: string, port: number): Promise<boolean> {
     });
     sock.once('error', () => resolve(false));
   });
+}
+
+/**
+ * The broker the station talks to: the plant's (`mqtt.url`), or, when none is configured, an
+ * embedded mosquitto started here (the embedded default needs no broker installed elsewhere).
+ */
+export async function stationBroker(m: Config['mqtt'], log: Logger): Promise<{ url: string; embedded?: EmbeddedBroker }> {
+  if (m.url) return { url: m.url };
+  const b = m.embeddedBroker;
+  const embedded = new EmbeddedBroker(b.host, b.port, log, b.binary);
+  await embedded.start();
+  return { url: embedded.url, embedded };
 }
 
 export class EmbeddedBroker {

@@ -1,4 +1,3 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { VerdictMessage } from '../../verdict/types.js';
@@ -11,6 +10,8 @@ import { MetricAliases } from './aliases.js';
 import { DEVICE_REBIRTH_METRIC, deviceBirthMetrics, deviceMetrics, nodeMetrics, zeroCounts, type NodeValues, type VerdictCounts } from './metrics.js';
 import { DataType, decodeMetrics, encodePayload, sparkplugTopic, type DecodedMetric, type Metric, type MessageType } from './payload.js';
 import { PrimaryHostWatch, stateTopic } from './primary-host.js';
+import { BdSeq } from './bd-seq.js';
+import { WriteConfirmations } from './write-confirmations.js';
 
 export const SPARKPLUG_OUTPUT = 'sparkplug';
 export const REBIRTH_METRIC = 'Node Control/Rebirth';
@@ -43,15 +44,6 @@ const MAX_WRITING = 200;
 /** Verdicts decided while a backlog goes out, kept to follow it; beyond this the log carries them too. */
 const HELD_MAX = 1000;
 /**
- * QoS 0 has no acknowledgement: a DDATA written just before the broker died (or the link dropped)
- * may never have been read. A write counts as delivered only once the connection has stayed up this
- * long after it; writes younger than this when the connection closes stay owed and go again, as
- * history, after the reconnect (a possible duplicate instead of a loss). Seen in
- * test/outputs/sparkplug.test.ts: a broker killed under load lost the last write without it.
- */
-const CONFIRM_MS = 1000;
-
-/**
  * The station as a Sparkplug B 3.0 edge node: NBIRTH (with bdSeq, Node Control/Rebirth and the node's
  * counters) and a DBIRTH per camera that is up, a DDATA per verdict, NDATA when the node's counters
  * change, DDEATH when a camera goes down or is removed (DBIRTH when it is back), NDEATH as the will
@@ -71,7 +63,7 @@ const CONFIRM_MS = 1000;
 export class SparkplugEdgeNode implements VerdictOutput {
   readonly name = SPARKPLUG_OUTPUT;
   private client: MqttClient | undefined;
-  private bdSeq: number;
+  private readonly bdSeq: BdSeq;
   private seq = 0;
   private mode: Mode = 'offline';
   /** The last seq decided when the backlog began: it is caught up once the log has served up to here. */
@@ -82,9 +74,8 @@ export class SparkplugEdgeNode implements VerdictOutput {
   private lastCommitted = 0;
   private storageOk = true;
   private writing = 0;
-  /** Written to the socket, in write order, with when: delivered once confirmed (see CONFIRM_MS). */
-  private written: { seq: number; at: number }[] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
+  /** Written to the socket: delivered once the connection stayed up CONFIRM_MS after. */
+  private readonly written: WriteConfirmations;
   private nodeDataTimer: NodeJS.Timeout | undefined;
   private pumping = false;
   private stopped = false;
@@ -107,7 +98,8 @@ export class SparkplugEdgeNode implements VerdictOutput {
     private readonly opts: EdgeNodeOptions,
     private readonly log: Logger,
   ) {
-    this.bdSeq = readBdSeq(opts.bdSeqFile);
+    this.bdSeq = new BdSeq(opts.bdSeqFile, log);
+    this.written = new WriteConfirmations(outbox, () => this.client?.connected ?? false);
     this.devices = [...opts.cameras];
     for (const cam of opts.cameras) this.counts.set(cam, zeroCounts());
   }
@@ -127,14 +119,12 @@ export class SparkplugEdgeNode implements VerdictOutput {
 
   /** The will for the next CONNECT: NDEATH with that connection's bdSeq (no seq, as the specification says). */
   private nextWill(): NonNullable<IClientOptions['will']> {
-    // A new bdSeq for every CONNECT, 0-255 wrapping, kept on disk so a restart does not repeat it.
-    this.bdSeq = (this.bdSeq + 1) % 256;
-    writeBdSeq(this.opts.bdSeqFile, this.bdSeq, this.log);
+    this.bdSeq.next();
     return { topic: this.topic('NDEATH'), payload: Buffer.from(this.deathPayload()), qos: 1, retain: false };
   }
 
   private deathPayload(): Uint8Array {
-    return encodePayload({ timestamp: Date.now(), metrics: [{ name: 'bdSeq', datatype: DataType.UInt64, value: this.bdSeq, timestamp: Date.now() }] });
+    return encodePayload({ timestamp: Date.now(), metrics: [{ name: 'bdSeq', datatype: DataType.UInt64, value: this.bdSeq.current, timestamp: Date.now() }] });
   }
 
   start(): void {
@@ -161,7 +151,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
       client.options.will = this.nextWill();
     });
     client.on('connect', () => {
-      this.log.info({ url: this.opts.url, bdSeq: this.bdSeq, backlog: this.outbox.countUnpublished() }, 'sparkplug connected');
+      this.log.info({ url: this.opts.url, bdSeq: this.bdSeq.current, backlog: this.outbox.countUnpublished() }, 'sparkplug connected');
       this.writing = 0;
       // Commands first (the specification: subscribed before NBIRTH), then the births.
       client.subscribe([this.topic('NCMD'), this.topic('DCMD', '+')], { qos: 1 });
@@ -184,7 +174,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
       // A client ended for a new session (primary host offline) says nothing about the new one.
       if (client !== this.client) return;
       // Not confirmed: owed still; the next session's backlog sends them again.
-      this.written = [];
+      this.written.forget();
       if (this.mode !== 'offline') this.log.warn({ url: this.opts.url }, 'sparkplug connection lost; verdicts wait in the log');
       this.mode = 'offline';
     });
@@ -214,7 +204,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
       // Nothing written on this session counts as delivered any more unless already confirmed: the
       // host may not have read it; it goes again, as history, to the host's next session.
       this.mode = 'offline';
-      this.written = [];
+      this.written.forget();
       client.publish(this.topic('NDEATH'), Buffer.from(this.deathPayload()), { qos: 1, retain: false }, () => {
         client.end(false, {}, () => {
           if (!this.stopped) this.connect();
@@ -230,7 +220,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
     this.born.clear();
     this.nodeSent = this.nodeValues();
     const node: Metric[] = [
-      { name: 'bdSeq', datatype: DataType.UInt64, value: this.bdSeq, timestamp: now },
+      { name: 'bdSeq', datatype: DataType.UInt64, value: this.bdSeq.current, timestamp: now },
       { name: REBIRTH_METRIC, datatype: DataType.Boolean, value: false, timestamp: now },
       { name: 'Properties/station', datatype: DataType.String, value: this.opts.station, timestamp: now },
       { name: 'Properties/version', datatype: DataType.String, value: this.opts.version, timestamp: now },
@@ -351,8 +341,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
       this.writing--;
       // Not written (the connection went), or this session ended (host offline): still owed, sent from the log later.
       if (err || client !== this.client || !this.inSession) return;
-      this.written.push({ seq: msg.seq, at: Date.now() });
-      this.scheduleFlush();
+      this.written.wrote(msg.seq);
       if (this.mode === 'backlog') this.pump();
     });
     if (unborn && (this.down.has(msg.camera) || !this.devices.includes(msg.camera))) this.deviceDeath(client, msg.camera);
@@ -421,24 +410,6 @@ export class SparkplugEdgeNode implements VerdictOutput {
     }
   }
 
-  private scheduleFlush(): void {
-    this.flushTimer ??= setTimeout(() => {
-      this.flushTimer = undefined;
-      this.confirm(Date.now() - CONFIRM_MS);
-      if (this.written.length > 0) this.scheduleFlush();
-    }, 200);
-  }
-
-  /** Marks delivered, in one write to the log, what was written by `upTo` on a connection still up. */
-  private confirm(upTo: number): void {
-    if (!this.client?.connected) return;
-    let n = 0;
-    while (n < this.written.length && this.written[n]!.at <= upTo) n++;
-    if (n === 0) return;
-    const seqs = this.written.splice(0, n).map((w) => w.seq);
-    this.outbox.markPublished(seqs, Date.now());
-  }
-
   /** Resolves true once nothing is owed (the last writes confirm within CONFIRM_MS), false at the timeout. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.pump();
@@ -451,7 +422,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
     this.stopped = true;
     const client = this.client;
     if (!client) return;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.written.stop();
     if (this.nodeDataTimer) clearInterval(this.nodeDataTimer);
     // Not born (waiting for the primary host): no NDEATH either, a host has nothing to close.
     if (client.connected && this.inSession) {
@@ -461,28 +432,11 @@ export class SparkplugEdgeNode implements VerdictOutput {
         client.publish(this.topic('NDEATH'), Buffer.from(this.deathPayload()), { qos: 1, retain: false }, (err) => {
           clearTimeout(t);
           // The broker acknowledges the NDEATH only after reading every DDATA written before it.
-          if (!err) this.confirm(upTo);
+          if (!err) this.written.confirm(upTo);
           resolve();
         });
       });
     }
     await client.endAsync(!client.connected);
-  }
-}
-
-function readBdSeq(file: string): number {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(n) && n >= 0 && n <= 255 ? n : 255;
-  } catch {
-    return 255; // none yet: the first CONNECT then carries bdSeq 0
-  }
-}
-
-function writeBdSeq(file: string, bdSeq: number, log: Logger): void {
-  try {
-    writeFileSync(file, `${bdSeq}\n`);
-  } catch (err) {
-    log.warn({ err: (err as Error).message, file }, 'cannot keep the sparkplug bdSeq; a restart may repeat it');
   }
 }

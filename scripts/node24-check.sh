@@ -15,7 +15,9 @@ cd "$(dirname "$0")/.."
 root="$(pwd)"
 say() { printf 'node24: %s\n' "$*" >&2; }
 version=24.22.3
-work="$root/.node24"
+# INSPECTD_NODE24_DIR moves it out of the tree (.ci/run keeps it in the user's cache, so a CI on a
+# fresh clone of the same machine skips the compile).
+work="${INSPECTD_NODE24_DIR:-$root/.node24}"
 mkdir -p "$work"
 t0=$SECONDS
 times=()
@@ -45,7 +47,8 @@ mods="$work/node_modules"
 modules_key="$(printf '%s\n' "$version" "$toolchain" "$(sha256sum package-lock.json)" | sha256sum | cut -c1-16)"
 if [ "$(cat "$work/.modules-key" 2>/dev/null)" != "$modules_key" ] || [ ! -d "$mods" ]; then
   rm -f "$work/.modules-key" "$work/.modules-built"
-  rm -rf "$mods" && cp -al node_modules "$mods"
+  # Hard links where the folder is on the same file system as the tree; a copy where it is not.
+  rm -rf "$mods" && { cp -al node_modules "$mods" 2>/dev/null || { rm -rf "$mods" && cp -a node_modules "$mods"; }; }
   rebuild "$mods/better-sqlite3"
   rebuild "$mods/sd-notify"
   rebuild "$mods/@u4/opencv4nodejs" OPENCV4NODEJS_DISABLE_AUTOBUILD=1 OPENCV_INCLUDE_DIR=/usr/include/opencv4 \

@@ -4,7 +4,7 @@
  * the daemon's own registration, difference and patch code, so it trains on what the daemon feeds it.
  *
  *   node .train/js/tools/template/extract-patches.js --data DIR --split tools/template/deeppcb-split.json \
- *     --part train --spec models/deeppcb-template/model.json --out .train/deeppcb/train [--limit N]
+ *     --part train --spec models/deeppcb-template/model.json --out .train/deeppcb/train [--limit N] [--input JSON]
  * Writes OUT.patches.npy (uint8 N x 3 x H x W), OUT.labels.npy (uint8 N), OUT.meta.json, and
  * OUT.boards.json (per board: its truth boxes, whether it registered, and each of its patches' raw
  * blob box in frame pixels, so a classifier's probabilities on these patches can be scored as
@@ -30,11 +30,18 @@ const { values } = parseArgs({
     out: { type: 'string' },
     limit: { type: 'string' },
     template: { type: 'string' },
+    input: { type: 'string' },
   },
 });
 const spec = loadModelSpec(values.spec!).spec;
 // --template '{...}' overrides the spec's template block while parameters are being chosen.
-const tspec = values.template ? { ...spec, template: { ...spec.template!, ...JSON.parse(values.template) } } : spec;
+// --input '{"width":64,"height":64}' cuts larger windows (more context; a 48 px crop of their centre is
+// the same patch a 48 px model gets, so one extraction serves both while the size is being chosen).
+const tspec = {
+  ...spec,
+  ...(values.template ? { template: { ...spec.template!, ...JSON.parse(values.template) } } : {}),
+  ...(values.input ? { input: { ...spec.input, ...JSON.parse(values.input) } } : {}),
+};
 // The stage runs with raw blob boxes (mapped to the frame); the model's box rule is applied here
 // for the label, so the raw box can be kept for choosing that rule on held-out predictions.
 const boxRule = tspec.template!.box;

@@ -5,7 +5,7 @@ Per train patch, the cell of src/inspect/template/topology.ts (8-connected coppe
 and gaps, tested against reference, over the 48x48 window); for each held-out group the cell table is
 counted on the OTHER train groups, add-one smoothed, and p(c) * (P(cell|c) / P(cell))^weight renormalised.
 
-  python3 tools/template/topology_oof.py --dir .train/aoi --groups group00041,... --oof OOF.json --weights 0.25,0.5,0.75,1
+  python3 tools/template/topology_oof.py --dir .train/aoi --groups group00041,... --oof OOF.json --weights 0.25,0.5,0.75,1 [--side 48]
 Writes OOF-topo<weight>.json (for tools/template/crossval.ts) and prints the table of all groups (model.json's counts).
 """
 import argparse
@@ -31,9 +31,19 @@ ap.add_argument("--dir", required=True)
 ap.add_argument("--groups", required=True)
 ap.add_argument("--oof", required=True)
 ap.add_argument("--weights", default="0.25,0.5,0.75,1")
+# --side: the model's window when the patches were cut larger (extract-patches --input): the cell is
+# counted over the centre side x side, as the daemon counts it over the model's own window.
+ap.add_argument("--side", type=int, default=0)
 a = ap.parse_args()
 groups = a.groups.split(",")
-cells = {g: np.array([cell(p) for p in np.load(f"{a.dir}/{g}.patches.npy")]) for g in groups}
+
+
+def window(patches):
+    o = (patches.shape[-1] - a.side) // 2 if a.side else 0
+    return patches[:, :, o:o + a.side, o:o + a.side] if a.side else patches
+
+
+cells = {g: np.array([cell(p) for p in window(np.load(f"{a.dir}/{g}.patches.npy"))]) for g in groups}
 labels = {g: np.load(f"{a.dir}/{g}.labels.npy") for g in groups}
 oof = json.load(open(a.oof))
 for w in [float(x) for x in a.weights.split(",")]:

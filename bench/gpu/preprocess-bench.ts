@@ -80,6 +80,9 @@ async function main(): Promise<void> {
     // neither launch gaps nor the cache flatter it (METHOD.md).
     const sets = Math.min(64, Math.max(2, Math.ceil((180 * 2 ** 20) / (frameBytes + tensorBytes))));
     const batched = [1, 2, 3].map(() => sequential.benchmarkKernel(1000, sets)).sort((x, y) => x - y);
+    // The same kernel one launch at a time (events around each launch, GPU idle before it): what a
+    // frame sees, launch ramp-up and tail included; median of 500.
+    const singleMs = sequential.benchmarkKernel(500, sets, true);
     await sequential.close();
     // Throughput with frames in flight on 4 streams.
     const parallel = GpuFramePipeline.open({ input: c.spec, frame: { width: c.width, height: c.height, format: c.format }, slots: 4, out: c.out });
@@ -98,6 +101,8 @@ async function main(): Promise<void> {
     const kernelGBps = kernelBytes / (kernelMs * 1e6);
     // The same bytes as a plain copy (half read, half written), from memory as the kernel's sets are.
     const sameSize = addon.copyBandwidth!(kernelBytes / 2, 500, sets);
+    // ... and one copy at a time, timed as the kernel's single launches are.
+    const sameSizeSingle = addon.copyBandwidth!(kernelBytes / 2, 500, sets, true);
     results.push({
       case: c.name,
       frameBytes,
@@ -115,6 +120,11 @@ async function main(): Promise<void> {
         sameSizeCopyMs: sameSize.deviceToDeviceMs!,
         sameSizeCopyGBps: sameSize.deviceToDeviceGBps!,
         fractionOfSameSizeCopy: kernelGBps / sameSize.deviceToDeviceGBps!,
+        // Single launches, kernel and copy alike (the 256 MiB ceiling is launch-independent).
+        singleMs,
+        singleGBps: kernelBytes / (singleMs * 1e6),
+        singleFractionOfDeviceCopy: kernelBytes / (singleMs * 1e6) / ceiling.deviceToDeviceGBps!,
+        sameSizeCopySingleMs: sameSizeSingle.deviceToDeviceMs!,
         // One frame at a time through the pipeline (idle GPU between frames, launch latency included).
         inPipelineP50Ms: pct(kernel, 0.5),
         inPipelineP99Ms: pct(kernel, 0.99),
@@ -125,14 +135,14 @@ async function main(): Promise<void> {
       framesPerSecond4Streams: throughput,
     });
   }
-  const report = { device, ceiling, framesPerCase: FRAMES, node: process.version, results };
+  const report = { device, ceiling, variant: process.env.INSPECTD_PREPROCESS_VARIANT ?? '0', framesPerCase: FRAMES, node: process.version, results };
   const json = arg('--json', '');
   if (json) writeFileSync(json, JSON.stringify(report, null, 1) + '\n');
   console.log(`${device.name} (sm ${device.computeCapability}); copy ceilings: device-to-device ${ceiling.deviceToDeviceGBps!.toFixed(0)} GB/s, host-to-device ${ceiling.hostToDeviceGBps!.toFixed(1)} GB/s, device-to-host ${ceiling.deviceToHostGBps!.toFixed(1)} GB/s`);
-  console.log('case | kernel MB read + written | kernel MB | kernel us (batched) | kernel GB/s | % of D2D copy | same-size copy us | % of same-size copy | kernel us in pipeline p50 | upload p50 us | H2D->D2H gpu p50 / wall p50 / wall p99 ms | fps (4 streams)');
+  console.log('case | kernel MB read + written | kernel MB | kernel us (batched) | kernel GB/s | % of D2D copy | same-size copy us | % of same-size copy | kernel us single / same-size copy single | % of D2D copy single | kernel us in pipeline p50 | upload p50 us | H2D->D2H gpu p50 / wall p50 / wall p99 ms | fps (4 streams)');
   for (const r of results) {
     console.log(
-      `${r.case} | ${(r.kernel.bytesRead / 1e6).toFixed(2)} + ${(r.kernel.bytesWritten / 1e6).toFixed(2)} | ${(r.kernel.bytesMoved / 1e6).toFixed(2)} | ${(r.kernel.batchedMs * 1000).toFixed(1)} | ${r.kernel.GBps.toFixed(0)} | ${(100 * r.kernel.fractionOfDeviceCopy).toFixed(1)}% | ${(r.kernel.sameSizeCopyMs * 1000).toFixed(1)} | ${(100 * r.kernel.fractionOfSameSizeCopy).toFixed(1)}% | ${(r.kernel.inPipelineP50Ms * 1000).toFixed(1)} | ${(r.upload.p50Ms * 1000).toFixed(1)} | ${r.hostToDeviceToHost.gpuP50Ms.toFixed(3)} / ${r.hostToDeviceToHost.wallP50Ms.toFixed(3)} / ${r.hostToDeviceToHost.wallP99Ms.toFixed(3)} | ${r.framesPerSecond4Streams.toFixed(0)}`,
+      `${r.case} | ${(r.kernel.bytesRead / 1e6).toFixed(2)} + ${(r.kernel.bytesWritten / 1e6).toFixed(2)} | ${(r.kernel.bytesMoved / 1e6).toFixed(2)} | ${(r.kernel.batchedMs * 1000).toFixed(1)} | ${r.kernel.GBps.toFixed(0)} | ${(100 * r.kernel.fractionOfDeviceCopy).toFixed(1)}% | ${(r.kernel.sameSizeCopyMs * 1000).toFixed(1)} | ${(100 * r.kernel.fractionOfSameSizeCopy).toFixed(1)}% | ${(r.kernel.singleMs * 1000).toFixed(1)} / ${(r.kernel.sameSizeCopySingleMs * 1000).toFixed(1)} | ${(100 * r.kernel.singleFractionOfDeviceCopy).toFixed(1)}% | ${(r.kernel.inPipelineP50Ms * 1000).toFixed(1)} | ${(r.upload.p50Ms * 1000).toFixed(1)} | ${r.hostToDeviceToHost.gpuP50Ms.toFixed(3)} / ${r.hostToDeviceToHost.wallP50Ms.toFixed(3)} / ${r.hostToDeviceToHost.wallP99Ms.toFixed(3)} | ${r.framesPerSecond4Streams.toFixed(0)}`,
     );
   }
 }

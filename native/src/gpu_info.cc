@@ -96,6 +96,23 @@ Napi::Value copyBandwidth(const Napi::CallbackInfo& info) {
     auto devB = [&](int i) { return b[i % sets].get(); };
     auto host = [&](int) { return h.get(); };
     Napi::Object o = Napi::Object::New(env);
+    if (info.Length() > 3 && info[3].ToBoolean().Value()) {
+      // Each device-to-device copy alone between two events, the GPU idle before it; the median
+      // (benchmarkKernel's single mode, the same way).
+      std::vector<float> each(iterations);
+      for (int i = 0; i < iterations; ++i) {
+        cudaCheck(cudaEventRecord(start.get(), stream.get()), "cudaEventRecord");
+        cudaCheck(cudaMemcpyAsync(devB(i), devA(i), bytes, cudaMemcpyDeviceToDevice, stream.get()), "cudaMemcpyAsync");
+        cudaCheck(cudaEventRecord(stop.get(), stream.get()), "cudaEventRecord");
+        cudaCheck(cudaEventSynchronize(stop.get()), "cudaEventSynchronize");
+        cudaCheck(cudaEventElapsedTime(&each[i], start.get(), stop.get()), "cudaEventElapsedTime");
+      }
+      std::sort(each.begin(), each.end());
+      o.Set("bytes", Napi::Number::New(env, static_cast<double>(bytes)));
+      o.Set("deviceToDeviceMs", each[iterations / 2]);
+      o.Set("deviceToDeviceGBps", 2.0 * bytes / (each[iterations / 2] * 1e6));
+      return o;
+    }
     const double d2d = time(devB, devA, cudaMemcpyDeviceToDevice);
     const double h2d = time(devA, host, cudaMemcpyHostToDevice);
     const double d2h = time(host, devA, cudaMemcpyDeviceToHost);

@@ -7,6 +7,8 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 
 #include "preprocess.h"
 #include "preprocess_pixel.cuh"
@@ -59,6 +61,25 @@ __device__ __forceinline__ void binQuad(const PreprocessParams& p, Window q, int
   }
 }
 
+// Packed arithmetic for two quads at once: two 16-bit lanes in one 32-bit word (lane 0 the quad at
+// column c, lane 1 the one at c+2, which take the same formulas). Sums of at most 4 bytes + 2 never
+// pass 16 bits, so a plain 32-bit add is two exact lane adds; after a shift the mask drops the bits
+// lane 1 lent to lane 0. Same rounding as the scalar (a+b+1)>>1 and (a+b+c+d+2)>>2.
+__device__ __forceinline__ uint32_t avg2p(uint32_t a, uint32_t b) { return ((a + b + 0x00010001u) >> 1) & 0x7fff7fffu; }
+__device__ __forceinline__ uint32_t avg4p(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  return ((a + b + c + d + 0x00020002u) >> 2) & 0x3fff3fffu;
+}
+
+// binQuad's RGB arithmetic on packed lanes: two neighbouring quads' block means in one pass.
+template <typename Window>
+__device__ __forceinline__ void binQuadPair(Window q, uint32_t& r, uint32_t& g, uint32_t& b) {
+  const uint32_t rR = q(1, 1), gR = avg4p(q(0, 1), q(2, 1), q(1, 0), q(1, 2)), bR = avg4p(q(0, 0), q(0, 2), q(2, 0), q(2, 2));
+  const uint32_t gG1 = q(1, 2), rG1 = avg2p(q(1, 1), q(1, 3)), bG1 = avg2p(q(0, 2), q(2, 2));
+  const uint32_t gG2 = q(2, 1), bG2 = avg2p(q(2, 0), q(2, 2)), rG2 = avg2p(q(1, 1), q(3, 1));
+  const uint32_t bB = q(2, 2), gB = avg4p(q(1, 2), q(3, 2), q(2, 1), q(2, 3)), rB = avg4p(q(1, 1), q(1, 3), q(3, 1), q(3, 3));
+  r = avg4p(rR, rG1, rG2, rB), g = avg4p(gR, gG1, gG2, gB), b = avg4p(bR, bG1, bG2, bB);
+}
+
 // Bayer RG8 binned 2x2 (INTER_AREA at exactly half size, OpenCV's block mean): the case where every
 // source pixel is read. Each thread makes 4 neighbouring tensor pixels of a row: its window (4
 // source rows of 10 bytes, the quads' 8 columns and one each side) comes in 3 aligned loads a row
@@ -66,7 +87,10 @@ __device__ __forceinline__ void binQuad(const PreprocessParams& p, Window q, int
 // and the 4 pixels leave in one vector store per plane. The frame's outer ring takes the per-tap
 // path (OpenCV's border rule); same arithmetic, same result. (Slower, RESULTS.md: 2 rows a thread,
 // registers capped for more blocks per SM.)
-template <int C>
+// V (benchmark knob, INSPECTD_PREPROCESS_VARIANT): 0 as at 15:44; 1 the same with the int->float
+// conversion done by FADD (FASTCVT); 2 packed lanes (two quads an instruction, colour only) + 1;
+// 3 diagnostic: the loads and stores only, no demosaic (wrong values; timed, never used).
+template <int C, int V = 0>
 __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
   const int ox = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
   const int oy = blockIdx.y * blockDim.y + threadIdx.y;
@@ -74,19 +98,53 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
   const int x = 2 * ox, y = 2 * oy, w = p.srcWidth, h = p.srcHeight;
   int out[4][3];
   if (x >= 4 && y >= 1 && x + 8 <= w - 2 && y + 2 <= h - 2) {
-    int q[4][10];  // source rows y-1..y+2, columns x-1..x+8
+    if (V == 2 && C == 3) {
+      // P[j][c] = column c | column c+2 << 16 of source row y-1+j (columns x-1..x+8 as 0..9).
+      uint32_t P[4][8];
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const uint32_t* row = reinterpret_cast<const uint32_t*>(src + static_cast<size_t>(y - 1 + j) * w + x);
-      const uint32_t left = __ldg(row - 1), right = __ldg(row + 2);
-      const uint2 mid = __ldg(reinterpret_cast<const uint2*>(row));
-      q[j][0] = left >> 24;
+      for (int j = 0; j < 4; ++j) {
+        const uint32_t* row = reinterpret_cast<const uint32_t*>(src + static_cast<size_t>(y - 1 + j) * w + x);
+        const uint32_t left = __ldg(row - 1), right = __ldg(row + 2);
+        const uint2 mid = __ldg(reinterpret_cast<const uint2*>(row));
+        const uint32_t m = 0x00ff00ffu;
+        P[j][0] = __byte_perm(left, mid.x, 0x0503) & m;   // col 0 = left.b3, col 2 = x.b1
+        P[j][1] = mid.x & m;                              // cols 1, 3
+        P[j][2] = (mid.x >> 8) & m;                       // cols 2, 4
+        P[j][3] = __byte_perm(mid.x, mid.y, 0x0402) & m;  // col 3 = x.b2, col 5 = y.b0
+        P[j][4] = __byte_perm(mid.x, mid.y, 0x0503) & m;  // col 4 = x.b3, col 6 = y.b1
+        P[j][5] = mid.y & m;                              // cols 5, 7
+        P[j][6] = (mid.y >> 8) & m;                       // cols 6, 8
+        P[j][7] = __byte_perm(mid.y, right, 0x0402) & m;  // col 7 = y.b2, col 9 = right.b0
+      }
 #pragma unroll
-      for (int i = 0; i < 4; ++i) q[j][1 + i] = (mid.x >> (8 * i)) & 0xff, q[j][5 + i] = (mid.y >> (8 * i)) & 0xff;
-      q[j][9] = right & 0xff;
+      for (int k = 0; k < 2; ++k) {
+        uint32_t r, g, b;
+        binQuadPair([&](int a, int c) { return P[a][4 * k + c]; }, r, g, b);
+        toOrder(p, static_cast<int>(b & 0xffff), static_cast<int>(g & 0xffff), static_cast<int>(r & 0xffff), out[2 * k]);
+        toOrder(p, static_cast<int>(b >> 16), static_cast<int>(g >> 16), static_cast<int>(r >> 16), out[2 * k + 1]);
+      }
+    } else {
+      int q[4][10];  // source rows y-1..y+2, columns x-1..x+8
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const uint32_t* row = reinterpret_cast<const uint32_t*>(src + static_cast<size_t>(y - 1 + j) * w + x);
+        const uint32_t left = __ldg(row - 1), right = __ldg(row + 2);
+        const uint2 mid = __ldg(reinterpret_cast<const uint2*>(row));
+        q[j][0] = left >> 24;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) q[j][1 + i] = (mid.x >> (8 * i)) & 0xff, q[j][5 + i] = (mid.y >> (8 * i)) & 0xff;
+        q[j][9] = right & 0xff;
+      }
+      if (V == 3) {
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+#pragma unroll
+          for (int c = 0; c < C; ++c) out[k][c] = q[c][2 * k] + q[3][2 * k + 1] + q[c][9];
+      } else {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) binQuad<C>(p, [&](int a, int b) { return q[a][2 * k + b]; }, out[k]);
+      }
     }
-#pragma unroll
-    for (int k = 0; k < 4; ++k) binQuad<C>(p, [&](int a, int b) { return q[a][2 * k + b]; }, out[k]);
   } else {
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
@@ -96,7 +154,24 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
       for (int c = 0; c < C; ++c) out[k][c] = (t[0][c] + t[1][c] + t[2][c] + t[3][c] + 2) >> 2;
     }
   }
-  store4<C>(p, dst, ox, oy, out);
+  store4<C, (V >= 1)>(p, dst, ox, oy, out);
+}
+
+// Benchmark knob (removed once a variant is chosen): INSPECTD_PREPROCESS_VARIANT=0..3.
+int binVariant() {
+  static const int v = [] { const char* e = std::getenv("INSPECTD_PREPROCESS_VARIANT"); return e ? std::atoi(e) : 0; }();
+  return v;
+}
+
+// Benchmark knob: INSPECTD_PREPROCESS_BLOCK=WxH (W*H = 256) for the binned kernel, default 32x8.
+dim3 binBlock() {
+  static const dim3 b = [] {
+    unsigned w = 32, h = 8;
+    const char* e = std::getenv("INSPECTD_PREPROCESS_BLOCK");
+    if (e && std::sscanf(e, "%ux%u", &w, &h) == 2 && w * h == 256) return dim3(w, h);
+    return dim3(32, 8);
+  }();
+  return b;
 }
 
 bool aligned(const void* at, uintptr_t to) { return (reinterpret_cast<uintptr_t>(at) & (to - 1)) == 0; }
@@ -118,9 +193,14 @@ void launchFor(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStr
   const bool bin2 = p.format == PixelFormat::BayerRg8 && p.resize == ResizeKind::Area && p.areaFastScale == 2 && p.innerWidth == p.dstWidth &&
                     p.innerHeight == p.dstHeight && p.padLeft == 0 && p.padTop == 0;
   if (bin2 && p.srcWidth % 8 == 0 && p.dstWidth % 4 == 0 && aligned(src, 8) && aligned(dst, 16)) {
-    const dim3 block(32, 8);
+    const dim3 block = binBlock();
     const dim3 grid((p.dstWidth / 4 + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
-    bayerBin2Kernel<C><<<grid, block, 0, stream>>>(p, src, dst);
+    switch (binVariant()) {
+      case 1: bayerBin2Kernel<C, 1><<<grid, block, 0, stream>>>(p, src, dst); break;
+      case 2: bayerBin2Kernel<C, 2><<<grid, block, 0, stream>>>(p, src, dst); break;
+      case 3: bayerBin2Kernel<C, 3><<<grid, block, 0, stream>>>(p, src, dst); break;
+      default: bayerBin2Kernel<C, 0><<<grid, block, 0, stream>>>(p, src, dst);
+    }
   } else if (p.resize == ResizeKind::Linear && p.format == PixelFormat::Bgr8) {
     launchGeneral<C, true, true, true>(p, src, dst, stream);
   } else if (p.resize == ResizeKind::Linear) {

@@ -97,8 +97,8 @@ export class GpuFramePipeline {
   }
 
   /** Benchmarks: the kernel alone on the last frame written to slot 0, ms per launch. */
-  benchmarkKernel(iterations: number, sets: number): number {
-    return this.native.benchmarkKernel(iterations, sets);
+  benchmarkKernel(iterations: number, sets: number, single = false): number {
+    return this.native.benchmarkKernel(iterations, sets, single);
   }
 
   stats(): { submitted: number; completed: number; inFlight: number } {

@@ -73,7 +73,8 @@ export interface NativeFramePipeline {
   timings(slot: number): [number, number, number];
   stats(): { submitted: number; completed: number; inFlight: number };
   /** Benchmarks only: ms per launch of the preprocessing kernel alone (native/src/frame_pipeline.cc). */
-  benchmarkKernel(iterations: number, sets: number): number;
+  /** ms per launch: the mean over back-to-back launches, or (single) the median of launches each timed alone. */
+  benchmarkKernel(iterations: number, sets: number, single?: boolean): number;
   close(): Promise<void>;
 }
 
@@ -100,7 +101,8 @@ export interface NativeAddon {
   memoryInfo?(device?: number): { free: number; total: number };
   allocationStats?(): NativeAllocationStats;
   /** Copy times and rates; `sets` > 1 rotates device-to-device copies over that many buffer pairs (past L2). */
-  copyBandwidth?(bytes: number, iterations: number, sets?: number): Record<string, number>;
+  /** single: device-to-device only, the median of copies each timed alone (as benchmarkKernel's single). */
+  copyBandwidth?(bytes: number, iterations: number, sets?: number, single?: boolean): Record<string, number>;
   FramePipeline?: new (opts: NativePipelineOptions) => NativeFramePipeline;
   buildEngine?(
     opts: { onnx: string; out: string; precision: string; workspaceMb?: number; timingCache?: string; maxBatch?: number },

@@ -15,8 +15,10 @@ const auroc = (scores: number[], labels: number[]): number => aurocOf(scores, la
  * threshold was chosen) and on the held-out test set (every 4th train tile of each class, names
  * sorted: tools/model/holdout_split.py; no training, calibration or choice saw it), both outputs
  * stay in [0,1] and, at the shipped threshold, issue 13's targets hold for both precisions:
- * AUROC >= 0.995, escapes <= 2%, false rejects <= 5%. INT8/FP32 verdict agreement: >= 99.5% on
- * val; >= 99% on test (measured 99.49%, 1 flip in 198: the 99.5% target is missed by that tile).
+ * AUROC >= 0.995, escapes <= 2%, false rejects <= 5%, INT8/FP32 verdict agreement >= 99.5% (1.2.0:
+ * 100% on both, 0 flips; with 198 test tiles one flip is already 99.49%). The INT8 file is 1.2.0's
+ * mixed-precision one: six convolutions kept float (tools/model/keep-float.ts), the ones whose INT8
+ * error moved val's scores most (tools/model/int8-sensitivity.ts).
  */
 const root = resolve(import.meta.dirname, '../..');
 const specPath = resolve(root, 'models/magnetic-tile/model.json');
@@ -78,7 +80,7 @@ describe('models/magnetic-tile on ../shared magnetic-tile val and the held-out t
     }
   }
 
-  // 536 / 396 runs of a three-network ensemble (1.1.0): ~11 s / ~8 s on a quiet machine, several times that on a loaded CI box
+  // 536 / 396 runs of a three-network ensemble (1.1.0, 1.2.0): ~11 s / ~8 s on a quiet machine, several times that on a loaded CI box
   it('on val: outputs in [0,1], INT8 agrees with FP32 on >= 99.5% of verdicts, the targets hold', async () => {
     const rows = manifest().filter((f) => f[1] === 'val');
     expect(rows.length).toBe(268);
@@ -87,12 +89,12 @@ describe('models/magnetic-tile on ../shared magnetic-tile val and the held-out t
     targetsHold(r);
   }, 180_000);
 
-  it('on the held-out test set: outputs in [0,1], INT8 agrees on >= 99%, the targets hold', async () => {
+  it('on the held-out test set: outputs in [0,1], INT8 agrees with FP32 on >= 99.5% of verdicts, the targets hold', async () => {
     const rows = heldOut(manifest());
     expect(rows.length).toBe(198);
     expect(rows.filter((f) => f[3] === 'defect').length).toBe(56);
     const r = await measure(rows);
-    expect(r.agree).toBeGreaterThanOrEqual(0.99);
+    expect(r.agree).toBeGreaterThanOrEqual(0.995);
     targetsHold(r);
   }, 180_000);
 });

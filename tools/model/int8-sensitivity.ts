@@ -18,24 +18,13 @@ import { dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModelSpec } from '../../src/model/spec.js';
 import { keepFloat, quantisedConvs, TAIL_INPUTS } from './keep-float.js';
+import { readNpyF32 } from './npy.js';
 
 function arg(k: string, d?: string): string {
   const i = process.argv.indexOf(`--${k}`);
   const v = i >= 0 ? process.argv[i + 1] : d;
   if (v === undefined) throw new Error(`missing --${k}`);
   return v;
-}
-
-/** A float32 C-order .npy as written by `inspectd tensors`: the data and its shape. */
-function readNpyF32(path: string): { data: Float32Array; shape: number[] } {
-  const buf = readFileSync(path);
-  const hlen = buf.readUInt16LE(8);
-  const header = buf.toString('latin1', 10, 10 + hlen);
-  if (!header.includes("'<f4'")) throw new Error(`${path}: not little-endian float32`);
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const off = 10 + hlen;
-  const data = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + buf.length));
-  return { data, shape };
 }
 
 function subset(x: { data: Float32Array; shape: number[] }, idx: number[]): { data: Float32Array; shape: number[] } {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 
 /** Writes a little-endian .npy v1.0 file (uint8 or float32, C order) with a 64-byte-aligned header. */
 export function writeNpy(path: string, data: Uint8Array | Float32Array, shape: readonly number[]): void {
@@ -24,4 +24,16 @@ export function writeNpy(path: string, data: Uint8Array | Float32Array, shape: r
   } finally {
     closeSync(fd);
   }
+}
+
+/** A float32 C-order .npy as written by `inspectd tensors`: the data and its shape. */
+export function readNpyF32(path: string): { data: Float32Array; shape: number[] } {
+  const buf = readFileSync(path);
+  const hlen = buf.readUInt16LE(8);
+  const header = buf.toString('latin1', 10, 10 + hlen);
+  if (!header.includes("'<f4'")) throw new Error(`${path}: not little-endian float32`);
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const off = 10 + hlen;
+  const data = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + buf.length));
+  return { data, shape };
 }

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -28,6 +28,10 @@ import { TestBroker } from '../helpers/mosquitto.js';
 const LIVES = Number(process.env.KILL_LOOP_LIVES ?? 6);
 const SEED = Number(process.env.KILL_LOOP_SEED ?? 7);
 const PROGRESS = process.env.KILL_LOOP_PROGRESS;
+/** Start no life after this many seconds (0: none); then the last life and the figures, as after any early end. */
+const BUDGET_S = Number(process.env.KILL_LOOP_BUDGET_S ?? 0);
+/** A run on a shared machine can be ended early, with its figures: `touch $KILL_LOOP_PROGRESS.stop`. */
+const STOP_FILE = PROGRESS ? `${PROGRESS}.stop` : undefined;
 /** A life that has not reached its kill moment by then ends the loop (a broker or daemon that stopped working). */
 const LIFE_LIMIT_MS = Number(process.env.KILL_LOOP_LIFE_LIMIT_MS ?? 60_000);
 
@@ -77,8 +81,13 @@ function trouble(): string | undefined {
   if (aborting) return 'the test was ended from outside (timeout or interrupt)';
   const gone = broker.unexpectedExit;
   if (gone) return `mosquitto exited by itself at ${new Date(gone.at).toISOString()} (code ${gone.code}, signal ${gone.signal}); its log ends:\n${broker.logTail()}`;
-  if (!sub.client.connected) return 'the subscriber lost its connection to mosquitto';
+  if (!sub.client.connected) return `the subscriber lost its connection to mosquitto (${brokerState()})`;
   return undefined;
+}
+
+/** What the broker's process looks like, for a reason that may be the broker's. */
+function brokerState(): string {
+  return `mosquitto pid ${broker.pid}, state ${broker.procState() ?? 'gone'}, RSS ${broker.rssKiB() ?? '-'} KiB`;
 }
 
 /** Polls `cond` every 5 ms until it holds (true), the daemon exits, trouble starts or the limit passes (false). */
@@ -123,7 +132,7 @@ async function oneLife(life: number, rng: () => number): Promise<string | undefi
       if (record.stoppedFirst && d.child.exitCode !== 0) why = daemonGone(d, life);
     }
   }
-  if (!reached) why = trouble() ?? (running(d) ? `life ${life} (${moment}): its moment not reached in ${LIFE_LIMIT_MS} ms` : daemonGone(d, life));
+  if (!reached) why = trouble() ?? (running(d) ? `life ${life} (${moment}): its moment not reached in ${LIFE_LIMIT_MS} ms (daemon ready: ${isReady(d)}; ${brokerState()}); broker log ends:\n${broker.logTail()}` : daemonGone(d, life));
   const readyLine = d.stdout.split('\n').find((l) => l.includes('"event":"ready"'));
   if (readyLine) record.readyMs = (JSON.parse(readyLine) as { time: number }).time - t0;
   d.child.kill('SIGKILL');
@@ -178,6 +187,8 @@ interface Figures {
   publishedNotLogged: number;
   unpublishedRows: number;
   outboxOwed: number;
+  /** drain lives whose clean stop ended before the SIGKILL came (the rest were killed mid-stop). */
+  drainStoppedFirst: number;
   lifeMs: { p50: number; p90: number; max: number };
   readyMs: { p50: number; max: number };
   brokerRssMiB: { first: number; max: number; last: number } | undefined;
@@ -240,6 +251,7 @@ function figures(startedAt: number): Figures {
     publishedNotLogged: [...bySeq.keys()].filter((s) => !logged.has(s)).length,
     unpublishedRows: rows.filter((r) => r.published_at === null).length,
     outboxOwed,
+    drainStoppedFirst: lives.filter((l) => l.stoppedFirst).length,
     lifeMs: { p50: pct(lives.map((l) => l.wallMs), 0.5), p90: pct(lives.map((l) => l.wallMs), 0.9), max: Math.max(0, ...lives.map((l) => l.wallMs)) },
     readyMs: { p50: pct(ready, 0.5), max: Math.max(0, ...ready) },
     brokerRssMiB: brokerRssKiB.length ? { first: mib(brokerRssKiB[0]!), max: mib(Math.max(...brokerRssKiB)), last: mib(brokerRssKiB.at(-1)!) } : undefined,
@@ -270,9 +282,18 @@ describe(`${LIVES} SIGKILLs under load, then a clean stop`, () => {
       let why: string | undefined;
       endedBy = 'running';
       try {
-        for (let life = 0; life < LIVES && !why; life++) why = trouble() ?? (await oneLife(life, rng));
-        if (!why) why = await lastLife();
-        endedBy = why ?? 'all lives';
+        const stopAt = BUDGET_S > 0 ? startedAt + BUDGET_S * 1000 : Infinity;
+        for (let life = 0; life < LIVES && !why; life++) {
+          if (Date.now() > stopAt) why = `time budget of ${BUDGET_S} s spent after ${life} lives`;
+          else if (STOP_FILE && existsSync(STOP_FILE)) why = `asked to stop (${STOP_FILE}) after ${life} lives`;
+          else why = trouble();
+          if (!why) why = await oneLife(life, rng);
+        }
+        // Whatever ended the loop, a last life drains the log when the broker is still there, so the
+        // figures say what was lost rather than what was still owed.
+        const last = broker.unexpectedExit || aborting ? undefined : await lastLife();
+        endedBy = why ?? last ?? 'all lives';
+        if (why && last) endedBy += `; then: ${last}`;
       } catch (err) {
         endedBy = `threw: ${(err as Error).stack ?? String(err)}`;
       }

@@ -75,6 +75,17 @@ export class TestBroker {
     return existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '';
   }
 
+  /** mosquitto's process state from /proc (R, S, T when stopped by SIGSTOP, Z, ...); undefined once it is gone. */
+  procState(): string | undefined {
+    const pid = this.child?.pid;
+    if (pid === undefined) return undefined;
+    try {
+      return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    } catch {
+      return undefined;
+    }
+  }
+
   /** mosquitto's resident memory now, in KiB (Linux /proc); undefined once it is gone. */
   rssKiB(): number | undefined {
     const pid = this.child?.pid;

@@ -71,8 +71,17 @@ export class VerdictSubscriber {
   readonly received: Received[] = [];
   private constructor(readonly client: MqttClient) {}
 
-  static async connect(url: string, topic = 'inspectd/+/verdict'): Promise<VerdictSubscriber> {
-    const client = await mqtt.connectAsync(url, { clientId: `it-sub-${process.pid}-${Math.random().toString(36).slice(2)}` });
+  /**
+   * persistent: the broker keeps the session and queues for it while it is away (clean: false);
+   * keepaliveS 0: the broker never drops it for silence, as it does after the machine froze this
+   * process for longer than 1.5 keepalives.
+   */
+  static async connect(url: string, topic = 'inspectd/+/verdict', opts: { persistent?: boolean; keepaliveS?: number } = {}): Promise<VerdictSubscriber> {
+    const client = await mqtt.connectAsync(url, {
+      clientId: `it-sub-${process.pid}-${Math.random().toString(36).slice(2)}`,
+      clean: !opts.persistent,
+      ...(opts.keepaliveS === undefined ? {} : { keepalive: opts.keepaliveS }),
+    });
     const sub = new VerdictSubscriber(client);
     client.on('message', (_t, payload) => sub.received.push({ msg: JSON.parse(payload.toString()) as VerdictMessage, at: Date.now() }));
     await client.subscribeAsync(topic, { qos: 1 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -25,9 +25,18 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
   throw new Error(`mosquitto did not listen on ${port}`);
 }
 
+/** How the broker process ended, when it was not asked to by stop() or kill(). */
+export interface BrokerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: number;
+}
+
 /** A real mosquitto on a free loopback port, for tests; stop() ends it gracefully, kill() with SIGKILL. */
 export class TestBroker {
   private child: ChildProcess | undefined;
+  /** Set when mosquitto exits on its own (or is ended by anyone but this object): a long test can say why its broker went. */
+  unexpectedExit: BrokerExit | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'inspectd-test-broker-'));
   /**
    * persistent: sessions and queued QoS 1 messages survive a restart. They are saved every second
@@ -39,16 +48,54 @@ export class TestBroker {
     readonly persistent = false,
     /** Further mosquitto.conf lines (e.g. max_queued_messages, as a plant broker sets it). */
     readonly extraConf: readonly string[] = [],
+    /** Keep mosquitto's own log (connections, errors) in `logPath`, for a test that runs for hours. */
+    readonly keepLog = false,
   ) {}
 
-  static async start(port?: number, opts: { persistent?: boolean; extraConf?: readonly string[] } = {}): Promise<TestBroker> {
-    const b = new TestBroker(port ?? (await freePort()), opts.persistent ?? false, opts.extraConf ?? []);
+  static async start(port?: number, opts: { persistent?: boolean; extraConf?: readonly string[]; keepLog?: boolean } = {}): Promise<TestBroker> {
+    const b = new TestBroker(port ?? (await freePort()), opts.persistent ?? false, opts.extraConf ?? [], opts.keepLog ?? false);
     await b.restart();
     return b;
   }
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get logPath(): string {
+    return join(this.dir, 'mosquitto.log');
+  }
+
+  /** The last lines of mosquitto's log (keepLog), '' without one. */
+  logTail(lines = 20): string {
+    return existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '';
+  }
+
+  /** mosquitto's process state from /proc (R, S, T when stopped by SIGSTOP, Z, ...); undefined once it is gone. */
+  procState(): string | undefined {
+    const pid = this.child?.pid;
+    if (pid === undefined) return undefined;
+    try {
+      return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** mosquitto's resident memory now, in KiB (Linux /proc); undefined once it is gone. */
+  rssKiB(): number | undefined {
+    const pid = this.child?.pid;
+    if (pid === undefined) return undefined;
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m ? Number(m[1]) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async restart(): Promise<void> {
@@ -58,8 +105,14 @@ export class TestBroker {
     const persistence = this.persistent
       ? `persistence true\npersistence_location ${this.dir}/\nautosave_interval 1\nuser ${userInfo().username}\n`
       : 'persistence false\n';
-    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\n${persistence}${this.extraConf.map((l) => `${l}\n`).join('')}log_dest none\n`);
-    this.child = spawn(findMosquitto(), ['-c', conf], { stdio: 'ignore' });
+    const log = this.keepLog ? `log_dest file ${this.logPath}\n${this.persistent ? '' : `user ${userInfo().username}\n`}log_type error\nlog_type warning\nlog_type notice\nlog_type information\nlog_timestamp_format %Y-%m-%dT%H:%M:%S\n` : 'log_dest none\n';
+    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\n${persistence}${this.extraConf.map((l) => `${l}\n`).join('')}${log}`);
+    const child = spawn(findMosquitto(), ['-c', conf], { stdio: 'ignore' });
+    this.child = child;
+    this.unexpectedExit = undefined;
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.unexpectedExit = { code, signal, at: Date.now() };
+    });
     await waitForPort(this.port, 5000);
   }
 

@@ -7,7 +7,7 @@ import { ReferenceBook } from '../../inspect/template/references.js';
 import { passesGeometry, rulesFromSpec } from '../../verdict/rules.js';
 import { readImageFile } from '../../source/read-image.js';
 import { EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE } from '../exit-codes.js';
-import type { EvalOptions } from './eval.js';
+import type { EvalOptions } from './eval-options.js';
 import { describe, openModelForCli } from './infer.js';
 
 /** What a line cares about beside the boxes: every tested board has defects, so each must FAIL. */

@@ -3,18 +3,13 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { ModelOutputRangeError, UsageError } from '../../errors.js';
 import type { VerdictKind } from '../../verdict/types.js';
 import { EXIT_BAD_MODEL, EXIT_IMAGES_FAILED, EXIT_USAGE } from '../exit-codes.js';
-import { describe, judgeFile, openModelForCli, type InferOptions } from './infer.js';
+import { describe, judgeFile, openModelForCli } from './infer.js';
+import type { EvalOptions } from './eval-options.js';
 import { formatBreakdownText, misjudged, perClass, type JudgedFile } from '../../eval/breakdown.js';
 import { selectSplit } from '../../eval/split.js';
 import { rulesFromSpec, thresholdFor } from '../../verdict/rules.js';
 
-export interface EvalOptions extends Omit<InferOptions, 'recursive'> {
-  /** CSV of `file,label` (paths relative to the CSV's folder), or a folder in DeepPCB's layout (boxes). */
-  labels: string;
-  format?: 'json' | 'text';
-  /** Only the rows of this split (a manifest's `split` column); comma-separated for several. */
-  split?: string;
-}
+export type { EvalOptions } from './eval-options.js';
 
 export interface LabelledImage {
   file: string;

@@ -49,5 +49,11 @@ export interface InferenceBackend {
    * pixels are copied before the promise settles and may be reused after.
    */
   runFrame?(frame: RawFrame): Promise<TensorMap>;
+  /**
+   * Time the last run spent in the runtime itself, clocked on the inference thread: the rest of a
+   * run's round trip is messaging and the main thread getting round to the answer. Set before the
+   * run's promise settles; absent where the backend cannot tell.
+   */
+  readonly lastSessionMs?: number | undefined;
   close(): Promise<void>;
 }

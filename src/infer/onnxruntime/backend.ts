@@ -25,6 +25,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  lastSessionMs: number | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -80,7 +81,10 @@ export class OnnxRuntimeBackend implements InferenceBackend {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
-    if (msg.type === 'result') p.resolve(msg.outputs);
+    if (msg.type === 'result') {
+      this.lastSessionMs = msg.sessionMs;
+      p.resolve(msg.outputs);
+    }
     else p.reject(new InferError(msg.message));
   }
 

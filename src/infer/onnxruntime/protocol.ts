@@ -9,5 +9,5 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'loaded'; inputNames: string[]; outputNames: string[]; priority?: string }
   | { type: 'load-error'; message: string }
-  | { type: 'result'; id: number; outputs: TensorMap }
+  | { type: 'result'; id: number; outputs: TensorMap; sessionMs: number }
   | { type: 'run-error'; id: number; message: string };

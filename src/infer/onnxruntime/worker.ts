@@ -2,6 +2,7 @@
  * ONNX Runtime's run() executes synchronously on the calling thread, so the session lives here,
  * in a worker: the main thread's deadline timers, MQTT and SQLite never wait behind an inference.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { setThisThreadNice } from '../../ops/thread-priority.js';
 import ort from 'onnxruntime-node';
@@ -55,7 +56,9 @@ async function handle(msg: ToWorker): Promise<void> {
       try {
         const feeds: Record<string, ort.Tensor> = {};
         for (const [name, t] of Object.entries(msg.inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+        const t0 = performance.now();
         const results = await session.run(feeds);
+        const sessionMs = performance.now() - t0;
         if (sleeper) Atomics.wait(sleeper, 0, 0, slowRunMs);
         const outputs: TensorMap = {};
         const transfer: ArrayBuffer[] = [];
@@ -65,7 +68,7 @@ async function handle(msg: ToWorker): Promise<void> {
           outputs[name] = { type: t.type as TensorData['type'], dims: [...t.dims], data };
           transfer.push(data.buffer as ArrayBuffer);
         }
-        post({ type: 'result', id: msg.id, outputs }, transfer);
+        post({ type: 'result', id: msg.id, outputs, sessionMs }, transfer);
       } catch (err) {
         post({ type: 'run-error', id: msg.id, message: (err as Error).message });
       }

@@ -21,6 +21,8 @@ export interface BackendInfo {
   maxBatch?: number;
   /** The inference thread's scheduling priority as set at load ('nice -5', or why it could not be). */
   threadPriority?: string;
+  /** The CPUs the inference thread was pinned to at load ('cpus 1', or why it could not be). */
+  threadCpus?: string;
 }
 
 /** Camera pixel formats a backend that preprocesses frames itself reads (GenICam names). */

@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
+import { pinThisThread } from '../../ops/cpu-affinity.js';
 import { setThisThreadNice } from '../../ops/thread-priority.js';
 import ort from 'onnxruntime-node';
 import type { TensorData, TensorMap } from '../backend.js';
@@ -35,6 +36,8 @@ async function handle(msg: ToWorker): Promise<void> {
       try {
         // Before the session exists: ORT's intra-op threads, made by it, inherit this thread's nice.
         const priority = msg.nice === undefined ? undefined : setThisThreadNice(msg.nice);
+        // Likewise its affinity: pinned here, ORT's own threads start on the same CPUs.
+        const cpus = msg.cpus === undefined ? undefined : pinThisThread(msg.cpus);
         const options: ort.InferenceSession.SessionOptions = {
           intraOpNumThreads: msg.intraOpThreads,
           interOpNumThreads: 1,
@@ -43,7 +46,7 @@ async function handle(msg: ToWorker): Promise<void> {
         };
         // A rewritten graph (a batch axis made dynamic) comes as bytes; the file named is its origin.
         session = msg.bytes ? await ort.InferenceSession.create(msg.bytes, options) : await ort.InferenceSession.create(msg.file, options);
-        post({ type: 'loaded', inputNames: [...session.inputNames], outputNames: [...session.outputNames], ...(priority ? { priority } : {}) });
+        post({ type: 'loaded', inputNames: [...session.inputNames], outputNames: [...session.outputNames], ...(priority ? { priority } : {}), ...(cpus ? { cpus } : {}) });
       } catch (err) {
         post({ type: 'load-error', message: (err as Error).message });
       }

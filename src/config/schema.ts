@@ -130,6 +130,14 @@ export const configSchema = z
         maxSizeMb: z.number().min(0).default(0),
         /** Verdicts kept in memory while the log cannot be written; beyond it they are counted, not kept. */
         maxPendingVerdicts: z.number().int().min(1).default(50_000),
+        /**
+         * Nice value of the verdict log's writer thread (Linux, per thread). It wakes for every
+         * frame's write and took a core from the main thread or the inference each time; with
+         * mqtt.publishMode on-decision it is off the PLC's path, and at 10 (the default there) the
+         * line's p99 and misses came down on a 2-vCPU box (bench/RESULTS.md). With after-commit the
+         * writer is on the PLC's path, so it is left as inherited there unless this is given.
+         */
+        writerNice: z.number().int().min(-20).max(19).optional(),
       })
       .strict()
       .default({ path: './var/inspectd.db', synchronous: 'FULL', retentionDays: 0, maxSizeMb: 0, maxPendingVerdicts: 50_000 }),

@@ -30,6 +30,7 @@ import { openRejectArchive, type RejectArchive } from './archive/reject-archive.
 import { createVerdictSink } from './verdict/sink.js';
 import type { OperatorPage } from './outputs/operator-page/operator-page.js';
 import { stationBirth } from './outputs/station-birth.js';
+import { keepOffCpus } from './ops/cpu-affinity.js';
 
 /** What a clean stop could not write to the verdict log, and the stop steps that did not end within their bound. */
 export interface StopResult extends CloseResult {
@@ -135,6 +136,9 @@ export class Daemon {
     const credentials = brokerCredentials(this.opts.config.mqtt, this.opts.baseDir ?? process.cwd());
     const spbCredentials = sparkplugCredentials(this.opts.config, this.opts.baseDir ?? process.cwd());
     if (!credentials.rejectUnauthorized) this.opts.log.warn({ event: 'mqtt.tls_unverified' }, 'mqtt.tls.rejectUnauthorized is false: the broker certificate is not checked');
+    // Before any worker, the broker or a camera exists: they inherit it, and the inference workers then pin themselves.
+    const reserved = this.opts.config.inference.cpus;
+    if (reserved) this.opts.log.info({ event: 'daemon.cpus', inferenceCpus: reserved, rest: keepOffCpus(reserved) }, 'threads other than inference kept off inference.cpus');
     const recorder = await this.openVerdictLog();
     this.archive = openRejectArchive(this.opts.config, this.opts.log.child({ component: 'archive' }));
     this.checkNotStopping();

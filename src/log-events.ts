@@ -13,6 +13,7 @@ export const LOG_EVENTS = {
   'daemon.stopped': 'stopped cleanly (stats)',
   'daemon.stop_hung': 'a stop step did not end within its bound (step, waitedMs); the stop goes on and exits 70',
   'daemon.stop_failed': 'a stop step threw (step, err); the stop goes on',
+  'daemon.cpus': 'inference.cpus is set: the CPUs every other thread of the daemon was moved to (rest), or why not',
   'daemon.forced_exit': 'a second signal: exit without a clean stop',
   'daemon.drain_incomplete': 'stopping with inferences still running after shutdown.drainMs',
   ready: 'the first frame was answered: READY=1 sent',

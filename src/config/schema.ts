@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { usableCpus } from '../ops/cpu-affinity.js';
 import { camera, modelRef, plausibilityDefaults } from './camera-schema.js';
 import { brokerConnection, isLoopbackHost, mqttUrl, opcua, sparkplugOutput } from './outputs-schema.js';
 
@@ -38,6 +39,23 @@ export const configSchema = z
          * unit's LimitNICE=); without either it stays at 0 and model.loaded says why.
          */
         nice: z.number().int().min(-20).max(19).default(-5),
+        /**
+         * CPUs the inference threads run on (Linux, per thread); every other thread of the daemon, and
+         * the processes it starts, then keeps off them. Unset (default): no pinning. Measured on a
+         * 2-vCPU VM, pinning did not beat leaving it to the scheduler (bench/RESULTS.md), so it is
+         * off by default; it is for boxes with cores to set apart.
+         */
+        cpus: z
+          .array(z.number().int().min(0).max(4095))
+          .min(1)
+          .optional()
+          .superRefine((cpus, ctx) => {
+            if (!cpus) return;
+            if (new Set(cpus).size !== cpus.length) ctx.addIssue({ code: 'custom', message: 'a CPU is named twice' });
+            const usable = usableCpus();
+            const missing = usable ? cpus.filter((c) => !usable.includes(c)) : [];
+            if (missing.length) ctx.addIssue({ code: 'custom', message: `CPU ${missing.join(', ')} is not one this process may use (${usable!.join(', ')})` });
+          }),
       })
       .strict()
       .default({ backend: 'auto', workers: 1, threads: 1, maxQueue: 4, batch: 1, nice: -5 }),
@@ -112,6 +130,14 @@ export const configSchema = z
         maxSizeMb: z.number().min(0).default(0),
         /** Verdicts kept in memory while the log cannot be written; beyond it they are counted, not kept. */
         maxPendingVerdicts: z.number().int().min(1).default(50_000),
+        /**
+         * Nice value of the verdict log's writer thread (Linux, per thread). It wakes for every
+         * frame's write and took a core from the main thread or the inference each time; with
+         * mqtt.publishMode on-decision it is off the PLC's path, and at 10 (the default there) the
+         * line's p99 and misses came down on a 2-vCPU box (bench/RESULTS.md). With after-commit the
+         * writer is on the PLC's path, so it is left as inherited there unless this is given.
+         */
+        writerNice: z.number().int().min(-20).max(19).optional(),
       })
       .strict()
       .default({ path: './var/inspectd.db', synchronous: 'FULL', retentionDays: 0, maxSizeMb: 0, maxPendingVerdicts: 50_000 }),

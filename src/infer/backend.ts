@@ -21,6 +21,8 @@ export interface BackendInfo {
   maxBatch?: number;
   /** The inference thread's scheduling priority as set at load ('nice -5', or why it could not be). */
   threadPriority?: string;
+  /** The CPUs the inference thread was pinned to at load ('cpus 1', or why it could not be). */
+  threadCpus?: string;
 }
 
 /** Camera pixel formats a backend that preprocesses frames itself reads (GenICam names). */
@@ -49,5 +51,11 @@ export interface InferenceBackend {
    * pixels are copied before the promise settles and may be reused after.
    */
   runFrame?(frame: RawFrame): Promise<TensorMap>;
+  /**
+   * Time the last run spent in the runtime itself, clocked on the inference thread: the rest of a
+   * run's round trip is messaging and the main thread getting round to the answer. Set before the
+   * run's promise settles; absent where the backend cannot tell.
+   */
+  readonly lastSessionMs?: number | undefined;
   close(): Promise<void>;
 }

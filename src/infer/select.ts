@@ -20,6 +20,8 @@ export interface BackendRequest {
   threads: number;
   /** Nice value for each inference thread (ONNX Runtime workers); undefined: inherited. */
   nice?: number;
+  /** CPUs each inference thread is pinned to; undefined: inherited. */
+  cpus?: readonly number[];
   /**
    * Frames per inference call: 1, a fixed count, or 'auto' (as many as cameras share the pool, taken
    * only when measured at start to pay off). Default 1.
@@ -100,7 +102,7 @@ export async function createBackendPool(loaded: LoadedModelSpec, req: BackendReq
         batch = 1;
       }
     }
-    return OnnxRuntimeBackend.create({ file, ...(bytes ? { bytes } : {}), precision: p, intraOpThreads: req.threads, ...(req.nice === undefined ? {} : { nice: req.nice }) });
+    return OnnxRuntimeBackend.create({ file, ...(bytes ? { bytes } : {}), precision: p, intraOpThreads: req.threads, ...(req.nice === undefined ? {} : { nice: req.nice }), ...(req.cpus === undefined ? {} : { cpus: req.cpus }) });
   };
   const backends: InferenceBackend[] = [];
   try {

@@ -22,6 +22,8 @@ export interface OpenModelOptions {
   intraOpThreads?: number;
   /** Nice value of each inference thread (config inference.nice); undefined leaves it inherited. */
   nice?: number;
+  /** CPUs each inference thread is pinned to (config inference.cpus); undefined leaves it inherited. */
+  cpus?: readonly number[];
   /** Frames per inference call (src/infer/select.ts); default 1. */
   batch?: number | 'auto';
   /** Cameras that share this model's pool (what batch: auto may put in one call). */
@@ -91,6 +93,7 @@ export async function openModel(specPath: string, opts: OpenModelOptions = {}): 
       workers: opts.workers ?? 1,
       threads: opts.intraOpThreads ?? 0,
       ...(opts.nice === undefined ? {} : { nice: opts.nice }),
+      ...(opts.cpus === undefined ? {} : { cpus: opts.cpus }),
       batch: opts.batch ?? 1,
       sharedBy: opts.sharedBy ?? 1,
     },

@@ -71,12 +71,15 @@ export async function openConfiguredModel(ref: ModelRef, cfg: Config, baseDir: s
     workers: cfg.inference.workers,
     intraOpThreads: cfg.inference.threads,
     nice: cfg.inference.nice,
+    ...(cfg.inference.cpus ? { cpus: cfg.inference.cpus } : {}),
     batch: cfg.inference.batch,
     sharedBy,
     log,
   });
   const batch = model.batch ? { maxBatch: model.batch.maxBatch, ...(model.batch.probe ? { batchProbe: model.batch.probe } : {}) } : {};
-  log.info({ event: 'model.loaded', model: model.info, workers: model.batch?.batched.length || model.backends.length, ...(model.probe ? { probe: model.probe } : {}), ...batch }, 'model loaded');
+  // Each inference thread's priority and CPUs as set (or why not): inference.nice and inference.cpus.
+  const threads = model.backends.map((b) => [b.info.threadPriority, b.info.threadCpus].filter(Boolean).join(', ')).filter(Boolean);
+  log.info({ event: 'model.loaded', model: model.info, workers: model.batch?.batched.length || model.backends.length, ...(threads.length ? { threads } : {}), ...(model.probe ? { probe: model.probe } : {}), ...batch }, 'model loaded');
   return model;
 }
 

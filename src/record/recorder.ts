@@ -47,6 +47,8 @@ export interface RecorderOptions {
   closeTimeoutMs?: number;
   /** Bench/test knob: every commit takes at least this long, like a slow SD card (default 0). */
   slowCommitMs?: number;
+  /** The writer thread's nice value (config storage.writerNice); undefined leaves it as inherited. */
+  writerNice?: number;
   retryMinMs?: number;
   retryMaxMs?: number;
   retentionCheckMs?: number;
@@ -66,8 +68,16 @@ export function verdictLogOptions(cfg: Config, outputs: readonly string[]): Reco
     retentionDays: cfg.storage.retentionDays,
     maxSizeMb: cfg.storage.maxSizeMb,
     maxPendingVerdicts: cfg.storage.maxPendingVerdicts,
+    ...writerNice(cfg),
   };
 }
+
+/** Off the PLC's path (on-decision) the writer yields to the line by default; after-commit it is on that path. */
+function writerNice(cfg: Config): { writerNice?: number } {
+  const nice = cfg.storage.writerNice ?? (cfg.mqtt.publishMode === 'on-decision' ? DEFAULT_WRITER_NICE : undefined);
+  return nice === undefined ? {} : { writerNice: nice };
+}
+const DEFAULT_WRITER_NICE = 10;
 
 /** What a clean stop could not do: verdicts of this run not in the log, acknowledgements not written. */
 export interface CloseResult {
@@ -167,6 +177,7 @@ export class VerdictRecorder {
           stepRows: opts.retentionStepRows ?? 2_000,
         },
         slowCommitMs: opts.slowCommitMs ?? 0,
+        ...(opts.writerNice === undefined ? {} : { nice: opts.writerNice }),
       });
       const reader = new VerdictStore({ path, readonly: true });
       const rec = new VerdictRecorder(opts.station, worker, reader, lock, block, opts.closeTimeoutMs ?? 5000, lastSeq, events);

@@ -19,6 +19,8 @@ export interface WriterConfig {
   retention: { maxAgeMs: number; maxBytes: number; checkEveryMs: number; stepRows: number };
   /** Bench/test knob: each commit holds its transaction this long, as a slow disk would (0 = off). */
   slowCommitMs: number;
+  /** The writer thread's nice value, set by the thread itself at start; undefined: inherited. */
+  nice?: number;
 }
 
 /** What the log can do right now; sent on each change, not on each retry. */

@@ -13,10 +13,13 @@ import { errorCode } from '../errors.js';
 import { batchSummary, PendingWrites } from './pending-writes.js';
 import { VerdictStore } from './store.js';
 import type { FromWriter, StorageState, ToWriter, WriterConfig } from './writer-protocol.js';
+import { setThisThreadNice } from '../ops/thread-priority.js';
 
 if (!parentPort) throw new Error('the verdict writer must run in a worker thread');
 const port = parentPort;
 const cfg = workerData as WriterConfig;
+// Linux applies it to this thread only (src/ops/thread-priority.ts); a failure leaves it as it was.
+if (cfg.nice !== undefined) setThisThreadNice(cfg.nice);
 /** Writes per transaction: large enough to catch up after a fault quickly, small enough to keep one commit short. */
 const MAX_BATCH = 5_000;
 

@@ -239,6 +239,7 @@ export class Scheduler {
         const inferMs = performance.now() - started;
         this.observeInferMs(inferMs);
         this.times.observe('infer', inferMs);
+        if (backend.lastSessionMs !== undefined) this.times.observe('session', backend.lastSessionMs);
         let decision: Decision;
         const t0 = performance.now();
         try {

@@ -1,5 +1,9 @@
 /** The steps of one frame's way through a scheduler, timed for the bench and the stop log. */
-export type Stage = 'prepare' | 'wait' | 'infer' | 'judge';
+/**
+ * infer: the run's whole round trip as the main thread sees it; session: the part of it spent in the
+ * runtime on the inference thread (backends that report it), so the two can be told apart.
+ */
+export type Stage = 'prepare' | 'wait' | 'infer' | 'session' | 'judge';
 
 /** Percentiles of the most recent samples per stage: a fixed ring, so memory never grows with uptime. */
 export class StageTimes {

@@ -108,7 +108,7 @@ function table(r: BenchReport): string {
     ['model', `${r.model.name} ${r.model.precision} on ${r.model.backend}, ${r.model.workers} worker(s); deadline ${r.deadlineMs} ms`],
     ['cameras', `${r.camera.count} x ${r.camera.width}x${r.camera.height}`],
     ['operator pages', r.e2e.pages ? `${r.e2e.pages.pages} watching: ${r.e2e.pages.updatesPerS} updates/s, ${r.e2e.pages.framesPerS} frames/s, ${r.e2e.pages.mapsPerS} defect maps/s, ${r.e2e.pages.kibPerS} KiB/s in all` : 'none watching'],
-    ['raw p50 / p99', `${r.raw.p50Ms} / ${r.raw.p99Ms} ms`],
+    ['raw p50 / p99', `${r.raw.p50Ms} / ${r.raw.p99Ms} ms${r.raw.sessionP50Ms === undefined ? '' : ` (in the runtime: ${r.raw.sessionP50Ms} / ${r.raw.sessionP99Ms} ms)`}`],
     ['raw saturation', `${r.raw.saturationFps} fps`],
     ['offered', `${r.e2e.offeredFps} fps`],
     ['e2e p50 / p99 / p99.9', `${r.e2e.p50Ms} / ${r.e2e.p99Ms} / ${r.e2e.p999Ms} ms (capture -> subscriber)`],

@@ -14,6 +14,8 @@ export interface OnnxRuntimeOptions {
   intraOpThreads: number;
   /** The inference thread's nice value (config inference.nice); undefined leaves it as inherited. */
   nice?: number;
+  /** CPUs the inference thread is pinned to (config inference.cpus); undefined leaves it as inherited. */
+  cpus?: readonly number[];
 }
 
 interface Pending {
@@ -25,6 +27,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  lastSessionMs: number | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -41,7 +44,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
     if (!existsSync(opts.file)) throw new ModelLoadError(`model file ${opts.file} does not exist`);
     // The session must live in a worker: ORT's run() blocks its calling thread for the whole inference.
     const worker = new Worker(compiledWorker(import.meta.url, 'worker.js'));
-    const loaded = await new Promise<{ inputNames: string[]; outputNames: string[]; priority?: string }>((res, rej) => {
+    const loaded = await new Promise<{ inputNames: string[]; outputNames: string[]; priority?: string; cpus?: string }>((res, rej) => {
       const onMessage = (msg: FromWorker) => {
         worker.off('error', onError);
         if (msg.type === 'loaded') res(msg);
@@ -51,7 +54,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       const onError = (err: Error) => rej(new ModelLoadError(`onnxruntime worker failed: ${err.message}`, { cause: err }));
       worker.once('message', onMessage);
       worker.once('error', onError);
-      worker.postMessage({ type: 'load', file: opts.file, ...(opts.bytes ? { bytes: opts.bytes } : {}), intraOpThreads: opts.intraOpThreads, ...(opts.nice === undefined ? {} : { nice: opts.nice }) } satisfies ToWorker);
+      worker.postMessage({ type: 'load', file: opts.file, ...(opts.bytes ? { bytes: opts.bytes } : {}), intraOpThreads: opts.intraOpThreads, ...(opts.nice === undefined ? {} : { nice: opts.nice }), ...(opts.cpus === undefined ? {} : { cpus: [...opts.cpus] }) } satisfies ToWorker);
     }).catch(async (err: unknown) => {
       await worker.terminate();
       throw err;
@@ -62,6 +65,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       inputNames: loaded.inputNames,
       outputNames: loaded.outputNames,
       ...(loaded.priority ? { threadPriority: loaded.priority } : {}),
+      ...(loaded.cpus ? { threadCpus: loaded.cpus } : {}),
     });
   }
 
@@ -80,7 +84,10 @@ export class OnnxRuntimeBackend implements InferenceBackend {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
-    if (msg.type === 'result') p.resolve(msg.outputs);
+    if (msg.type === 'result') {
+      this.lastSessionMs = msg.sessionMs;
+      p.resolve(msg.outputs);
+    }
     else p.reject(new InferError(msg.message));
   }
 

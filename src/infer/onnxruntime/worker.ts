@@ -2,7 +2,9 @@
  * ONNX Runtime's run() executes synchronously on the calling thread, so the session lives here,
  * in a worker: the main thread's deadline timers, MQTT and SQLite never wait behind an inference.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
+import { pinThisThread } from '../../ops/cpu-affinity.js';
 import { setThisThreadNice } from '../../ops/thread-priority.js';
 import ort from 'onnxruntime-node';
 import type { TensorData, TensorMap } from '../backend.js';
@@ -34,6 +36,8 @@ async function handle(msg: ToWorker): Promise<void> {
       try {
         // Before the session exists: ORT's intra-op threads, made by it, inherit this thread's nice.
         const priority = msg.nice === undefined ? undefined : setThisThreadNice(msg.nice);
+        // Likewise its affinity: pinned here, ORT's own threads start on the same CPUs.
+        const cpus = msg.cpus === undefined ? undefined : pinThisThread(msg.cpus);
         const options: ort.InferenceSession.SessionOptions = {
           intraOpNumThreads: msg.intraOpThreads,
           interOpNumThreads: 1,
@@ -42,7 +46,7 @@ async function handle(msg: ToWorker): Promise<void> {
         };
         // A rewritten graph (a batch axis made dynamic) comes as bytes; the file named is its origin.
         session = msg.bytes ? await ort.InferenceSession.create(msg.bytes, options) : await ort.InferenceSession.create(msg.file, options);
-        post({ type: 'loaded', inputNames: [...session.inputNames], outputNames: [...session.outputNames], ...(priority ? { priority } : {}) });
+        post({ type: 'loaded', inputNames: [...session.inputNames], outputNames: [...session.outputNames], ...(priority ? { priority } : {}), ...(cpus ? { cpus } : {}) });
       } catch (err) {
         post({ type: 'load-error', message: (err as Error).message });
       }
@@ -55,7 +59,9 @@ async function handle(msg: ToWorker): Promise<void> {
       try {
         const feeds: Record<string, ort.Tensor> = {};
         for (const [name, t] of Object.entries(msg.inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+        const t0 = performance.now();
         const results = await session.run(feeds);
+        const sessionMs = performance.now() - t0;
         if (sleeper) Atomics.wait(sleeper, 0, 0, slowRunMs);
         const outputs: TensorMap = {};
         const transfer: ArrayBuffer[] = [];
@@ -65,7 +71,7 @@ async function handle(msg: ToWorker): Promise<void> {
           outputs[name] = { type: t.type as TensorData['type'], dims: [...t.dims], data };
           transfer.push(data.buffer as ArrayBuffer);
         }
-        post({ type: 'result', id: msg.id, outputs }, transfer);
+        post({ type: 'result', id: msg.id, outputs, sessionMs }, transfer);
       } catch (err) {
         post({ type: 'run-error', id: msg.id, message: (err as Error).message });
       }

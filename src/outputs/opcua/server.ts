@@ -10,8 +10,8 @@ import {
 import type { Logger } from 'pino';
 import type { CameraState, StorageState } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
-import type { VerdictMessage } from '../../verdict/types.js';
-import { buildStation, type StationNodes } from './address-space.js';
+import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
+import { addCamera, buildStation, removeCamera, type CameraDescription, type CameraNodes, type StationNodes } from './address-space.js';
 import { STATION_NODESETS, type SystemState } from './machine-vision.js';
 import { serverSecurity } from './security.js';
 import type { StationSetup } from './protocol.js';
@@ -110,18 +110,21 @@ export class OpcuaStation {
     this.nodes = buildStation(addressSpace, this.opts.station, this.opts.version, this.opts.cameras);
     this.nodes.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(String(args[0]?.value ?? ''), String(args[1]?.value ?? '')));
     this.nodes.storageState.set({ dataType: DataType.String, value: this.storage });
-    for (const [camera, n] of this.nodes.cameras) {
-      this.handshakes.set(camera, { seq: 0, acknowledged: false });
-      n.handshake.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(camera, String(args[0]?.value ?? '')));
-      n.handshake.acknowledge.bindMethod(async (args: Variant[], _context: ISessionContext) => ({
-        statusCode: StatusCodes.Good,
-        outputArguments: [{ dataType: DataType.Boolean, value: this.acknowledge(camera, Number(args[0]?.value ?? 0)) }],
-      }));
-      // A PLC that cannot call methods writes ResultAcknowledged := true instead; our own reset to false is not an acknowledgement.
-      n.handshake.resultAcknowledged.node.on('value_changed', (dv: DataValue) => {
-        if (dv.value.value === true && !this.handshakes.get(camera)!.acknowledged) this.acknowledge(camera, 0);
-      });
-    }
+    for (const [camera, n] of this.nodes.cameras) this.bindCamera(camera, n);
+  }
+
+  /** The camera's methods and its acknowledgement by write, bound to this station's handshake. */
+  private bindCamera(camera: string, n: CameraNodes): void {
+    this.handshakes.set(camera, { seq: 0, acknowledged: false });
+    n.handshake.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(camera, String(args[0]?.value ?? '')));
+    n.handshake.acknowledge.bindMethod(async (args: Variant[], _context: ISessionContext) => ({
+      statusCode: StatusCodes.Good,
+      outputArguments: [{ dataType: DataType.Boolean, value: this.acknowledge(camera, Number(args[0]?.value ?? 0)) }],
+    }));
+    // A PLC that cannot call methods writes ResultAcknowledged := true instead; our own reset to false is not an acknowledgement.
+    n.handshake.resultAcknowledged.node.on('value_changed', (dv: DataValue) => {
+      if (dv.value.value === true && this.handshakes.get(camera)?.acknowledged === false) this.acknowledge(camera, 0);
+    });
   }
 
   private async onTrigger(camera: string, partId: string): Promise<CallMethodResultOptions> {
@@ -159,13 +162,14 @@ export class OpcuaStation {
   }
 
   decided(msg: VerdictMessage): void {
+    const at = msg.decidedAt;
+    // The station counts every verdict, a removed camera's last ones too.
+    this.nodes.counts.add(msg.verdict, at);
     const cam = this.nodes.cameras.get(msg.camera);
     if (!cam) return;
-    const at = msg.decidedAt;
     const json = cam.result.set(msg);
     this.nodes.vision.raiseResultReady(cam.object, msg, json);
     cam.counts.add(msg.verdict, at);
-    this.nodes.counts.add(msg.verdict, at);
     const h = this.handshakes.get(msg.camera)!;
     h.seq = msg.seq;
     h.acknowledged = false;
@@ -181,6 +185,33 @@ export class OpcuaStation {
     for (const n of this.nodes.cameras.values()) n.model.setState('Closed');
     // Clients get the Halted state and ServerStatus shutdown before their sessions close.
     await this.server.shutdown(200);
+  }
+
+  /**
+   * A camera a reload added (its nodes appear, down until its first frame) or restarted (its nodes
+   * stay, so subscriptions on them go on; its model and trigger mode are shown anew).
+   */
+  declareCamera(camera: CameraDescription): void {
+    const known = this.nodes.cameras.get(camera.name);
+    if (known) {
+      known.model.describe(camera.model);
+      known.triggered.set({ dataType: DataType.Boolean, value: camera.triggered });
+      return;
+    }
+    this.bindCamera(camera.name, addCamera(this.nodes, this.opts.station, camera));
+    this.opts.log.info({ event: 'opcua.camera_added', camera: camera.name }, 'opc ua: camera added to the address space');
+  }
+
+  /** A camera a reload removed: its nodes leave the address space. */
+  forgetCamera(camera: string): void {
+    if (!removeCamera(this.nodes, camera)) return;
+    this.handshakes.delete(camera);
+    this.opts.log.info({ event: 'opcua.camera_removed', camera }, 'opc ua: camera removed from the address space');
+  }
+
+  /** A reload swapped this camera's model (between two frames, the camera running on). */
+  setCameraModel(camera: string, model: ModelInfo): void {
+    this.nodes.cameras.get(camera)?.model.describe(model);
   }
 
   setCameraState(camera: string, state: CameraState, reason?: string): void {

@@ -236,7 +236,7 @@ export class Daemon {
       sparkplugCredentials: spbCredentials,
       desk: () => this.triggerDesk,
       telemetry: this.telemetry,
-      describeCamera: (camera) => this.describeCamera(camera),
+      daemon: { describeCamera: (camera) => this.describeCamera(camera), line: { pause: (via) => this.pause(via), resume: (via) => this.resume(via) } },
       log: this.opts.log,
     });
     this.publisher = made.publisher;

@@ -7,8 +7,7 @@ import { packageVersion } from '../../paths.js';
 import type { VerdictRecorder } from '../../record/recorder.js';
 import type { ModelInfo } from '../../verdict/types.js';
 import type { TriggerDesk, TriggerRejection } from '../../source/trigger.js';
-import type { CameraDescription } from './address-space.js';
-import { OpcuaOutput } from './output.js';
+import { OpcuaOutput, type OpcuaDaemonHooks } from './output.js';
 import { readUsersFile } from './users.js';
 
 export interface OpcuaParts {
@@ -19,8 +18,8 @@ export interface OpcuaParts {
   recorder: Pick<VerdictRecorder, 'storageState'>;
   /** The daemon's trigger desk, once the cameras are open (undefined before, and without triggered cameras). */
   desk: () => TriggerDesk | undefined;
-  /** A camera as the daemon runs it now (its config and model after a reload), for the nodes of one a reload adds. */
-  describeCamera: (camera: string) => CameraDescription | undefined;
+  /** The daemon's camera descriptions and line pause (a reload's cameras; Halt and Reset). */
+  daemon: OpcuaDaemonHooks;
   /** The daemon's telemetry: the server is added to it, to hear camera and storage state. */
   telemetry: TelemetryTee;
   log: Logger;
@@ -38,7 +37,7 @@ export function opcuaPkiDir(cfg: Config): string {
  * a PKI it cannot write) is logged as INSPECTD_OPCUA and the line goes on without it.
  */
 export function openOpcuaOutput(p: OpcuaParts): OpcuaOutput {
-  const output = openOpcuaServer(p, packageVersion(), storageStateOf(p.recorder.storageState()), p.describeCamera);
+  const output = openOpcuaServer(p, packageVersion(), storageStateOf(p.recorder.storageState()), p.daemon);
   p.telemetry.add(output);
   const since = Date.now();
   output.listening.then(
@@ -52,7 +51,7 @@ export function openOpcuaOutput(p: OpcuaParts): OpcuaOutput {
 }
 
 /** The server alone, for a caller without a daemon around it (bench/opcua-cost.ts, the security test). */
-export function openOpcuaServer(p: Pick<OpcuaParts, 'config' | 'inspections' | 'desk' | 'log'>, version: string, storage: StorageState, describeCamera?: OpcuaParts['describeCamera']): OpcuaOutput {
+export function openOpcuaServer(p: Pick<OpcuaParts, 'config' | 'inspections' | 'desk' | 'log'>, version: string, storage: StorageState, daemon?: OpcuaDaemonHooks): OpcuaOutput {
   const o = p.config.opcua;
   const triggered = p.config.cameras.some(isTriggeredCamera);
   const trigger = (request: { camera: string; partId: string }, arrivedAt: number): TriggerRejection | undefined => {
@@ -77,10 +76,11 @@ export function openOpcuaServer(p: Pick<OpcuaParts, 'config' | 'inspections' | '
       allowAnonymous: o.usersFile ? false : (o.allowAnonymous ?? true),
       cameras: p.config.cameras.map((c) => ({ name: c.name, triggered: isTriggeredCamera(c), model: p.inspections.cameras.get(c.name)!.modelInfo })),
       storage,
+      verdictLog: resolve(p.config.storage.path),
       nice: o.nice,
     },
     trigger,
     p.log,
-    describeCamera,
+    daemon,
   );
 }

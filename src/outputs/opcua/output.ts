@@ -17,6 +17,21 @@ export interface OpcuaListening {
   priority: string;
 }
 
+/** The daemon's line pause, as Halt and Reset use it (Daemon.pause / resume): each returns whether it changed anything. */
+export interface LinePauseControl {
+  pause(via: string): boolean;
+  resume(via: string): boolean;
+}
+
+/** What the server asks of the daemon around it (none without one: the bench's server alone). */
+export interface OpcuaDaemonHooks {
+  /** A camera as the daemon runs it now (its config and model after a reload), for the nodes of one a reload adds. */
+  describeCamera: (camera: string) => CameraDescription | undefined;
+  line: LinePauseControl;
+}
+
+const NO_LINE: LinePauseControl = { pause: () => false, resume: () => false };
+
 /** How long stop() waits for the server to tell its clients it is going (Halted, shutdown) before ending its thread. */
 const STOP_TIMEOUT_MS = 5000;
 
@@ -42,6 +57,7 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     private readonly trigger: (request: { camera: string; partId: string }, arrivedAt: number) => TriggerRejection | undefined,
     private readonly log: Logger,
     private readonly describe: (camera: string) => CameraDescription | undefined,
+    private readonly line: LinePauseControl,
     cameras: readonly CameraDescription[],
   ) {
     for (const c of cameras) this.shown.set(c.name, c.model);
@@ -52,6 +68,10 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
             return this.relay(m.line);
           case 'trigger':
             return this.answerTrigger(m.id, { camera: m.camera, partId: m.partId }, m.arrivedAt);
+          case 'line': {
+            const done = m.action === 'halt' ? this.line.pause('opc ua') : this.line.resume('opc ua');
+            return this.post({ type: 'line-answer', id: m.id, done });
+          }
           case 'listening':
             this.state = 'listening';
             return resolve({ endpointUrl: m.endpointUrl, endpoints: m.endpoints, priority: m.priority });
@@ -79,9 +99,9 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   }
 
   /** Starts the server's thread; returns at once (the server listens later: `listening`). */
-  static open(setup: Omit<StationSetup, 'logLevel'>, trigger: OpcuaOutput['trigger'], log: Logger, describe: OpcuaOutput['describe'] = () => undefined): OpcuaOutput {
+  static open(setup: Omit<StationSetup, 'logLevel'>, trigger: OpcuaOutput['trigger'], log: Logger, daemon: Partial<OpcuaDaemonHooks> = {}): OpcuaOutput {
     const worker = new Worker(compiledWorker(import.meta.url, 'worker.js'), { workerData: { ...setup, logLevel: log.level } satisfies StationSetup });
-    return new OpcuaOutput(worker, trigger, log, describe, setup.cameras);
+    return new OpcuaOutput(worker, trigger, log, daemon.describeCamera ?? (() => undefined), daemon.line ?? NO_LINE, setup.cameras);
   }
 
   private post(m: ToStation): void {

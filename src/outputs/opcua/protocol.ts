@@ -23,6 +23,8 @@ export interface StationSetup {
   allowAnonymous: boolean;
   cameras: CameraDescription[];
   storage: StorageState;
+  /** The verdict log's file: ResultManagement reads it on the server's thread, read-only. */
+  verdictLog: string;
   /** opcua.nice: the thread sets it on itself before loading node-opcua. */
   nice: number;
   /** The daemon's log level: the thread's log lines below it are not even sent. */
@@ -43,6 +45,8 @@ export type ToStation =
   | { type: 'camera-model'; camera: string; model: ModelInfo }
   /** The desk's answer to a Trigger call the thread passed on (undefined: accepted). */
   | { type: 'trigger-answer'; id: number; rejection: TriggerRejection | undefined }
+  /** The daemon's answer to a Halt or Reset the thread passed on: whether the line paused or resumed. */
+  | { type: 'line-answer'; id: number; done: boolean }
   | { type: 'stop' };
 
 /** Server thread → main thread. */
@@ -54,5 +58,7 @@ export type FromStation =
   | { type: 'log'; line: string }
   /** A client called Trigger; the main thread asks the trigger desk and answers with trigger-answer. */
   | { type: 'trigger'; id: number; camera: string; partId: string; arrivedAt: number }
+  /** A client called Halt or Reset; the main thread pauses or resumes the line and answers with line-answer. */
+  | { type: 'line'; id: number; action: 'halt' | 'reset' }
   /** busyPct: the thread's event-loop utilisation from listening to stop, in % (its CPU, near enough, GC helpers aside). */
   | { type: 'stopped'; busyPct: number };

@@ -5,6 +5,7 @@ import {
   type CallMethodResultOptions,
   type DataValue,
   type ISessionContext,
+  type StatusCode,
   type Variant,
 } from 'node-opcua';
 import type { Logger } from 'pino';
@@ -12,7 +13,8 @@ import type { CameraState, StorageState } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
 import { addCamera, buildStation, removeCamera, type CameraDescription, type CameraNodes, type StationNodes } from './address-space.js';
-import { STATION_NODESETS, type SystemState } from './machine-vision.js';
+import { STATION_NODESETS, type LineControl, type SystemState } from './machine-vision.js';
+import { ResultManagement } from './result-management.js';
 import { serverSecurity } from './security.js';
 import type { StationSetup } from './protocol.js';
 import type { OpcuaUsers } from './users.js';
@@ -23,6 +25,8 @@ export interface OpcuaStationOptions extends Omit<StationSetup, 'usersFile' | 'l
   users: OpcuaUsers | undefined;
   /** Asks the daemon's trigger desk (the same one the MQTT trigger uses), on the main thread. */
   trigger: (request: { camera: string; partId: string }, arrivedAt: number) => Promise<TriggerRejection | undefined>;
+  /** Asks the daemon to pause or resume the line (Halt, Reset), on the main thread. */
+  line: LineControl;
   log: Logger;
 }
 
@@ -44,6 +48,9 @@ export class OpcuaStation {
   private readonly handshakes = new Map<string, Handshake>();
   private storage: StorageState;
   private running = false;
+  /** Halted by a client's Halt (the line paused) until its Reset. */
+  private halted = false;
+  private results: ResultManagement | undefined;
 
   private constructor(
     private readonly server: OPCUAServer,
@@ -111,6 +118,25 @@ export class OpcuaStation {
     this.nodes.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(String(args[0]?.value ?? ''), String(args[1]?.value ?? '')));
     this.nodes.storageState.set({ dataType: DataType.String, value: this.storage });
     for (const [camera, n] of this.nodes.cameras) this.bindCamera(camera, n);
+    this.results = new ResultManagement(this.nodes.vision, this.opts.station, this.opts.verdictLog, this.opts.log);
+    this.nodes.vision.control = (action, why) => this.control(action, why);
+  }
+
+  /**
+   * Halt pauses the line (frames are not judged, triggers refused: line-pause.ts) and shows Halted;
+   * Reset resumes it, Halted → Preoperational → Operational. Either is refused (BadInvalidState) where
+   * OPC 40100's state machine has no such transition, and Halt when the daemon cannot pause (starting,
+   * stopping, already paused by another channel).
+   */
+  private async control(action: 'halt' | 'reset', why: { cause: number; description: string }): Promise<StatusCode> {
+    if (action === 'halt' ? !this.running || this.halted : !this.halted) return StatusCodes.BadInvalidState;
+    // Resume answers false only when the line runs already (resumed by MQTT or HTTP meanwhile): Reset still ends Halted.
+    if (!(await this.opts.line(action)) && action === 'halt') return StatusCodes.BadInvalidState;
+    this.halted = action === 'halt';
+    this.opts.log.info({ event: action === 'halt' ? 'opcua.halted' : 'opcua.reset', ...why }, action === 'halt' ? 'opc ua: Halt called, the line paused' : 'opc ua: Reset called, the line resumed');
+    if (action === 'reset') this.nodes.vision.setState('Preoperational', true);
+    this.showState(this.systemState(), true);
+    return StatusCodes.Good;
   }
 
   /** The camera's methods and its acknowledgement by write, bound to this station's handshake. */
@@ -182,6 +208,7 @@ export class OpcuaStation {
   async stop(): Promise<void> {
     this.running = false;
     this.showState('Halted');
+    this.results?.close();
     for (const n of this.nodes.cameras.values()) n.model.setState('Closed');
     // Clients get the Halted state and ServerStatus shutdown before their sessions close.
     await this.server.shutdown(200);
@@ -229,14 +256,15 @@ export class OpcuaStation {
   }
 
   /** SystemState (a string, for a PLC) and the VisionStateMachine (for an OPC 40100 client) say the same. */
-  private showState(state: SystemState): void {
+  private showState(state: SystemState, byMethod = false): void {
     this.nodes.systemState.set({ dataType: DataType.String, value: state });
-    this.nodes.vision.setState(state);
+    this.nodes.vision.setState(state, byMethod);
   }
 
   /** Error while verdicts are being lost from the log (the PLC still gets them, the record does not). */
   private systemState(): SystemState {
     if (!this.running) return 'Preoperational';
+    if (this.halted) return 'Halted';
     return this.storage === 'failed' ? 'Error' : 'Operational';
   }
 }

@@ -32,6 +32,9 @@ setErrorLogger((...args: unknown[]) => libLog.error(format(...args).trim()));
 /** Trigger calls waiting for the desk's answer from the main thread, by id. */
 const waiting = new Map<number, { request: { camera: string; partId: string }; answer: (r: TriggerRejection | undefined) => void }>();
 let lastTriggerId = 0;
+/** Halt and Reset calls waiting for the daemon's pause or resume, by id. */
+const lineCalls = new Map<number, (done: boolean) => void>();
+let lastLineId = 0;
 
 async function main(): Promise<void> {
   let station: OpcuaStation;
@@ -44,6 +47,12 @@ async function main(): Promise<void> {
           const id = ++lastTriggerId;
           waiting.set(id, { request, answer });
           post({ type: 'trigger', id, ...request, arrivedAt });
+        }),
+      line: (action) =>
+        new Promise((answer) => {
+          const id = ++lastLineId;
+          lineCalls.set(id, answer);
+          post({ type: 'line', id, action });
         }),
       log,
     });
@@ -74,6 +83,11 @@ async function main(): Promise<void> {
         waiting.delete(m.id);
         return w?.answer(m.rejection);
       }
+      case 'line-answer': {
+        const answer = lineCalls.get(m.id);
+        lineCalls.delete(m.id);
+        return answer?.(m.done);
+      }
       case 'stop':
         void stop(station, Math.round(performance.eventLoopUtilization(sinceListening).utilization * 1000) / 10);
     }
@@ -84,6 +98,8 @@ async function stop(station: OpcuaStation, busyPct: number): Promise<void> {
   // A call still waiting has no desk left to answer it.
   for (const { request, answer } of waiting.values()) answer({ code: 'INSPECTD_TRIGGER_INVALID', message: 'inspectd is stopping', trigger: request });
   waiting.clear();
+  for (const answer of lineCalls.values()) answer(false);
+  lineCalls.clear();
   await station.stop().catch((err: Error) => log.warn({ err: err.message }, 'opc ua server shutdown failed'));
   post({ type: 'stopped', busyPct });
 }

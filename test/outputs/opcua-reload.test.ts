@@ -3,8 +3,9 @@ import { AttributeIds, BrowseDirection, type DataValue } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelJson } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
-import { freePort, PlcSession } from '../helpers/opcua.js';
-import { DaemonProcess, sleep, tempDir, waitFor, writeConfig } from '../ops/helpers.js';
+import { freePort, type PlcSession } from '../helpers/opcua.js';
+import { startOpcuaStation, stopOpcuaStation } from '../helpers/opcua-station.js';
+import { sleep, tempDir, waitFor, writeConfig, type DaemonProcess } from '../ops/helpers.js';
 
 /**
  * A live reload that adds and removes a camera, as a PLC on OPC UA sees it: `inspectd run` as a
@@ -56,16 +57,11 @@ beforeAll(async () => {
   dir = tempDir('opcua-reload');
   port = await freePort();
   broker = await TestBroker.start();
-  daemon = DaemonProcess.start(writeConfig(dir, config([cam('cam1', 1), cam('cam2', 2)])), ['--broker', broker.url, '--http', '127.0.0.1:0'], { HOME: home });
-  await waitFor('ready', () => daemon.event('ready'), 90_000);
-  // node-opcua loads its nodesets on its own thread: 5-15 s, longer on a loaded 2-vCPU box.
-  await waitFor('the OPC UA server listening', () => daemon.event('opcua.listening'), 100_000);
-  plc = await PlcSession.open({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, pkiDir: join(dir, 'plc-pki') });
+  ({ daemon, plc } = await startOpcuaStation(writeConfig(dir, config([cam('cam1', 1), cam('cam2', 2)])), { dir, brokerUrl: broker.url, port, home }));
 }, 200_000);
 
 afterAll(async () => {
-  await plc?.close().catch(() => {});
-  daemon?.kill();
+  await stopOpcuaStation({ daemon, plc });
   await broker?.stop();
 });
 

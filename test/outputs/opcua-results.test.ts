@@ -7,8 +7,9 @@ import type { VerdictRow } from '../../src/record/store.js';
 const dbRows = (db: string) => logRows(db) as unknown as VerdictRow[];
 import { defaultModelJson } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
-import { freePort, PlcSession } from '../helpers/opcua.js';
-import { DaemonProcess, sleep, tempDir, waitFor, writeConfig } from '../ops/helpers.js';
+import { freePort, type PlcSession } from '../helpers/opcua.js';
+import { startOpcuaStation, stopOpcuaStation } from '../helpers/opcua-station.js';
+import { sleep, tempDir, waitFor, writeConfig, type DaemonProcess } from '../ops/helpers.js';
 
 /**
  * OPC 40100's ResultManagement and the VisionStateMachine's Halt / Reset, called by node-opcua's
@@ -90,18 +91,14 @@ beforeAll(async () => {
     'log: { level: info, format: json }',
     '',
   ].join('\n');
-  daemon = DaemonProcess.start(writeConfig(dir, config), ['--broker', broker.url, '--http', '127.0.0.1:0'], { HOME: home });
-  await waitFor('ready', () => daemon.event('ready'), 90_000);
-  await waitFor('the OPC UA server listening', () => daemon.event('opcua.listening'), 100_000);
-  plc = await PlcSession.open({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, pkiDir: join(dir, 'plc-pki') });
+  ({ daemon, plc } = await startOpcuaStation(writeConfig(dir, config), { dir, brokerUrl: broker.url, port, home }));
   await plc.session.extractNamespaceDataType();
   mv = await plc.namespaceIndex('http://opcfoundation.org/UA/MachineVision');
   await waitFor('ten verdicts in the log', () => dbRows(join(dir, 'verdicts.db')).length >= 10, 60_000);
 }, 200_000);
 
 afterAll(async () => {
-  await plc?.close().catch(() => {});
-  daemon?.kill();
+  await stopOpcuaStation({ daemon, plc });
   await broker?.stop();
 });
 

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AppliedChanges, ReloadPlan } from './config/reload.js';
 import { isTriggeredCamera, type Config } from './config/schema.js';
+import type { CameraDescription } from './outputs/opcua/address-space.js';
 import { InspectdError } from './errors.js';
 import type { CameraInspection } from './inspect/camera.js';
 import { applyLiveChanges } from './inspect/live-changes.js';
@@ -208,6 +209,14 @@ export class Daemon {
     return this.cameras.inspectionOf(camera) ?? this.inspections?.cameras.get(camera);
   }
 
+  /** A camera as it runs now: its config (a reload's, once adopted) and the model that config gives it. */
+  private describeCamera(camera: string): CameraDescription | undefined {
+    const cfg = this.opts.config;
+    const cam = cfg.cameras.find((c) => c.name === camera);
+    const model = cam && this.modelsInUse.modelOf(cfg, cam);
+    return cam && model ? { name: camera, triggered: isTriggeredCamera(cam), model: model.info } : undefined;
+  }
+
   private async startBroker(): Promise<string> {
     const { url, embedded } = await stationBroker(this.opts.config.mqtt, this.opts.log.child({ component: 'broker' }));
     this.broker = embedded;
@@ -231,6 +240,7 @@ export class Daemon {
       sparkplugCredentials: spbCredentials,
       desk: () => this.triggerDesk,
       telemetry: this.telemetry,
+      daemon: { describeCamera: (camera) => this.describeCamera(camera), line: { pause: (via) => this.pause(via), resume: (via) => this.resume(via) } },
       log: this.opts.log,
     });
     this.publisher = made.publisher;

@@ -53,6 +53,8 @@ export interface E2eFigures {
     startMs: number;
     /** Whether the cameras were already running when it listened (they do not wait for it). */
     listenedAfterCamerasRan: boolean;
+    /** The server thread's nice as it set it (opcua.nice): 'nice 5'. */
+    priority: string;
     /** The server thread's event-loop utilisation from listening to stop, in % of one core. */
     serverThreadBusyPct?: number;
   };
@@ -82,7 +84,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       source: { type: 'synthetic', fps: perCamFps, width: run.width, height: run.height, seed: 42 + i, distinctParts: 32 },
     })),
     mqtt: { embeddedBroker: { port } },
-    ...(run.opcua ? { opcua: { enabled: true, port: opcuaPort, pkiDir: join(dir, 'opcua-pki') } } : {}),
+    // The config file's opcua settings (its nice, say) kept; where it listens is the bench's.
+    ...(run.opcua ? { opcua: { ...((run.baseConfig.opcua as object | undefined) ?? {}), enabled: true, port: opcuaPort, pkiDir: join(dir, 'opcua-pki') } } : {}),
     http: { ...((run.baseConfig.http as object | undefined) ?? {}), enabled: true, host: '127.0.0.1', port: httpPort },
     storage: { path: join(dir, 'bench.db') },
     log: { level: 'info', format: 'json' },
@@ -97,7 +100,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   let daemonStats: DaemonStats | undefined;
   let running = false;
   /** The OPC UA server loads on its own thread while the cameras start: when it listened, and whether the cameras were already running. */
-  let opcuaListening: { afterRunning: boolean; startMs: number } | undefined;
+  let opcuaListening: { afterRunning: boolean; startMs: number; priority: string } | undefined;
   let opcuaBusyPct: number | undefined;
   let stderr = '';
   let pending = '';
@@ -108,7 +111,10 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     for (const line of lines) {
       if (line.includes('"inspectd running"')) running = true;
       if (line.includes('"opc ua server stopped"')) opcuaBusyPct = (JSON.parse(line) as { serverThreadBusyPct: number }).serverThreadBusyPct;
-      if (line.includes('"opc ua server listening"')) opcuaListening = { afterRunning: running, startMs: (JSON.parse(line) as { startMs: number }).startMs };
+      if (line.includes('"opc ua server listening"')) {
+        const l = JSON.parse(line) as { startMs: number; priority: string };
+        opcuaListening = { afterRunning: running, startMs: l.startMs, priority: l.priority };
+      }
       if (!line.includes('"stopped"')) continue;
       try {
         daemonStats = (JSON.parse(line) as { stats: DaemonStats }).stats;
@@ -160,7 +166,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     const { latencies, margins, answered, timeouts, lateAnswers, seen } = tally(got);
     // Let the last publish cycle reach the OPC UA client before its count is read.
     if (opcua) await new Promise((r) => setTimeout(r, 500));
-    const opcuaFigures: E2eFigures['opcua'] = opcua ? { ...opcuaCompare(seen, opcua), startMs: opcuaListening!.startMs, listenedAfterCamerasRan: opcuaListening!.afterRunning } : undefined;
+    const opcuaFigures: E2eFigures['opcua'] = opcua ? { ...opcuaCompare(seen, opcua), startMs: opcuaListening!.startMs, listenedAfterCamerasRan: opcuaListening!.afterRunning, priority: opcuaListening!.priority } : undefined;
     await opcua?.close();
     opcua = undefined;
     const pageFigures = pages?.figures();

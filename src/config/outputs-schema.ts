@@ -39,9 +39,15 @@ export const opcua = z
     allowAnonymous: z.boolean().optional(),
     /** Identifies this server to clients (ApplicationUri); default urn:inspectd:{station}. */
     applicationUri: z.string().min(1).optional(),
+    /**
+     * Nice value of the server's thread (its JS thread only: node-opcua's encoding, subscriptions and
+     * sessions). Above 0 the kernel gives the cameras, the main thread and inference the CPU first
+     * when they want it: on a box with few cores a client's burst waits, not a frame.
+     */
+    nice: z.number().int().min(-20).max(19).default(5),
   })
   .strict()
-  .default({ enabled: false, host: '127.0.0.1', port: 4840, securityModes: ['None', 'Sign', 'SignAndEncrypt'], allowInsecureNone: false, trustUnknownClients: false });
+  .default({ enabled: false, host: '127.0.0.1', port: 4840, securityModes: ['None', 'Sign', 'SignAndEncrypt'], allowInsecureNone: false, trustUnknownClients: false, nice: 5 });
 
 /**
  * How inspectd reaches a broker, besides its URL: shared by the MQTT output (`mqtt`) and the Sparkplug B

@@ -5,6 +5,7 @@ import type { TelemetryTee } from '../ops/telemetry.js';
 import type { VerdictRecorder } from '../record/recorder.js';
 import { MQTT_OUTPUT } from '../record/store.js';
 import type { TriggerDesk } from '../source/trigger.js';
+import type { OpcuaDaemonHooks } from './opcua/output.js';
 import type { BrokerCredentials } from './mqtt/credentials.js';
 import { VerdictPublisher } from './mqtt/publisher.js';
 import { openOperatorPage, type OperatorPage } from './operator-page/operator-page.js';
@@ -23,6 +24,8 @@ export interface StationOutputParts {
   /** The trigger desk, once the cameras are open: OPC UA's Trigger method goes to it. */
   desk: () => TriggerDesk | undefined;
   telemetry: TelemetryTee;
+  /** What OPC UA asks of the daemon: a camera a reload adds, as it runs now; the line's pause for Halt and Reset. */
+  daemon: OpcuaDaemonHooks;
   log: Logger;
 }
 
@@ -65,7 +68,7 @@ export async function openStationOutputs(p: StationOutputParts): Promise<Station
   // OPC UA (opcua.enabled): its server loads on its own thread while the cameras start. Imported
   // only when asked for: node-opcua is large and most stations do not use it.
   const opcua = cfg.opcua.enabled
-    ? (await import('./opcua/open.js')).openOpcuaOutput({ config: cfg, inspections: p.inspections, recorder, desk: p.desk, telemetry: p.telemetry, log: log.child({ component: 'opcua' }) })
+    ? (await import('./opcua/open.js')).openOpcuaOutput({ config: cfg, inspections: p.inspections, recorder, desk: p.desk, telemetry: p.telemetry, daemon: p.daemon, log: log.child({ component: 'opcua' }) })
     : undefined;
   // The operator page's live view is an output like MQTT: it hears every verdict as it is decided.
   const page = openOperatorPage(cfg, recorder, p.inspections, log.child({ component: 'page' }));

@@ -57,6 +57,10 @@ export interface RecentQuery {
   camera?: string;
   since?: number;
   until?: number;
+  /** Only this part's verdicts (OPC UA's GetResultListFiltered). */
+  partId?: string;
+  /** Rows to skip first, newest first (a client paging through). */
+  offset?: number;
 }
 
 export interface NewVerdict {
@@ -352,10 +356,11 @@ export class VerdictStore {
     if (q.since !== undefined) where.push('decided_at >= @since');
     if (q.until !== undefined) where.push('decided_at < @until');
     if (q.camera) where.push('camera = @camera');
+    if (q.partId !== undefined) where.push('part_id = @partId');
     if (q.verdicts.length > 0) where.push(`verdict IN (${q.verdicts.map((_, i) => `@v${i}`).join(', ')})`);
-    const params: Record<string, unknown> = { station: q.station, limit: q.limit, since: q.since, until: q.until, camera: q.camera };
+    const params: Record<string, unknown> = { station: q.station, limit: q.limit, since: q.since, until: q.until, camera: q.camera, partId: q.partId, offset: q.offset ?? 0 };
     q.verdicts.forEach((v, i) => (params[`v${i}`] = v));
-    return this.db.prepare(`SELECT * FROM verdicts INDEXED BY verdicts_decided WHERE ${where.join(' AND ')} ORDER BY decided_at DESC, seq DESC LIMIT @limit`).all(params) as VerdictRow[];
+    return this.db.prepare(`SELECT * FROM verdicts INDEXED BY verdicts_decided WHERE ${where.join(' AND ')} ORDER BY decided_at DESC, seq DESC LIMIT @limit OFFSET @offset`).all(params) as VerdictRow[];
   }
 
   /** Verdicts per camera, kind and time bucket (epoch ms / bucketMs) decided since a time. */

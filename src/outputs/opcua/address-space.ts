@@ -114,15 +114,22 @@ export class ResultNodes {
 /** The model a camera runs, and whether it is serving. */
 export class ModelNodes {
   private readonly state: Value;
+  private readonly fields: Record<'name' | 'version' | 'precision' | 'backend', Value>;
   constructor(ns: Namespace, parent: UAObject, id: string, info: ModelInfo) {
     const obj = folder(ns, parent, id, 'Model', 'The model this camera runs (OPC 40100 calls this a recipe; here it is fixed per start)');
     const mid = `${id}.Model`;
-    variable(ns, obj, mid, 'Name', DataType.String, info.name, 'Model name (models/*/model.json)');
-    variable(ns, obj, mid, 'Version', DataType.String, info.version, 'Model version');
-    variable(ns, obj, mid, 'Precision', DataType.String, info.precision, 'fp32 or int8');
-    variable(ns, obj, mid, 'Backend', DataType.String, info.backend, 'onnxruntime or tensorrt');
+    this.fields = {
+      name: variable(ns, obj, mid, 'Name', DataType.String, info.name, 'Model name (models/*/model.json)'),
+      version: variable(ns, obj, mid, 'Version', DataType.String, info.version, 'Model version'),
+      precision: variable(ns, obj, mid, 'Precision', DataType.String, info.precision, 'fp32 or int8'),
+      backend: variable(ns, obj, mid, 'Backend', DataType.String, info.backend, 'onnxruntime or tensorrt'),
+    };
     // The daemon starts only with every model loaded and self-tested, so a running server means Ready.
     this.state = variable(ns, obj, mid, 'State', DataType.String, 'Ready', 'Ready (loaded and self-tested) or Closed (the daemon is stopping)');
+  }
+  /** A reload gave the camera another model (swapped in only once it loaded and self-tested). */
+  describe(info: ModelInfo): void {
+    for (const k of ['name', 'version', 'precision', 'backend'] as const) this.fields[k].set({ dataType: DataType.String, value: info[k] });
   }
   setState(s: 'Ready' | 'Closed'): void {
     this.state.set({ dataType: DataType.String, value: s });
@@ -141,6 +148,7 @@ export interface HandshakeNodes {
 export interface CameraNodes {
   /** The camera's object: the source of its ResultReady events. */
   object: UAObject;
+  triggered: Value;
   state: Value;
   stateReason: Value;
   result: ResultNodes;
@@ -156,6 +164,9 @@ export interface StationNodes {
   storageReason: Value;
   counts: CounterNodes;
   trigger: UAMethod;
+  /** The server's own namespace, where a camera added later gets its nodes. */
+  ns: Namespace;
+  camerasFolder: UAObject;
   cameras: Map<string, CameraNodes>;
 }
 
@@ -191,40 +202,60 @@ export function buildStation(addressSpace: AddressSpace, station: string, versio
     outputArguments: TRIGGER_OUTPUTS,
   });
   const camerasFolder = folder(ns, root, sid, 'Cameras', 'One object per camera');
-  const cams = new Map<string, CameraNodes>();
-  for (const cam of cameras) {
-    const cid = `${sid}.Cameras.${cam.name}`;
-    // An event source of the station: its ResultReady events reach a client subscribed to the station or the Server object.
-    const obj = ns.addObject({ componentOf: camerasFolder, browseName: cam.name, nodeId: `s=${cid}`, description: `Camera ${cam.name}`, eventSourceOf: root, eventNotifier: 1 });
-    const handshake: HandshakeNodes = {
-      resultReady: variable(ns, obj, cid, 'ResultReady', DataType.Boolean, false, 'true from a new result until it is acknowledged; false again on an accepted Trigger'),
-      resultSeq: variable(ns, obj, cid, 'ResultSeq', DataType.UInt32, 0, 'Seq of the result ResultReady refers to (LastResult.Seq)'),
-      resultAcknowledged: variable(ns, obj, cid, 'ResultAcknowledged', DataType.Boolean, false, 'Write true to acknowledge the current result (ResultReady goes false); reset to false by the next result', true),
-      trigger: ns.addMethod(obj, {
-        browseName: 'Trigger',
-        nodeId: `s=${cid}.Trigger`,
-        description: 'Inspect this part on this camera now',
-        inputArguments: [STRING_ARG('PartId', 'Part id, 1-200 characters')],
-        outputArguments: TRIGGER_OUTPUTS,
-      }),
-      acknowledge: ns.addMethod(obj, {
-        browseName: 'AcknowledgeResult',
-        nodeId: `s=${cid}.AcknowledgeResult`,
-        description: 'Acknowledge the result with this seq (0: the current one); ResultReady goes false',
-        inputArguments: [{ name: 'Seq', description: { text: 'ResultSeq being acknowledged, or 0' }, dataType: DataType.UInt32 }],
-        outputArguments: [{ name: 'Acknowledged', description: { text: 'false when Seq is not the current result' }, dataType: DataType.Boolean }],
-      }),
-    };
-    variable(ns, obj, cid, 'Triggered', DataType.Boolean, cam.triggered, 'true: parts come from triggers (MQTT or OPC UA); false: every frame is a part');
-    cams.set(cam.name, {
-      object: obj,
-      state: variable(ns, obj, cid, 'CameraState', DataType.String, 'down', 'up (delivering frames) or down (unplugged, stream lost, never opened)'),
-      stateReason: variable(ns, obj, cid, 'CameraStateReason', DataType.String, '', 'Why the camera is down'),
-      result: new ResultNodes(ns, obj, cid),
-      counts: new CounterNodes(ns, obj, cid),
-      model: new ModelNodes(ns, obj, cid, cam.model),
-      handshake,
-    });
-  }
-  return { vision, systemState, storageState, storageReason, counts, trigger, cameras: cams };
+  const nodes: StationNodes = { vision, systemState, storageState, storageReason, counts, trigger, ns, camerasFolder, cameras: new Map() };
+  for (const cam of cameras) addCamera(nodes, station, cam);
+  return nodes;
 }
+
+/** One camera's object under Cameras, with its result, counters, model, state and handshake (at start, or added by a live reload). */
+export function addCamera(station: StationNodes, stationName: string, cam: CameraDescription): CameraNodes {
+  const ns = station.ns;
+  const root = station.vision.root;
+  const cid = `${stationName}.Cameras.${cam.name}`;
+  // An event source of the station: its ResultReady events reach a client subscribed to the station or the Server object.
+  const obj = ns.addObject({ componentOf: station.camerasFolder, browseName: cam.name, nodeId: `s=${cid}`, description: `Camera ${cam.name}`, eventSourceOf: root, eventNotifier: 1 });
+  const handshake: HandshakeNodes = {
+    resultReady: variable(ns, obj, cid, 'ResultReady', DataType.Boolean, false, 'true from a new result until it is acknowledged; false again on an accepted Trigger'),
+    resultSeq: variable(ns, obj, cid, 'ResultSeq', DataType.UInt32, 0, 'Seq of the result ResultReady refers to (LastResult.Seq)'),
+    resultAcknowledged: variable(ns, obj, cid, 'ResultAcknowledged', DataType.Boolean, false, 'Write true to acknowledge the current result (ResultReady goes false); reset to false by the next result', true),
+    trigger: ns.addMethod(obj, {
+      browseName: 'Trigger',
+      nodeId: `s=${cid}.Trigger`,
+      description: 'Inspect this part on this camera now',
+      inputArguments: [STRING_ARG('PartId', 'Part id, 1-200 characters')],
+      outputArguments: TRIGGER_OUTPUTS,
+    }),
+    acknowledge: ns.addMethod(obj, {
+      browseName: 'AcknowledgeResult',
+      nodeId: `s=${cid}.AcknowledgeResult`,
+      description: 'Acknowledge the result with this seq (0: the current one); ResultReady goes false',
+      inputArguments: [{ name: 'Seq', description: { text: 'ResultSeq being acknowledged, or 0' }, dataType: DataType.UInt32 }],
+      outputArguments: [{ name: 'Acknowledged', description: { text: 'false when Seq is not the current result' }, dataType: DataType.Boolean }],
+    }),
+  };
+  const nodes: CameraNodes = {
+    object: obj,
+    triggered: variable(ns, obj, cid, 'Triggered', DataType.Boolean, cam.triggered, 'true: parts come from triggers (MQTT or OPC UA); false: every frame is a part'),
+    state: variable(ns, obj, cid, 'CameraState', DataType.String, 'down', 'up (delivering frames) or down (unplugged, stream lost, never opened)'),
+    stateReason: variable(ns, obj, cid, 'CameraStateReason', DataType.String, '', 'Why the camera is down'),
+    result: new ResultNodes(ns, obj, cid),
+    counts: new CounterNodes(ns, obj, cid),
+    model: new ModelNodes(ns, obj, cid, cam.model),
+    handshake,
+  };
+  station.cameras.set(cam.name, nodes);
+  return nodes;
+}
+
+/**
+ * A camera a live reload removed: its object and everything below it leave the address space (a
+ * client's monitored items on them stop getting values; a browse no longer finds it).
+ */
+export function removeCamera(station: StationNodes, camera: string): boolean {
+  const n = station.cameras.get(camera);
+  if (!n) return false;
+  station.cameras.delete(camera);
+  station.ns.deleteNode(n.object);
+  return true;
+}
+

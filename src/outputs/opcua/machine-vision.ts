@@ -3,6 +3,7 @@ import {
   nodesets,
   promoteToStateMachine,
   StatusCodes,
+  type StatusCode,
   Variant,
   VariantArrayType,
   type AddressSpace,
@@ -19,8 +20,9 @@ import type { VerdictKind, VerdictMessage } from '../../verdict/types.js';
  * `Opc.Ua.MachineVision.NodeSet2.xml`, v1.0.0) that inspectd fills in: the station is a
  * `VisionSystemType` instance, its mandatory `VisionStateMachine` follows the daemon
  * (Preoperational → Operational → Halted, Error while verdicts are lost from the log), and every
- * verdict raises a `ResultReadyEventType` event from its camera's object. docs/opcua.md lists what
- * is left out (recipe, configuration and result management, jobs, the state machine's methods).
+ * verdict raises a `ResultReadyEventType` event from its camera's object; its ResultManagement
+ * (result-management.ts) answers from the verdict log, and Halt / Reset pause and resume the line.
+ * docs/opcua.md lists what is left out (recipe and configuration management, jobs).
  */
 
 export const MACHINE_VISION_URI = 'http://opcfoundation.org/UA/MachineVision';
@@ -36,15 +38,23 @@ export type SystemState = 'Preoperational' | 'Operational' | 'Halted' | 'Error';
  * 1 Completed, 3 Aborted (stopped before completion: the deadline came first), 4 Failed.
  * The verdict itself is in the event's ResultContent.
  */
-const RESULT_STATE: Record<VerdictKind, number> = { PASS: 1, FAIL: 1, TIMEOUT: 3, ERROR: 4 };
+export const RESULT_STATE: Record<VerdictKind, number> = { PASS: 1, FAIL: 1, TIMEOUT: 3, ERROR: 4 };
+
+/** What Halt and Reset ask of the daemon (the line's pause and resume): resolves whether it did. */
+export type LineControl = (action: 'halt' | 'reset') => Promise<boolean>;
 
 export class VisionSystem {
+  /** Bound by the server (server.ts): Halt and Reset go to the daemon's line pause through it. */
+  control: ((action: 'halt' | 'reset', why: { cause: number; description: string }) => Promise<StatusCode>) | undefined;
+
   private constructor(
     readonly root: UAObject,
+    /** OPC 40100's optional ResultManagement object (its methods are bound in result-management.ts). */
+    readonly resultManagement: UAObject,
     private readonly stateMachine: UAStateMachineEx,
     private readonly resultReady: UAEventType,
     private readonly addressSpace: AddressSpace,
-    private readonly mv: number,
+    readonly mv: number,
     private readonly server: UAObject,
   ) {}
 
@@ -60,25 +70,59 @@ export class VisionSystem {
       description,
       organizedBy: addressSpace.rootFolder.objects,
       eventSourceOf: addressSpace.rootFolder.objects.server,
+      optionals: ['ResultManagement'],
     });
     root.setEventNotifier(1); // SubscribeToEvents: ResultReady events of every camera
     const smNode = root.getComponentByName('VisionStateMachine', mv) as UAObject;
     const sm = promoteToStateMachine(smNode);
-    // Halt and Reset are mandatory in the type, but inspectd's state follows the daemon (its config,
-    // its storage), not a client: a PLC cannot halt the line's inspection through OPC UA.
-    for (const method of ['Halt', 'Reset']) {
-      smNode.getMethodByName(method, mv)?.bindMethod(async (_args: Variant[], _context: ISessionContext) => ({ statusCode: StatusCodes.BadNotSupported }));
+    const rm = root.getComponentByName('ResultManagement', mv) as UAObject | null;
+    if (!rm) throw new Error('the Machine Vision nodeset has no ResultManagement in VisionSystemType');
+    const system = new VisionSystem(root, rm, sm, eventType, addressSpace, mv, addressSpace.rootFolder.objects.server);
+    // Halt and Reset: the line's pause and resume (docs/opcua.md says where this departs from OPC 40100).
+    // Their inputs, Cause (Int32) and CauseDescription, are logged; their output is Error (0: done).
+    for (const [method, action] of [['Halt', 'halt'], ['Reset', 'reset']] as const) {
+      smNode.getMethodByName(method, mv)?.bindMethod(async (args: Variant[], _context: ISessionContext) => {
+        const statusCode = system.control ? await system.control(action, { cause: Number(args[0]?.value ?? 0), description: String(args[1]?.value ?? '') }) : StatusCodes.BadNotSupported;
+        return statusCode === StatusCodes.Good ? { statusCode, outputArguments: [{ dataType: DataType.Int32, value: 0 }] } : { statusCode };
+      });
     }
-    const system = new VisionSystem(root, sm, eventType, addressSpace, mv, addressSpace.rootFolder.objects.server);
     system.setState('Preoperational');
     return system;
   }
 
-  setState(state: SystemState): void {
+  /**
+   * The type has a method-caused and an ...Auto transition between most pairs of states: a change
+   * the daemon made itself takes the Auto one, one a Halt or Reset call caused the other.
+   */
+  setState(state: SystemState, byMethod = false): void {
     if (this.stateMachine.getCurrentState()?.endsWith(`:${state}`)) return;
-    // Every change here is automatic (the daemon's, no method was called): the type has a method-caused
-    // and an ...Auto transition between most pairs of states; take the Auto one.
-    this.stateMachine.setState(state, pickAutoTransition);
+    this.stateMachine.setState(state, byMethod ? pickMethodTransition : pickAutoTransition);
+  }
+
+  /** A Machine Vision structure (ResultIdDataType, ResultDataType...) as a Variant. */
+  structure(dataType: string, fields: Record<string, unknown>): Variant {
+    return new Variant({ dataType: DataType.ExtensionObject, value: this.addressSpace.constructExtensionObject(this.addressSpace.findDataType(dataType, this.mv)!, fields) });
+  }
+
+  /**
+   * A verdict as OPC 40100's ResultDataType (GetResultById, GetResultListFiltered): the seq as
+   * ResultId, the model as the internal recipe, the station as the internal configuration (it has
+   * no other), no job, and the verdict's JSON as ResultContent, as in the ResultReady event.
+   */
+  resultData(m: VerdictMessage): Record<string, unknown> {
+    const field = (dataType: string, fields: Record<string, unknown>) => this.structure(dataType, fields).value as unknown;
+    return {
+      resultId: field('ResultIdDataType', { id: String(m.seq) }),
+      isPartial: false,
+      resultState: RESULT_STATE[m.verdict],
+      ...(m.partId ? { partId: field('PartIdDataType', { id: m.partId }) } : {}),
+      internalRecipeId: field('RecipeIdInternalDataType', { id: m.model.name, version: m.model.version }),
+      internalConfigurationId: field('ConfigurationIdDataType', { id: m.station }),
+      jobId: field('JobIdDataType', { id: '' }),
+      creationTime: new Date(m.decidedAt),
+      processingTimes: field('ProcessingTimesDataType', { startTime: new Date(m.capturedAt), endTime: new Date(m.decidedAt), processingDuration: m.latencyMs }),
+      resultContent: [new Variant({ dataType: DataType.String, value: JSON.stringify(m) })],
+    };
   }
 
   /**
@@ -89,8 +133,7 @@ export class VisionSystem {
    */
   raiseResultReady(camera: UAObject, m: VerdictMessage, json: string): void {
     if (camera.listenerCount('event') + this.root.listenerCount('event') + this.server.listenerCount('event') === 0) return;
-    const ext = (dataType: string, fields: Record<string, unknown>) =>
-      new Variant({ dataType: DataType.ExtensionObject, value: this.addressSpace.constructExtensionObject(this.addressSpace.findDataType(dataType, this.mv)!, fields) });
+    const ext = (dataType: string, fields: Record<string, unknown>) => this.structure(dataType, fields);
     camera.raiseEvent(this.resultReady, {
       message: { dataType: DataType.LocalizedText, value: { text: `${m.camera} seq ${m.seq}: ${m.verdict}` } },
       resultId: ext('ResultIdDataType', { id: String(m.seq) }),
@@ -107,4 +150,8 @@ export class VisionSystem {
 
 function pickAutoTransition(transitions: UATransitionEx[]): UATransitionEx | null {
   return transitions.find((t) => t.browseName.name?.endsWith('Auto')) ?? transitions[0] ?? null;
+}
+
+function pickMethodTransition(transitions: UATransitionEx[]): UATransitionEx | null {
+  return transitions.find((t) => !t.browseName.name?.endsWith('Auto')) ?? transitions[0] ?? null;
 }

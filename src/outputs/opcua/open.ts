@@ -7,7 +7,7 @@ import { packageVersion } from '../../paths.js';
 import type { VerdictRecorder } from '../../record/recorder.js';
 import type { ModelInfo } from '../../verdict/types.js';
 import type { TriggerDesk, TriggerRejection } from '../../source/trigger.js';
-import { OpcuaOutput } from './output.js';
+import { OpcuaOutput, type OpcuaDaemonHooks } from './output.js';
 import { readUsersFile } from './users.js';
 
 export interface OpcuaParts {
@@ -18,6 +18,8 @@ export interface OpcuaParts {
   recorder: Pick<VerdictRecorder, 'storageState'>;
   /** The daemon's trigger desk, once the cameras are open (undefined before, and without triggered cameras). */
   desk: () => TriggerDesk | undefined;
+  /** The daemon's camera descriptions and line pause (a reload's cameras; Halt and Reset). */
+  daemon: OpcuaDaemonHooks;
   /** The daemon's telemetry: the server is added to it, to hear camera and storage state. */
   telemetry: TelemetryTee;
   log: Logger;
@@ -35,11 +37,11 @@ export function opcuaPkiDir(cfg: Config): string {
  * a PKI it cannot write) is logged as INSPECTD_OPCUA and the line goes on without it.
  */
 export function openOpcuaOutput(p: OpcuaParts): OpcuaOutput {
-  const output = openOpcuaServer(p, packageVersion(), storageStateOf(p.recorder.storageState()));
+  const output = openOpcuaServer(p, packageVersion(), storageStateOf(p.recorder.storageState()), p.daemon);
   p.telemetry.add(output);
   const since = Date.now();
   output.listening.then(
-    (l) => p.log.info({ event: 'opcua.listening', endpoints: l.endpoints, startMs: Date.now() - since, usersFile: p.config.opcua.usersFile, pki: opcuaPkiDir(p.config) }, 'opc ua server listening'),
+    (l) => p.log.info({ event: 'opcua.listening', endpoints: l.endpoints, priority: l.priority, startMs: Date.now() - since, usersFile: p.config.opcua.usersFile, pki: opcuaPkiDir(p.config) }, 'opc ua server listening'),
     (err: Error) =>
       errorCode(err) === 'INSPECTD_STOPPING'
         ? p.log.info({ event: 'opcua.stopped_loading', startMs: Date.now() - since }, 'opc ua server stopped before it listened')
@@ -49,7 +51,7 @@ export function openOpcuaOutput(p: OpcuaParts): OpcuaOutput {
 }
 
 /** The server alone, for a caller without a daemon around it (bench/opcua-cost.ts, the security test). */
-export function openOpcuaServer(p: Pick<OpcuaParts, 'config' | 'inspections' | 'desk' | 'log'>, version: string, storage: StorageState): OpcuaOutput {
+export function openOpcuaServer(p: Pick<OpcuaParts, 'config' | 'inspections' | 'desk' | 'log'>, version: string, storage: StorageState, daemon?: OpcuaDaemonHooks): OpcuaOutput {
   const o = p.config.opcua;
   const triggered = p.config.cameras.some(isTriggeredCamera);
   const trigger = (request: { camera: string; partId: string }, arrivedAt: number): TriggerRejection | undefined => {
@@ -74,8 +76,11 @@ export function openOpcuaServer(p: Pick<OpcuaParts, 'config' | 'inspections' | '
       allowAnonymous: o.usersFile ? false : (o.allowAnonymous ?? true),
       cameras: p.config.cameras.map((c) => ({ name: c.name, triggered: isTriggeredCamera(c), model: p.inspections.cameras.get(c.name)!.modelInfo })),
       storage,
+      verdictLog: resolve(p.config.storage.path),
+      nice: o.nice,
     },
     trigger,
     p.log,
+    daemon,
   );
 }

@@ -4,7 +4,8 @@ import type { CameraState, StorageState, Telemetry } from '../../ops/telemetry.j
 import type { TriggerRejection } from '../../source/trigger.js';
 import { InspectdError } from '../../errors.js';
 import { compiledWorker } from '../../util/worker-path.js';
-import type { VerdictMessage } from '../../verdict/types.js';
+import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
+import type { CameraDescription } from './address-space.js';
 import type { VerdictOutput } from '../output.js';
 import type { FromStation, StationSetup, ToStation } from './protocol.js';
 
@@ -12,7 +13,24 @@ import type { FromStation, StationSetup, ToStation } from './protocol.js';
 export interface OpcuaListening {
   endpointUrl: string;
   endpoints: string[];
+  /** The server thread's nice ('nice 5', or why it could not be set). */
+  priority: string;
 }
+
+/** The daemon's line pause, as Halt and Reset use it (Daemon.pause / resume): each returns whether it changed anything. */
+export interface LinePauseControl {
+  pause(via: string): boolean;
+  resume(via: string): boolean;
+}
+
+/** What the server asks of the daemon around it (none without one: the bench's server alone). */
+export interface OpcuaDaemonHooks {
+  /** A camera as the daemon runs it now (its config and model after a reload), for the nodes of one a reload adds. */
+  describeCamera: (camera: string) => CameraDescription | undefined;
+  line: LinePauseControl;
+}
+
+const NO_LINE: LinePauseControl = { pause: () => false, resume: () => false };
 
 /** How long stop() waits for the server to tell its clients it is going (Halted, shutdown) before ending its thread. */
 const STOP_TIMEOUT_MS = 5000;
@@ -24,19 +42,25 @@ const STOP_TIMEOUT_MS = 5000;
  * open() and the daemon does not wait for it: the cameras start meanwhile, and what is posted before
  * the server listens is applied, in order, when it does (`listening` resolves then).
  */
-export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraState' | 'setStorageState'> {
+export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraState' | 'setStorageState' | 'declareCamera' | 'forgetCamera' | 'setModels'> {
   readonly name = 'opcua';
   /** Resolves when the server listens; rejects when it could not start (the line goes on without it). */
   readonly listening: Promise<OpcuaListening>;
   private state: 'loading' | 'listening' | 'gone' = 'loading';
   private stopped: ((busyPct?: number) => void) | undefined;
   private stopping = false;
+  /** The model each camera in the address space shows, to tell the server only of a reload's real changes. */
+  private readonly shown = new Map<string, ModelInfo>();
 
   private constructor(
     private readonly worker: Worker,
     private readonly trigger: (request: { camera: string; partId: string }, arrivedAt: number) => TriggerRejection | undefined,
     private readonly log: Logger,
+    private readonly describe: (camera: string) => CameraDescription | undefined,
+    private readonly line: LinePauseControl,
+    cameras: readonly CameraDescription[],
   ) {
+    for (const c of cameras) this.shown.set(c.name, c.model);
     this.listening = new Promise((resolve, reject) => {
       worker.on('message', (m: FromStation) => {
         switch (m.type) {
@@ -44,9 +68,13 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
             return this.relay(m.line);
           case 'trigger':
             return this.answerTrigger(m.id, { camera: m.camera, partId: m.partId }, m.arrivedAt);
+          case 'line': {
+            const done = m.action === 'halt' ? this.line.pause('opc ua') : this.line.resume('opc ua');
+            return this.post({ type: 'line-answer', id: m.id, done });
+          }
           case 'listening':
             this.state = 'listening';
-            return resolve({ endpointUrl: m.endpointUrl, endpoints: m.endpoints });
+            return resolve({ endpointUrl: m.endpointUrl, endpoints: m.endpoints, priority: m.priority });
           case 'failed':
             this.state = 'gone';
             return reject(new Error(m.message));
@@ -71,9 +99,9 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   }
 
   /** Starts the server's thread; returns at once (the server listens later: `listening`). */
-  static open(setup: Omit<StationSetup, 'logLevel'>, trigger: OpcuaOutput['trigger'], log: Logger): OpcuaOutput {
+  static open(setup: Omit<StationSetup, 'logLevel'>, trigger: OpcuaOutput['trigger'], log: Logger, daemon: Partial<OpcuaDaemonHooks> = {}): OpcuaOutput {
     const worker = new Worker(compiledWorker(import.meta.url, 'worker.js'), { workerData: { ...setup, logLevel: log.level } satisfies StationSetup });
-    return new OpcuaOutput(worker, trigger, log);
+    return new OpcuaOutput(worker, trigger, log, daemon.describeCamera ?? (() => undefined), daemon.line ?? NO_LINE, setup.cameras);
   }
 
   private post(m: ToStation): void {
@@ -140,4 +168,32 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   setStorageState(state: StorageState, reason?: string): void {
     this.post({ type: 'storage-state', state, reason });
   }
+
+  // ---- Cameras a live reload added, removed or gave another model (their nodes follow, no restart) ----
+
+  declareCamera(camera: string): void {
+    const d = this.describe(camera);
+    if (!d) return this.log.warn({ camera }, 'opc ua: a camera the reload added is not described; not in the address space');
+    this.shown.set(camera, d.model);
+    this.post({ type: 'camera-declared', camera: d });
+  }
+
+  forgetCamera(camera: string): void {
+    this.shown.delete(camera);
+    this.post({ type: 'camera-forgotten', camera });
+  }
+
+  /** After a reload's model swap: each camera whose model changed shows the new one. */
+  setModels(): void {
+    for (const [camera, was] of this.shown) {
+      const now = this.describe(camera)?.model;
+      if (!now || sameModel(now, was)) continue;
+      this.shown.set(camera, now);
+      this.post({ type: 'camera-model', camera, model: now });
+    }
+  }
+}
+
+function sameModel(a: ModelInfo, b: ModelInfo): boolean {
+  return a.name === b.name && a.version === b.version && a.precision === b.precision && a.backend === b.backend;
 }

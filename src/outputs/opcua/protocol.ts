@@ -6,7 +6,7 @@
  */
 import type { CameraState, StorageState } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
-import type { VerdictMessage } from '../../verdict/types.js';
+import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
 import type { CameraDescription } from './address-space.js';
 import type { OpcuaSecuritySettings } from './security.js';
 
@@ -23,6 +23,10 @@ export interface StationSetup {
   allowAnonymous: boolean;
   cameras: CameraDescription[];
   storage: StorageState;
+  /** The verdict log's file: ResultManagement reads it on the server's thread, read-only. */
+  verdictLog: string;
+  /** opcua.nice: the thread sets it on itself before loading node-opcua. */
+  nice: number;
   /** The daemon's log level: the thread's log lines below it are not even sent. */
   logLevel: string;
 }
@@ -33,17 +37,28 @@ export type ToStation =
   | { type: 'decided'; msg: VerdictMessage }
   | { type: 'camera-state'; camera: string; state: CameraState; reason: string | undefined }
   | { type: 'storage-state'; state: StorageState; reason: string | undefined }
+  /** A live reload added or restarted this camera (its nodes are made, or its model and mode shown anew). */
+  | { type: 'camera-declared'; camera: CameraDescription }
+  /** A live reload removed this camera: its nodes go. */
+  | { type: 'camera-forgotten'; camera: string }
+  /** A live reload swapped this camera's model. */
+  | { type: 'camera-model'; camera: string; model: ModelInfo }
   /** The desk's answer to a Trigger call the thread passed on (undefined: accepted). */
   | { type: 'trigger-answer'; id: number; rejection: TriggerRejection | undefined }
+  /** The daemon's answer to a Halt or Reset the thread passed on: whether the line paused or resumed. */
+  | { type: 'line-answer'; id: number; done: boolean }
   | { type: 'stop' };
 
 /** Server thread → main thread. */
 export type FromStation =
-  | { type: 'listening'; endpointUrl: string; endpoints: string[] }
+  /** priority: the thread's nice as set (or why it could not be), for the listening log line. */
+  | { type: 'listening'; endpointUrl: string; endpoints: string[]; priority: string }
   | { type: 'failed'; message: string }
   /** One pino JSON line of the thread's logger (node-opcua's warnings included), for the daemon's log. */
   | { type: 'log'; line: string }
   /** A client called Trigger; the main thread asks the trigger desk and answers with trigger-answer. */
   | { type: 'trigger'; id: number; camera: string; partId: string; arrivedAt: number }
+  /** A client called Halt or Reset; the main thread pauses or resumes the line and answers with line-answer. */
+  | { type: 'line'; id: number; action: 'halt' | 'reset' }
   /** busyPct: the thread's event-loop utilisation from listening to stop, in % (its CPU, near enough, GC helpers aside). */
   | { type: 'stopped'; busyPct: number };

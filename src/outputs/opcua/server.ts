@@ -5,14 +5,16 @@ import {
   type CallMethodResultOptions,
   type DataValue,
   type ISessionContext,
+  type StatusCode,
   type Variant,
 } from 'node-opcua';
 import type { Logger } from 'pino';
 import type { CameraState, StorageState } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
-import type { VerdictMessage } from '../../verdict/types.js';
-import { buildStation, type StationNodes } from './address-space.js';
-import { STATION_NODESETS, type SystemState } from './machine-vision.js';
+import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
+import { addCamera, buildStation, removeCamera, type CameraDescription, type CameraNodes, type StationNodes } from './address-space.js';
+import { STATION_NODESETS, type LineControl, type SystemState } from './machine-vision.js';
+import { ResultManagement } from './result-management.js';
 import { serverSecurity } from './security.js';
 import type { StationSetup } from './protocol.js';
 import type { OpcuaUsers } from './users.js';
@@ -23,6 +25,8 @@ export interface OpcuaStationOptions extends Omit<StationSetup, 'usersFile' | 'l
   users: OpcuaUsers | undefined;
   /** Asks the daemon's trigger desk (the same one the MQTT trigger uses), on the main thread. */
   trigger: (request: { camera: string; partId: string }, arrivedAt: number) => Promise<TriggerRejection | undefined>;
+  /** Asks the daemon to pause or resume the line (Halt, Reset), on the main thread. */
+  line: LineControl;
   log: Logger;
 }
 
@@ -44,6 +48,9 @@ export class OpcuaStation {
   private readonly handshakes = new Map<string, Handshake>();
   private storage: StorageState;
   private running = false;
+  /** Halted by a client's Halt (the line paused) until its Reset. */
+  private halted = false;
+  private results: ResultManagement | undefined;
 
   private constructor(
     private readonly server: OPCUAServer,
@@ -110,18 +117,40 @@ export class OpcuaStation {
     this.nodes = buildStation(addressSpace, this.opts.station, this.opts.version, this.opts.cameras);
     this.nodes.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(String(args[0]?.value ?? ''), String(args[1]?.value ?? '')));
     this.nodes.storageState.set({ dataType: DataType.String, value: this.storage });
-    for (const [camera, n] of this.nodes.cameras) {
-      this.handshakes.set(camera, { seq: 0, acknowledged: false });
-      n.handshake.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(camera, String(args[0]?.value ?? '')));
-      n.handshake.acknowledge.bindMethod(async (args: Variant[], _context: ISessionContext) => ({
-        statusCode: StatusCodes.Good,
-        outputArguments: [{ dataType: DataType.Boolean, value: this.acknowledge(camera, Number(args[0]?.value ?? 0)) }],
-      }));
-      // A PLC that cannot call methods writes ResultAcknowledged := true instead; our own reset to false is not an acknowledgement.
-      n.handshake.resultAcknowledged.node.on('value_changed', (dv: DataValue) => {
-        if (dv.value.value === true && !this.handshakes.get(camera)!.acknowledged) this.acknowledge(camera, 0);
-      });
-    }
+    for (const [camera, n] of this.nodes.cameras) this.bindCamera(camera, n);
+    this.results = new ResultManagement(this.nodes.vision, this.opts.station, this.opts.verdictLog, this.opts.log);
+    this.nodes.vision.control = (action, why) => this.control(action, why);
+  }
+
+  /**
+   * Halt pauses the line (frames are not judged, triggers refused: line-pause.ts) and shows Halted;
+   * Reset resumes it, Halted → Preoperational → Operational. Either is refused (BadInvalidState) where
+   * OPC 40100's state machine has no such transition, and Halt when the daemon cannot pause (starting,
+   * stopping, already paused by another channel).
+   */
+  private async control(action: 'halt' | 'reset', why: { cause: number; description: string }): Promise<StatusCode> {
+    if (action === 'halt' ? !this.running || this.halted : !this.halted) return StatusCodes.BadInvalidState;
+    // Resume answers false only when the line runs already (resumed by MQTT or HTTP meanwhile): Reset still ends Halted.
+    if (!(await this.opts.line(action)) && action === 'halt') return StatusCodes.BadInvalidState;
+    this.halted = action === 'halt';
+    this.opts.log.info({ event: action === 'halt' ? 'opcua.halted' : 'opcua.reset', ...why }, action === 'halt' ? 'opc ua: Halt called, the line paused' : 'opc ua: Reset called, the line resumed');
+    if (action === 'reset') this.nodes.vision.setState('Preoperational', true);
+    this.showState(this.systemState(), true);
+    return StatusCodes.Good;
+  }
+
+  /** The camera's methods and its acknowledgement by write, bound to this station's handshake. */
+  private bindCamera(camera: string, n: CameraNodes): void {
+    this.handshakes.set(camera, { seq: 0, acknowledged: false });
+    n.handshake.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(camera, String(args[0]?.value ?? '')));
+    n.handshake.acknowledge.bindMethod(async (args: Variant[], _context: ISessionContext) => ({
+      statusCode: StatusCodes.Good,
+      outputArguments: [{ dataType: DataType.Boolean, value: this.acknowledge(camera, Number(args[0]?.value ?? 0)) }],
+    }));
+    // A PLC that cannot call methods writes ResultAcknowledged := true instead; our own reset to false is not an acknowledgement.
+    n.handshake.resultAcknowledged.node.on('value_changed', (dv: DataValue) => {
+      if (dv.value.value === true && this.handshakes.get(camera)?.acknowledged === false) this.acknowledge(camera, 0);
+    });
   }
 
   private async onTrigger(camera: string, partId: string): Promise<CallMethodResultOptions> {
@@ -159,13 +188,14 @@ export class OpcuaStation {
   }
 
   decided(msg: VerdictMessage): void {
+    const at = msg.decidedAt;
+    // The station counts every verdict, a removed camera's last ones too.
+    this.nodes.counts.add(msg.verdict, at);
     const cam = this.nodes.cameras.get(msg.camera);
     if (!cam) return;
-    const at = msg.decidedAt;
     const json = cam.result.set(msg);
     this.nodes.vision.raiseResultReady(cam.object, msg, json);
     cam.counts.add(msg.verdict, at);
-    this.nodes.counts.add(msg.verdict, at);
     const h = this.handshakes.get(msg.camera)!;
     h.seq = msg.seq;
     h.acknowledged = false;
@@ -178,9 +208,37 @@ export class OpcuaStation {
   async stop(): Promise<void> {
     this.running = false;
     this.showState('Halted');
+    this.results?.close();
     for (const n of this.nodes.cameras.values()) n.model.setState('Closed');
     // Clients get the Halted state and ServerStatus shutdown before their sessions close.
     await this.server.shutdown(200);
+  }
+
+  /**
+   * A camera a reload added (its nodes appear, down until its first frame) or restarted (its nodes
+   * stay, so subscriptions on them go on; its model and trigger mode are shown anew).
+   */
+  declareCamera(camera: CameraDescription): void {
+    const known = this.nodes.cameras.get(camera.name);
+    if (known) {
+      known.model.describe(camera.model);
+      known.triggered.set({ dataType: DataType.Boolean, value: camera.triggered });
+      return;
+    }
+    this.bindCamera(camera.name, addCamera(this.nodes, this.opts.station, camera));
+    this.opts.log.info({ event: 'opcua.camera_added', camera: camera.name }, 'opc ua: camera added to the address space');
+  }
+
+  /** A camera a reload removed: its nodes leave the address space. */
+  forgetCamera(camera: string): void {
+    if (!removeCamera(this.nodes, camera)) return;
+    this.handshakes.delete(camera);
+    this.opts.log.info({ event: 'opcua.camera_removed', camera }, 'opc ua: camera removed from the address space');
+  }
+
+  /** A reload swapped this camera's model (between two frames, the camera running on). */
+  setCameraModel(camera: string, model: ModelInfo): void {
+    this.nodes.cameras.get(camera)?.model.describe(model);
   }
 
   setCameraState(camera: string, state: CameraState, reason?: string): void {
@@ -198,14 +256,15 @@ export class OpcuaStation {
   }
 
   /** SystemState (a string, for a PLC) and the VisionStateMachine (for an OPC 40100 client) say the same. */
-  private showState(state: SystemState): void {
+  private showState(state: SystemState, byMethod = false): void {
     this.nodes.systemState.set({ dataType: DataType.String, value: state });
-    this.nodes.vision.setState(state);
+    this.nodes.vision.setState(state, byMethod);
   }
 
   /** Error while verdicts are being lost from the log (the PLC still gets them, the record does not). */
   private systemState(): SystemState {
     if (!this.running) return 'Preoperational';
+    if (this.halted) return 'Halted';
     return this.storage === 'failed' ? 'Error' : 'Operational';
   }
 }

@@ -9,6 +9,7 @@ import { format } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setErrorLogger, setWarningLogger } from 'node-opcua';
 import pino from 'pino';
+import { setThisThreadNice } from '../../ops/thread-priority.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { FromStation, StationSetup, ToStation } from './protocol.js';
 import { OpcuaStation } from './server.js';
@@ -18,6 +19,8 @@ if (!parentPort) throw new Error('the OPC UA server must run in a worker thread'
 const port = parentPort;
 const setup = workerData as StationSetup;
 const post = (m: FromStation) => port.postMessage(m);
+// First, before the nodeset load (seconds of CPU): on a small box the line's threads come first from the start.
+const priority = setThisThreadNice(setup.nice);
 
 // One root logger, the daemon's: this thread's lines go to the main thread as pino JSON and are
 // written there. node-opcua prints its warnings on stdout as plain text: into the same log instead.
@@ -29,6 +32,9 @@ setErrorLogger((...args: unknown[]) => libLog.error(format(...args).trim()));
 /** Trigger calls waiting for the desk's answer from the main thread, by id. */
 const waiting = new Map<number, { request: { camera: string; partId: string }; answer: (r: TriggerRejection | undefined) => void }>();
 let lastTriggerId = 0;
+/** Halt and Reset calls waiting for the daemon's pause or resume, by id. */
+const lineCalls = new Map<number, (done: boolean) => void>();
+let lastLineId = 0;
 
 async function main(): Promise<void> {
   let station: OpcuaStation;
@@ -42,13 +48,19 @@ async function main(): Promise<void> {
           waiting.set(id, { request, answer });
           post({ type: 'trigger', id, ...request, arrivedAt });
         }),
+      line: (action) =>
+        new Promise((answer) => {
+          const id = ++lastLineId;
+          lineCalls.set(id, answer);
+          post({ type: 'line', id, action });
+        }),
       log,
     });
   } catch (err) {
     post({ type: 'failed', message: (err as Error).message });
     return;
   }
-  post({ type: 'listening', endpointUrl: station.endpointUrl, endpoints: station.endpoints });
+  post({ type: 'listening', endpointUrl: station.endpointUrl, endpoints: station.endpoints, priority });
   const sinceListening = performance.eventLoopUtilization();
   port.on('message', (m: ToStation) => {
     switch (m.type) {
@@ -58,12 +70,23 @@ async function main(): Promise<void> {
         return station.setCameraState(m.camera, m.state, m.reason);
       case 'storage-state':
         return station.setStorageState(m.state, m.reason);
+      case 'camera-declared':
+        return station.declareCamera(m.camera);
+      case 'camera-forgotten':
+        return station.forgetCamera(m.camera);
+      case 'camera-model':
+        return station.setCameraModel(m.camera, m.model);
       case 'start':
         return station.start();
       case 'trigger-answer': {
         const w = waiting.get(m.id);
         waiting.delete(m.id);
         return w?.answer(m.rejection);
+      }
+      case 'line-answer': {
+        const answer = lineCalls.get(m.id);
+        lineCalls.delete(m.id);
+        return answer?.(m.done);
       }
       case 'stop':
         void stop(station, Math.round(performance.eventLoopUtilization(sinceListening).utilization * 1000) / 10);
@@ -75,6 +98,8 @@ async function stop(station: OpcuaStation, busyPct: number): Promise<void> {
   // A call still waiting has no desk left to answer it.
   for (const { request, answer } of waiting.values()) answer({ code: 'INSPECTD_TRIGGER_INVALID', message: 'inspectd is stopping', trigger: request });
   waiting.clear();
+  for (const answer of lineCalls.values()) answer(false);
+  lineCalls.clear();
   await station.stop().catch((err: Error) => log.warn({ err: err.message }, 'opc ua server shutdown failed'));
   post({ type: 'stopped', busyPct });
 }

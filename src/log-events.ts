@@ -71,6 +71,8 @@ export const LOG_EVENTS = {
   'opcua.start_failed': 'the OPC UA server could not start (code INSPECTD_OPCUA); the line runs without it',
   'opcua.stopped_loading': 'a stop came while the OPC UA server was still loading its nodesets',
   'opcua.stopped': 'the OPC UA server stopped (how busy its thread was)',
+  'opcua.camera_added': 'a camera added by a live reload got its nodes in the OPC UA address space',
+  'opcua.camera_removed': 'a camera removed by a live reload lost its nodes in the OPC UA address space',
   'http.server': "fastify's own lines (request errors)",
   'systemd.notify': 'NOTIFY_SOCKET found: telling systemd READY, WATCHDOG, STATUS',
   'systemd.notify_failed': 'sd_notify failed',

@@ -15,10 +15,15 @@ cd "$(dirname "$0")/.."
 root="$(pwd)"
 say() { printf 'node24: %s\n' "$*" >&2; }
 version=24.22.3
-# INSPECTD_NODE24_DIR moves it out of the tree (.ci/run keeps it in the user's cache, so a CI on a
-# fresh clone of the same machine skips the compile).
+# INSPECTD_NODE24_DIR moves the built part (Node, the rebuilt modules, the addon) out of the tree
+# (.ci/run keeps it in the user's cache, so a CI on a fresh clone of the same machine skips the
+# compile); the copy the tests run in stays in this checkout's own .node24/, so two checkouts sharing
+# the cache never test in each other's copy; a lock, held to the end (the tests load the cached
+# modules), keeps one from rebuilding them under the other.
 work="${INSPECTD_NODE24_DIR:-$root/.node24}"
-mkdir -p "$work"
+mkdir -p "$work" "$root/.node24"
+exec 9>"$work/.lock"
+flock 9
 t0=$SECONDS
 times=()
 took() { times+=("$1 $((SECONDS - t0)) s"); t0=$SECONDS; }
@@ -70,14 +75,14 @@ fi
 took "GPU addon"
 
 # The tree itself is copied afresh each run (sources and dist/ change in place; hard links would follow them).
-tree="$work/tree"
+tree="$root/.node24/tree"
 rm -rf "$tree" && mkdir -p "$tree"
 git ls-files -z | xargs -0 cp -a --parents -t "$tree"
 cp -a dist "$tree/dist"
 mkdir -p "$tree/native/build" && cp -a "$work/native/build/Release" "$tree/native/build/Release"
 ln -s "$mods" "$tree/node_modules"
 # The tests read ../shared (test models, sample images) beside the checkout: the same beside the copy.
-if [ -d "$root/../shared" ]; then ln -sfn "$(readlink -f "$root/../shared")" "$work/shared"; fi
+if [ -d "$root/../shared" ]; then ln -sfn "$(readlink -f "$root/../shared")" "$root/.node24/shared"; fi
 took "tree copy"
 
 cd "$tree"

@@ -109,6 +109,7 @@ export class Daemon {
       cameras: this.cameras,
       triggers: () => this.triggerDesk,
       retain: (topic, payload) => this.publisher?.retain(topic, payload),
+      changed: (paused) => this.telemetry.setPaused(paused),
       log: opts.log,
     });
   }

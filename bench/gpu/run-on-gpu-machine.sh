@@ -102,7 +102,7 @@ if [ -n "${INSPECTD_VARIANTS:-}" ]; then
     else
       echo "accuracy: FAIL" | tee -a "$OUT/variants.txt"; grep -m5 -E 'AssertionError|expected' /tmp/inspectd-acc.txt | tee -a "$OUT/variants.txt"
     fi
-    INSPECTD_PREPROCESS_VARIANT="$v" INSPECTD_PREPROCESS_BLOCK="$b" node dist/bench/gpu/preprocess-bench.js --frames 200 --only 2448x2048 2>&1 | tee -a "$OUT/variants.txt"
+    INSPECTD_PREPROCESS_BENCH=1 INSPECTD_PREPROCESS_VARIANT="$v" INSPECTD_PREPROCESS_BLOCK="$b" node dist/bench/gpu/preprocess-bench.js --frames 200 --only 2448x2048 2>&1 | tee -a "$OUT/variants.txt"
   done
 fi
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "preprocess.h"
 #include "preprocess_pixel.cuh"
@@ -157,9 +158,17 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
   store4<C, (V >= 1)>(p, dst, ox, oy, out);
 }
 
-// Benchmark knob (removed once a variant is chosen): INSPECTD_PREPROCESS_VARIANT=0..3.
+// Benchmark knob (removed once a variant is chosen): INSPECTD_PREPROCESS_VARIANT=0..2. Variant 3 (loads
+// and stores only, wrong values by design) is taken only with INSPECTD_PREPROCESS_BENCH=1 as well, so a
+// stray variable on a line can never feed wrong tensors to an engine; anything else is variant 0.
 int binVariant() {
-  static const int v = [] { const char* e = std::getenv("INSPECTD_PREPROCESS_VARIANT"); return e ? std::atoi(e) : 0; }();
+  static const int v = [] {
+    const char* e = std::getenv("INSPECTD_PREPROCESS_VARIANT");
+    const int asked = e ? std::atoi(e) : 0;
+    const char* bench = std::getenv("INSPECTD_PREPROCESS_BENCH");
+    if (asked == 3) return bench && std::strcmp(bench, "1") == 0 ? 3 : 0;
+    return asked >= 0 && asked <= 2 ? asked : 0;
+  }();
   return v;
 }
 

@@ -14,6 +14,8 @@ export interface LinePauseDeps {
   triggers: () => TriggerDesk | undefined;
   /** Publishes a retained station topic (`paused` here). */
   retain: (topic: string, payload: unknown) => void;
+  /** Told of every pause and resume, so every channel shows the same state (OPC UA's Halted). */
+  changed: (paused: boolean) => void;
   log: Logger;
 }
 
@@ -45,6 +47,7 @@ export class LinePause {
     this.deps.cameras.setPaused(true);
     this.deps.triggers()?.setPaused(true);
     this.deps.retain('paused', { paused: true, ...this.pausedSince });
+    this.deps.changed(true);
     this.deps.log.warn({ event: 'line.paused', via }, 'inspection paused by an operator: frames are not judged, triggers are refused');
     return true;
   }
@@ -57,6 +60,7 @@ export class LinePause {
     this.deps.triggers()?.setPaused(false);
     const skipped = this.deps.cameras.setPaused(false);
     this.deps.retain('paused', { paused: false, since: Date.now(), via });
+    this.deps.changed(false);
     this.deps.log.info({ event: 'line.resumed', via, pausedMs, framesNotJudged: skipped }, 'inspection resumed');
     return true;
   }

@@ -37,13 +37,22 @@ export function threadCpus(tid: number | 'thread-self' = 'thread-self'): number[
   return line ? parseCpuList(line.slice(line.indexOf(':') + 1)) : [];
 }
 
-/** CPUs this process may use (its cpuset), undefined where /proc cannot tell (not Linux). */
+let processCpus: number[] | undefined | null = null;
+
+/**
+ * CPUs this process may use (its cpuset), undefined where /proc cannot tell (not Linux). Read once,
+ * at the first call (the config's check at start, before keepOffCpus): afterwards the calling
+ * thread's own list lacks the CPUs the inference took, and a reload's config check would refuse them.
+ */
 export function usableCpus(): number[] | undefined {
-  try {
-    return threadCpus();
-  } catch {
-    return undefined;
+  if (processCpus === null) {
+    try {
+      processCpus = threadCpus();
+    } catch {
+      processCpus = undefined;
+    }
   }
+  return processCpus;
 }
 
 /** Pins the calling thread to cpus. Answers 'cpus 1' as read back from the kernel, or why not. */

@@ -94,6 +94,9 @@ export class Operations implements Telemetry {
     else this.log.info({ event: 'camera.up', camera }, 'camera up');
   }
 
+  /** Health and STATUS= read the pause on demand (PipelineProbes.paused); nothing to keep here. */
+  setPaused(): void {}
+
   setStorageState(state: StorageState, reason?: string): void {
     if (!this.health.setStorage(state, reason)) return;
     this.metrics.setStorageState(state);

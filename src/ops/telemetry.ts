@@ -20,6 +20,8 @@ export interface Telemetry {
   /** A camera a reload added (down until its first frame) or removed. */
   declareCamera(camera: string): void;
   forgetCamera(camera: string): void;
+  /** An operator paused or resumed the line, by whichever channel (MQTT, HTTP, the page, OPC UA's Halt/Reset). */
+  setPaused(paused: boolean): void;
 }
 
 export type CameraState = 'up' | 'down';
@@ -65,6 +67,7 @@ export const noTelemetry: Telemetry = {
   setModels: () => {},
   declareCamera: () => {},
   forgetCamera: () => {},
+  setPaused: () => {},
 };
 
 /**
@@ -109,6 +112,10 @@ export class TelemetryTee implements Telemetry {
   forgetCamera(camera: string): void {
     this.first.forgetCamera(camera);
     for (const t of this.more) t.forgetCamera?.(camera);
+  }
+  setPaused(paused: boolean): void {
+    this.first.setPaused(paused);
+    for (const t of this.more) t.setPaused?.(paused);
   }
 }
 

@@ -110,6 +110,11 @@ describe('inference.cpus', () => {
     for (const child of children) {
       for (const [, t] of threads(Number(child))) expect(t.cpus).toEqual(rest);
     }
+    // A reload checks the config again on the main thread, which no longer runs on inference.cpus:
+    // the CPUs must still count as the process's own (an unchanged config is accepted).
+    process.kill(pid, 'SIGHUP');
+    await until('the reload answered', () => /"event":"config\.(reloaded|reload_refused)"/.test(daemon.stdout), 30_000);
+    expect(daemon.stdout).not.toContain('"event":"config.reload_refused"');
     expect(await daemon.stop()).toBe(0);
   }, 90_000);
 });

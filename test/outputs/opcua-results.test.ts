@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { AttributeIds, coerceNodeId, DataType, Variant } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbRows as logRows } from '../helpers/daemon.js';
@@ -68,6 +70,7 @@ async function listFiltered(o: { resultState?: number; partId?: string; jobId?: 
 
 /** Halt's and Reset's inputs: Cause (Int32) and CauseDescription. */
 const cause = (description: string) => [new Variant({ dataType: DataType.Int32, value: 7 }), new Variant({ dataType: DataType.String, value: description })];
+const TOKEN = 'opcua-results-token';
 const content = (r: ResultData) => JSON.parse(r.resultContent![0]!.value) as { seq: number; verdict: string; partId: string; camera: string };
 
 beforeAll(async () => {
@@ -88,9 +91,12 @@ beforeAll(async () => {
     `  port: ${port}`,
     'storage:',
     `  path: ${join(dir, 'verdicts.db')}`,
+    'http:',
+    `  tokenFile: ${join(dir, 'token')}`,
     'log: { level: info, format: json }',
     '',
   ].join('\n');
+  writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
   ({ daemon, plc } = await startOpcuaStation(writeConfig(dir, config), { dir, brokerUrl: broker.url, port, home }));
   await plc.session.extractNamespaceDataType();
   mv = await plc.namespaceIndex('http://opcfoundation.org/UA/MachineVision');
@@ -180,4 +186,27 @@ describe('OPC 40100 ResultManagement and the state machine methods', () => {
     await waitFor('verdicts again', async () => (await seq()) > halted, 10_000);
     expect(daemon.logs.some((l) => l.event === 'line.resumed' && l.via === 'opc ua')).toBe(true);
   }, 30_000);
+
+  it('shows a pause made over MQTT as Halted and its resume as Operational; Reset ends an MQTT pause too', async () => {
+    const client = await mqtt.connectAsync(broker.url);
+    const command = (id: string, name: 'pause' | 'resume') => client.publishAsync('inspectd/ua/cmd', JSON.stringify({ id, command: name, token: TOKEN }), { qos: 1 });
+    const systemState = () => plc.read('ua.SystemState') as Promise<string>;
+    try {
+      expect(await systemState()).toBe('Operational');
+      await command('p1', 'pause');
+      await waitFor('Halted after the MQTT pause', async () => (await systemState()) === 'Halted', 10_000);
+      // The line is paused already: a Halt is refused, as from Halted.
+      expect((await call(SM, 'Halt', cause('already paused'))).status).toBe('BadInvalidState');
+      await command('r1', 'resume');
+      await waitFor('Operational after the MQTT resume', async () => (await systemState()) === 'Operational', 10_000);
+      // Paused by MQTT, resumed by OPC UA's Reset.
+      await command('p2', 'pause');
+      await waitFor('Halted after the second MQTT pause', async () => (await systemState()) === 'Halted', 10_000);
+      expect((await call(SM, 'Reset', cause('resumed from the PLC'))).status).toBe('Good');
+      expect(await systemState()).toBe('Operational');
+      await waitFor('the resume in the log', () => daemon.logs.filter((l) => l.event === 'line.resumed').length >= 3, 5000);
+    } finally {
+      await client.endAsync();
+    }
+  }, 60_000);
 });

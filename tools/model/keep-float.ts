@@ -42,10 +42,12 @@ export function quantisedConvs(int8: Uint8Array): string[] {
 }
 
 /**
- * In `keep`, not a Conv: the float nodes after the last INT8 layers (the head tail quantize.py
- * leaves float: pools, the map's last 1x1 Conv) read their inputs before the Q/DQ pair rather than
- * the 8-bit copy. The score branch's pools and the map logits then see no activation rounding
- * at all; ONNX Runtime computes the same float nodes either way.
+ * In `keep`, not a Conv: every node that is neither a Conv left INT8 nor a Q/DQ itself reads its
+ * inputs from before the Q/DQ pair rather than the 8-bit copy. That is the head tail quantize.py
+ * leaves float (pools, the map's last 1x1 Conv: no activation rounding before the logits), and also
+ * every other such node of the graph (residual Adds, pools between INT8 layers), which then take
+ * float inputs too. An option of the sensitivity study only: 1.2.0 does not use it (its six kept
+ * layers are Convs, int8-sensitivity.json `cumulative` k = 6).
  */
 export const TAIL_INPUTS = 'float-tail-inputs';
 

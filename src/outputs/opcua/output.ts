@@ -42,7 +42,7 @@ const STOP_TIMEOUT_MS = 5000;
  * open() and the daemon does not wait for it: the cameras start meanwhile, and what is posted before
  * the server listens is applied, in order, when it does (`listening` resolves then).
  */
-export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraState' | 'setStorageState' | 'declareCamera' | 'forgetCamera' | 'setModels'> {
+export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraState' | 'setStorageState' | 'declareCamera' | 'forgetCamera' | 'setModels' | 'setPaused'> {
   readonly name = 'opcua';
   /** Resolves when the server listens; rejects when it could not start (the line goes on without it). */
   readonly listening: Promise<OpcuaListening>;
@@ -167,6 +167,11 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
 
   setStorageState(state: StorageState, reason?: string): void {
     this.post({ type: 'storage-state', state, reason });
+  }
+
+  /** A pause by any channel shows as Halted, a resume as Operational, whichever channel asked. */
+  setPaused(paused: boolean): void {
+    this.post({ type: 'paused', paused });
   }
 
   // ---- Cameras a live reload added, removed or gave another model (their nodes follow, no restart) ----

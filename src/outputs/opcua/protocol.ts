@@ -37,6 +37,7 @@ export type ToStation =
   | { type: 'decided'; msg: VerdictMessage }
   | { type: 'camera-state'; camera: string; state: CameraState; reason: string | undefined }
   | { type: 'storage-state'; state: StorageState; reason: string | undefined }
+  | { type: 'paused'; paused: boolean }
   /** A live reload added or restarted this camera (its nodes are made, or its model and mode shown anew). */
   | { type: 'camera-declared'; camera: CameraDescription }
   /** A live reload removed this camera: its nodes go. */

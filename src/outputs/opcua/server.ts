@@ -48,7 +48,7 @@ export class OpcuaStation {
   private readonly handshakes = new Map<string, Handshake>();
   private storage: StorageState;
   private running = false;
-  /** Halted by a client's Halt (the line paused) until its Reset. */
+  /** The line is paused (by a client's Halt, or by MQTT, HTTP or the page): Halted until resumed. */
   private halted = false;
   private results: ResultManagement | undefined;
 
@@ -246,6 +246,14 @@ export class OpcuaStation {
     if (!n) return;
     n.state.set({ dataType: DataType.String, value: state });
     n.stateReason.set({ dataType: DataType.String, value: state === 'down' ? (reason ?? '') : '' });
+  }
+
+  /** The line paused or resumed by any channel (a Halt's own pause arrives here too, after control()). */
+  setPaused(paused: boolean): void {
+    if (this.halted === paused) return;
+    this.halted = paused;
+    if (!paused && this.running) this.nodes.vision.setState('Preoperational');
+    this.showState(this.systemState());
   }
 
   setStorageState(state: StorageState, reason?: string): void {

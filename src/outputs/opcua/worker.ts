@@ -70,6 +70,8 @@ async function main(): Promise<void> {
         return station.setCameraState(m.camera, m.state, m.reason);
       case 'storage-state':
         return station.setStorageState(m.state, m.reason);
+      case 'paused':
+        return station.setPaused(m.paused);
       case 'camera-declared':
         return station.declareCamera(m.camera);
       case 'camera-forgotten':

@@ -12,15 +12,16 @@ import { LinePause } from './inspect/line-pause.js';
 import { CameraEvents } from './inspect/camera-events.js';
 import { ModelsInUse } from './inspect/models-in-use.js';
 import { openStationInspections, type StationInspections } from './inspect/station.js';
-import { noTelemetry, storageStateOf, TelemetryTee, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
+import { noTelemetry, TelemetryTee, type PipelineProbes, type Telemetry } from './ops/telemetry.js';
 import { ProcessMeter, type ProcessFigures } from './ops/process-meter.js';
-import { StopSteps } from './ops/stop-steps.js';
+import { STEP_LIMIT_MS, STEP_SLACK_MS, StopSteps } from './ops/stop-steps.js';
 import { stationBroker, type EmbeddedBroker } from './outputs/mqtt/embedded-broker.js';
 import { brokerCredentials, type BrokerCredentials } from './outputs/mqtt/credentials.js';
 import type { VerdictPublisher } from './outputs/mqtt/publisher.js';
 import type { Outputs } from './outputs/output.js';
 import { durableOutputs, openStationOutputs } from './outputs/station-outputs.js';
-import { VerdictRecorder, verdictLogOptions, type CloseResult, type StorageState } from './record/recorder.js';
+import { VerdictRecorder, verdictLogOptions, type CloseResult } from './record/recorder.js';
+import { reportStorage } from './record/storage-report.js';
 import { sparkplugCredentials } from './outputs/sparkplug/from-config.js';
 import { Scheduler, type SchedulerStats, type VerdictSink } from './schedule/scheduler.js';
 import type { StageTimes } from './schedule/stage-times.js';
@@ -161,23 +162,9 @@ export class Daemon {
     this.recorder = await VerdictRecorder.open(verdictLogOptions(this.opts.config, durableOutputs(this.opts.config)), {
       // A commit may make a backlog sendable and may complete a drain.
       committed: (verdicts, delivered) => this.outputs?.committed(verdicts, delivered),
-      storage: (s) => this.storageChanged(s, recordLog),
+      storage: (s) => reportStorage(s, { log: recordLog, outputs: this.outputs, publisher: this.publisher, telemetry: this.telemetry }),
     });
     return this.recorder;
-  }
-
-  /**
-   * Storage faults never stop the line (the writer keeps and retries); reported on each change: in
-   * the log, on the retained `storage` topic, and to the outputs, which stop waiting for commits that
-   * cannot come and deliver from memory.
-   */
-  private storageChanged(s: StorageState, recordLog: Logger): void {
-    if (s.ok) recordLog.info({ event: 'storage.state', storage: s }, 'verdict log writable');
-    else recordLog.error({ event: 'storage.state', code: s.code ?? undefined, storage: s }, 'verdict log cannot be written; verdicts are kept and retried');
-    this.outputs?.storageHealthy(s.ok);
-    this.publisher?.retain('storage', s);
-    // Retried writes are degraded (nothing lost yet); verdicts left out of the log are failed.
-    this.telemetry.setStorageState(storageStateOf(s), s.message ?? undefined);
   }
 
   /** Each model once (its workers proven on a grey frame and its self-test images), then each camera's rules. */
@@ -403,13 +390,3 @@ export class Daemon {
     return { ...written, hung: steps.hung };
   }
 }
-
-/**
- * A stop step's bound where the step has no timeout of its own; steps that wait drainMs get that
- * plus STEP_SLACK_MS. Nothing hung, a stop takes what its steps take (under a second with the broker
- * up; up to 2 × drainMs with it down); one step hung adds its bound: 8-16 s, inside systemd's
- * TimeoutStopSec=30 with the default drainMs of 5000.
- */
-const STEP_LIMIT_MS = 8000;
-const STEP_SLACK_MS = 2000;
-

@@ -40,3 +40,13 @@ export class StopSteps {
 }
 
 const HUNG = Symbol('hung');
+
+/**
+ * A stop step's bound where the step has no timeout of its own; steps that wait drainMs get that
+ * plus STEP_SLACK_MS. Nothing hung, a stop takes what its steps take (under a second with the broker
+ * up; up to 2 × drainMs with it down); one step hung adds its bound: 8-16 s, inside systemd's
+ * TimeoutStopSec=30 with the default drainMs of 5000.
+ */
+export const STEP_LIMIT_MS = 8000;
+export const STEP_SLACK_MS = 2000;
+

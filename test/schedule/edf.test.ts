@@ -78,11 +78,17 @@ describe('cameras sharing one model pool', () => {
     // The pool did real work for the fast camera (the overload is real, not idle)...
     expect(slow.runs / elapsedS).toBeGreaterThan(10);
     expect(fastId / elapsedS).toBeGreaterThan(2.5 * (slow.runs / elapsedS));
-    // ...and the slow camera, 1 frame in 13, still got most of its frames answered: its own waiting
-    // frames are not shed for the fast camera's, and it is served in turn. Measured 75-100% on a
-    // 2-vCPU VM (a busy neighbour costs a few); with one global queue and FIFO it was 18%.
-    expect(answered('slow') / slowId).toBeGreaterThanOrEqual(0.6);
+    // ...and the slow camera, 1 frame in 13, is served in turn: its own waiting frames are not shed
+    // for the fast camera's. With one global queue and FIFO both cameras got the same share (18% of
+    // the slow one's frames); served in turn the slow camera's share is several times the fast one's.
+    // Measured 75-100% of the slow camera's frames on a quiet 2-vCPU VM, and 53% (against the fast
+    // camera's ~17%) in CI's Node 24 step with the whole suite sharing the cores: so the test holds
+    // the ratio, which load does not move, and a floor well above FIFO's 18%.
+    const slowShare = answered('slow') / slowId;
+    const fastShare = answered('fast') / fastId;
     expect(answered('fast')).toBeGreaterThan(0);
+    expect(slowShare, `slow ${answered('slow')}/${slowId}, fast ${answered('fast')}/${fastId}`).toBeGreaterThanOrEqual(2 * fastShare);
+    expect(slowShare).toBeGreaterThanOrEqual(0.35);
     // Shedding keeps memory bounded: the scheduler never held more than maxQueue frames per camera
     // waiting, plus the one running (and one just timed out while its inference finishes), however
     // many the fast camera offered (240). Counted directly: RSS growth here is mostly ONNX Runtime's

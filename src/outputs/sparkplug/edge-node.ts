@@ -2,40 +2,20 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { VerdictMessage } from '../../verdict/types.js';
 import { IdleSignal } from '../../util/idle-signal.js';
-import type { BrokerCredentials } from '../mqtt/credentials.js';
 import { ForgetfulStore, forgetInFlightOnClose } from '../mqtt/forgetful-store.js';
 import type { Outbox, VerdictOutput } from '../output.js';
 import type { CameraState } from '../../ops/telemetry.js';
 import { MetricAliases } from './aliases.js';
-import { DEVICE_REBIRTH_METRIC, deviceBirthMetrics, deviceMetrics, nodeMetrics, zeroCounts, type NodeValues, type VerdictCounts } from './metrics.js';
-import { DataType, decodeMetrics, encodePayload, sparkplugTopic, type DecodedMetric, type Metric, type MessageType } from './payload.js';
+import { DEVICE_REBIRTH_METRIC, deviceBirthMetrics, deviceMetrics } from './metrics.js';
+import { NodeValuesReport } from './node-values.js';
+import { DataType, encodePayload, sparkplugTopic, type Metric, type MessageType } from './payload.js';
+import { readHostCommands, REBIRTH_METRIC, type HostCommand } from './commands.js';
 import { PrimaryHostWatch, stateTopic } from './primary-host.js';
 import { BdSeq } from './bd-seq.js';
 import { WriteConfirmations } from './write-confirmations.js';
+import type { EdgeNodeOptions } from './options.js';
 
 export const SPARKPLUG_OUTPUT = 'sparkplug';
-export const REBIRTH_METRIC = 'Node Control/Rebirth';
-
-export interface EdgeNodeOptions {
-  url: string;
-  credentials: BrokerCredentials;
-  clientId?: string;
-  keepaliveS: number;
-  reconnectMs: number;
-  groupId: string;
-  edgeNode: string;
-  /** The devices: one per camera, born at every connect and rebirth. */
-  cameras: readonly string[];
-  /** Node properties in NBIRTH. */
-  station: string;
-  version: string;
-  /** Where bdSeq is kept across restarts (a small file beside the log), so a host never sees one bdSeq twice in a row. */
-  bdSeqFile: string;
-  /** Sparkplug 3.0 primary host: born only while `spBv1.0/STATE/{id}` says online; undefined: born at every connect. */
-  primaryHostId?: string;
-  /** How often the node's own values (counts, backlog, storage) are checked and sent as NDATA when changed. */
-  nodeDataIntervalMs: number;
-}
 
 type Mode = 'offline' | 'awaiting-host' | 'backlog' | 'live';
 
@@ -72,7 +52,6 @@ export class SparkplugEdgeNode implements VerdictOutput {
   private held: VerdictMessage[] = [];
   private lastDecided = 0;
   private lastCommitted = 0;
-  private storageOk = true;
   private writing = 0;
   /** Written to the socket: delivered once the connection stayed up CONFIRM_MS after. */
   private readonly written: WriteConfirmations;
@@ -80,7 +59,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
   private pumping = false;
   private stopped = false;
   private readonly last = new Map<string, VerdictMessage>();
-  private readonly counts = new Map<string, VerdictCounts>();
+  private readonly nodeValues: NodeValuesReport;
   private readonly drained = new IdleSignal();
   private readonly aliases = new MetricAliases();
   private readonly host = new PrimaryHostWatch();
@@ -90,8 +69,6 @@ export class SparkplugEdgeNode implements VerdictOutput {
   private readonly down = new Set<string>();
   /** Devices with a DBIRTH on this session (since the last NBIRTH) and no DDEATH after it. */
   private readonly born = new Set<string>();
-  /** The node's values as last sent (NBIRTH or NDATA), so NDATA carries only what changed. */
-  private nodeSent: NodeValues | undefined;
 
   constructor(
     private readonly outbox: Outbox,
@@ -101,7 +78,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
     this.bdSeq = new BdSeq(opts.bdSeqFile, log);
     this.written = new WriteConfirmations(outbox, () => this.client?.connected ?? false);
     this.devices = [...opts.cameras];
-    for (const cam of opts.cameras) this.counts.set(cam, zeroCounts());
+    this.nodeValues = new NodeValuesReport(opts.cameras, () => outbox.countUnpublished());
   }
 
   get connected(): boolean {
@@ -218,21 +195,19 @@ export class SparkplugEdgeNode implements VerdictOutput {
     const now = Date.now();
     this.seq = 0;
     this.born.clear();
-    this.nodeSent = this.nodeValues();
     const node: Metric[] = [
       { name: 'bdSeq', datatype: DataType.UInt64, value: this.bdSeq.current, timestamp: now },
       { name: REBIRTH_METRIC, datatype: DataType.Boolean, value: false, timestamp: now },
       { name: 'Properties/station', datatype: DataType.String, value: this.opts.station, timestamp: now },
       { name: 'Properties/version', datatype: DataType.String, value: this.opts.version, timestamp: now },
-      ...nodeMetrics(this.nodeSent, now),
+      ...this.nodeValues.forBirth(now),
     ];
     this.publishNode(client, 'NBIRTH', this.aliases.forBirth(undefined, node));
     for (const cam of this.devices) if (!this.down.has(cam)) this.deviceBirth(client, cam);
   }
 
   private deviceBirth(client: MqttClient, cam: string): void {
-    if (!this.counts.has(cam)) this.counts.set(cam, zeroCounts());
-    const metrics = this.aliases.forBirth(cam, deviceBirthMetrics(this.last.get(cam), this.counts.get(cam)!, Date.now()));
+    const metrics = this.aliases.forBirth(cam, deviceBirthMetrics(this.last.get(cam), this.nodeValues.of(cam), Date.now()));
     this.publishNode(client, 'DBIRTH', metrics, cam);
     this.born.add(cam);
   }
@@ -253,29 +228,24 @@ export class SparkplugEdgeNode implements VerdictOutput {
     return s;
   }
 
-  /**
-   * NCMD Node Control/Rebirth true → births again (same bdSeq: the connection is the same); DCMD
-   * Device Control/Rebirth true → that camera's DBIRTH again. A host may name a metric by alias only.
-   * Anything else is logged and ignored.
-   */
+  /** NCMD rebirth → births again (same bdSeq: the connection is the same); DCMD rebirth → that camera's DBIRTH again; anything else is logged and ignored. */
   private command(client: MqttClient, payload: Buffer, device: string | undefined): void {
-    let metrics: DecodedMetric[];
+    let commands: HostCommand[];
     try {
-      metrics = decodeMetrics(payload);
+      commands = readHostCommands(payload, device, this.aliases);
     } catch (err) {
       this.log.warn({ err: (err as Error).message, device }, 'sparkplug command is not a Sparkplug B payload; ignored');
       return;
     }
-    for (const m of metrics) {
-      const name = m.name ?? (m.alias !== undefined ? this.aliases.resolve(device, m.alias) : undefined);
-      if (device === undefined && name === REBIRTH_METRIC && m.value === true) {
+    for (const c of commands) {
+      if (c.kind === 'rebirth') {
         this.log.info('sparkplug rebirth requested');
         if (this.inSession) this.birth(client);
-      } else if (device !== undefined && name === DEVICE_REBIRTH_METRIC && m.value === true && this.devices.includes(device) && !this.down.has(device)) {
+      } else if (c.kind === 'device-rebirth' && this.devices.includes(c.device) && !this.down.has(c.device)) {
         this.log.info({ device }, 'sparkplug device rebirth requested');
-        if (this.inSession) this.deviceBirth(client, device);
+        if (this.inSession) this.deviceBirth(client, c.device);
       } else {
-        this.log.warn({ metric: name ?? m.alias, device }, 'sparkplug command not supported (or for a device that is down or unknown); ignored');
+        this.log.warn({ metric: c.kind === 'unsupported' ? c.metric : DEVICE_REBIRTH_METRIC, device }, 'sparkplug command not supported (or for a device that is down or unknown); ignored');
       }
     }
   }
@@ -325,9 +295,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
   }
 
   private send(client: MqttClient, msg: VerdictMessage, historical: boolean): void {
-    if (!this.counts.has(msg.camera)) this.counts.set(msg.camera, zeroCounts());
-    const counts = this.counts.get(msg.camera)!;
-    counts[msg.verdict]++;
+    const counts = this.nodeValues.count(msg);
     if (!historical || (this.last.get(msg.camera)?.seq ?? 0) < msg.seq) this.last.set(msg.camera, msg);
     // A verdict of a device that is not born (its camera down — a trigger's TIMEOUT — or removed, or a
     // backlog verdict of a camera gone since) still goes: inside a DBIRTH ... DDEATH of its own, so a
@@ -347,23 +315,12 @@ export class SparkplugEdgeNode implements VerdictOutput {
     if (unborn && (this.down.has(msg.camera) || !this.devices.includes(msg.camera))) this.deviceDeath(client, msg.camera);
   }
 
-  private nodeValues(): NodeValues {
-    const counts = zeroCounts();
-    for (const c of this.counts.values()) for (const k of Object.keys(counts) as (keyof VerdictCounts)[]) counts[k] += c[k];
-    return { counts, backlog: this.outbox.countUnpublished(), storageOk: this.storageOk };
-  }
-
   /** NDATA with the node's values that changed since the last birth or NDATA (report by exception). */
   private sendNodeData(): void {
     const client = this.client;
-    if (!client?.connected || !this.inSession || !this.nodeSent) return;
-    const now = Date.now();
-    const before = nodeMetrics(this.nodeSent, now);
-    const values = this.nodeValues();
-    const changed = nodeMetrics(values, now).filter((m, i) => m.value !== before[i]!.value);
-    if (changed.length === 0) return;
-    this.nodeSent = values;
-    this.publishNode(client, 'NDATA', this.aliases.forData(undefined, changed));
+    if (!client?.connected || !this.inSession) return;
+    const changed = this.nodeValues.changed(Date.now());
+    if (changed.length > 0) this.publishNode(client, 'NDATA', this.aliases.forData(undefined, changed));
   }
 
   committed(verdicts: readonly number[], _delivered: readonly number[]): void {
@@ -373,7 +330,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
   }
 
   storageHealthy(ok: boolean): void {
-    this.storageOk = ok;
+    this.nodeValues.storageOk = ok;
     if (!ok) this.pump();
   }
 
@@ -397,7 +354,7 @@ export class SparkplugEdgeNode implements VerdictOutput {
       }
       // Caught up once the log has served every verdict decided before the backlog began; or at once
       // when the log cannot be written (what it could not take is in no outbox: live is all there is).
-      if ((exhausted && this.lastCommitted >= this.backlogUpTo) || !this.storageOk) {
+      if ((exhausted && this.lastCommitted >= this.backlogUpTo) || !this.nodeValues.storageOk) {
         this.mode = 'live';
         const held = this.held;
         this.held = [];

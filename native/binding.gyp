@@ -21,7 +21,7 @@
       "conditions": [
         ["cuda_home!=''", {
           "sources": [
-            "src/cuda_raii.cc", "src/gpu_info.cc", "src/frame_pipeline.cc", "src/pass_through_stage.cc",
+            "src/cuda_raii.cc", "src/gpu_info.cc", "src/frame_pipeline.cc", "src/preprocess_params.cc", "src/pass_through_stage.cc",
             "src/preprocess.cu",
           ],
           "include_dirs": ["<(cuda_home)/include"],

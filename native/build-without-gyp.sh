@@ -11,7 +11,7 @@ trt="$(sh "$here/detect.sh" trt)"
 obj="$(mktemp -d)"
 trap 'rm -rf "$obj"' EXIT
 defs=(-DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -DBUILDING_NODE_EXTENSION -DINSPECTD_WITH_CUDA)
-sources=(addon trt_library cuda_raii gpu_info frame_pipeline pass_through_stage)
+sources=(addon trt_library cuda_raii gpu_info frame_pipeline preprocess_params pass_through_stage)
 incs=(-I"$napi" -I"$addon_api" -isystem "$cuda/include")
 if [ -n "$trt" ]; then defs+=(-DINSPECTD_WITH_TENSORRT); sources+=(trt_engine trt_builder); incs+=(-isystem "$trt"); else sources+=(trt_stage_absent); fi
 pids=()

@@ -40,12 +40,6 @@ export const configSchema = z
          */
         nice: z.number().int().min(-20).max(19).default(-5),
         /**
-         * Scheduling policy of each inference thread (Linux): 'batch' (default) keeps its nice but stops
-         * its wakeups preempting the main thread that posted it the frame (measured on 2 vCPUs:
-         * bench/RESULTS.md, "Main-thread stalls in postMessage"); 'other' is the kernel's default.
-         */
-        policy: z.enum(['batch', 'other']).default('batch'),
-        /**
          * CPUs the inference threads run on (Linux, per thread); every other thread of the daemon, and
          * the processes it starts, then keeps off them. Unset (default): no pinning. Measured on a
          * 2-vCPU VM, pinning did not beat leaving it to the scheduler (bench/RESULTS.md), so it is
@@ -64,7 +58,7 @@ export const configSchema = z
           }),
       })
       .strict()
-      .default({ backend: 'auto', workers: 1, threads: 1, maxQueue: 4, batch: 1, nice: -5, policy: 'batch' }),
+      .default({ backend: 'auto', workers: 1, threads: 1, maxQueue: 4, batch: 1, nice: -5 }),
     cameras: z
       .array(camera)
       .min(1)

@@ -20,8 +20,6 @@ export interface BackendRequest {
   threads: number;
   /** Nice value for each inference thread (ONNX Runtime workers); undefined: inherited. */
   nice?: number;
-  /** Scheduling policy of each inference thread (config inference.policy). */
-  policy?: 'batch' | 'other';
   /** CPUs each inference thread is pinned to; undefined: inherited. */
   cpus?: readonly number[];
   /**
@@ -104,7 +102,7 @@ export async function createBackendPool(loaded: LoadedModelSpec, req: BackendReq
         batch = 1;
       }
     }
-    return OnnxRuntimeBackend.create({ file, ...(bytes ? { bytes } : {}), precision: p, intraOpThreads: req.threads, ...(req.nice === undefined ? {} : { nice: req.nice }), ...(req.policy === undefined ? {} : { policy: req.policy }), ...(req.cpus === undefined ? {} : { cpus: req.cpus }) });
+    return OnnxRuntimeBackend.create({ file, ...(bytes ? { bytes } : {}), precision: p, intraOpThreads: req.threads, ...(req.nice === undefined ? {} : { nice: req.nice }), ...(req.cpus === undefined ? {} : { cpus: req.cpus }) });
   };
   const backends: InferenceBackend[] = [];
   try {

@@ -22,8 +22,6 @@ export interface OpenModelOptions {
   intraOpThreads?: number;
   /** Nice value of each inference thread (config inference.nice); undefined leaves it inherited. */
   nice?: number;
-  /** Scheduling policy of each inference thread (config inference.policy); undefined leaves it inherited. */
-  policy?: 'batch' | 'other';
   /** CPUs each inference thread is pinned to (config inference.cpus); undefined leaves it inherited. */
   cpus?: readonly number[];
   /** Frames per inference call (src/infer/select.ts); default 1. */
@@ -95,7 +93,6 @@ export async function openModel(specPath: string, opts: OpenModelOptions = {}): 
       workers: opts.workers ?? 1,
       threads: opts.intraOpThreads ?? 0,
       ...(opts.nice === undefined ? {} : { nice: opts.nice }),
-      ...(opts.policy === undefined ? {} : { policy: opts.policy }),
       ...(opts.cpus === undefined ? {} : { cpus: opts.cpus }),
       batch: opts.batch ?? 1,
       sharedBy: opts.sharedBy ?? 1,

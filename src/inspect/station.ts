@@ -71,7 +71,6 @@ export async function openConfiguredModel(ref: ModelRef, cfg: Config, baseDir: s
     workers: cfg.inference.workers,
     intraOpThreads: cfg.inference.threads,
     nice: cfg.inference.nice,
-    policy: cfg.inference.policy,
     ...(cfg.inference.cpus ? { cpus: cfg.inference.cpus } : {}),
     batch: cfg.inference.batch,
     sharedBy,

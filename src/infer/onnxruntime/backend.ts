@@ -14,8 +14,6 @@ export interface OnnxRuntimeOptions {
   intraOpThreads: number;
   /** The inference thread's nice value (config inference.nice); undefined leaves it as inherited. */
   nice?: number;
-  /** The inference thread's scheduling policy (config inference.policy); undefined leaves it as inherited. */
-  policy?: 'batch' | 'other';
   /** CPUs the inference thread is pinned to (config inference.cpus); undefined leaves it as inherited. */
   cpus?: readonly number[];
 }
@@ -56,7 +54,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       const onError = (err: Error) => rej(new ModelLoadError(`onnxruntime worker failed: ${err.message}`, { cause: err }));
       worker.once('message', onMessage);
       worker.once('error', onError);
-      worker.postMessage({ type: 'load', file: opts.file, ...(opts.bytes ? { bytes: opts.bytes } : {}), intraOpThreads: opts.intraOpThreads, ...(opts.nice === undefined ? {} : { nice: opts.nice }), ...(opts.policy === 'batch' ? { batchPolicy: true } : {}), ...(opts.cpus === undefined ? {} : { cpus: [...opts.cpus] }) } satisfies ToWorker);
+      worker.postMessage({ type: 'load', file: opts.file, ...(opts.bytes ? { bytes: opts.bytes } : {}), intraOpThreads: opts.intraOpThreads, ...(opts.nice === undefined ? {} : { nice: opts.nice }), ...(opts.cpus === undefined ? {} : { cpus: [...opts.cpus] }) } satisfies ToWorker);
     }).catch(async (err: unknown) => {
       await worker.terminate();
       throw err;

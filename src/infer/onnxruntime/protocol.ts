@@ -2,7 +2,7 @@ import type { TensorMap } from '../backend.js';
 
 /** Messages between the main thread and an ONNX Runtime worker. */
 export type ToWorker =
-  | { type: 'load'; file: string; bytes?: Uint8Array; intraOpThreads: number; nice?: number; batchPolicy?: boolean; cpus?: number[] }
+  | { type: 'load'; file: string; bytes?: Uint8Array; intraOpThreads: number; nice?: number; cpus?: number[] }
   | { type: 'run'; id: number; inputs: TensorMap }
   | { type: 'close' };
 

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { pinThisThread } from '../../ops/cpu-affinity.js';
-import { setThisThreadBatch, setThisThreadNice } from '../../ops/thread-priority.js';
+import { setThisThreadNice } from '../../ops/thread-priority.js';
 import ort from 'onnxruntime-node';
 import type { TensorData, TensorMap } from '../backend.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -35,9 +35,7 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'load':
       try {
         // Before the session exists: ORT's intra-op threads, made by it, inherit this thread's nice.
-        const nice = msg.nice === undefined ? undefined : setThisThreadNice(msg.nice);
-        const policy = msg.batchPolicy ? setThisThreadBatch() : undefined;
-        const priority = [nice, policy].filter(Boolean).join(', ') || undefined;
+        const priority = msg.nice === undefined ? undefined : setThisThreadNice(msg.nice);
         // Likewise its affinity: pinned here, ORT's own threads start on the same CPUs.
         const cpus = msg.cpus === undefined ? undefined : pinThisThread(msg.cpus);
         const options: ort.InferenceSession.SessionOptions = {

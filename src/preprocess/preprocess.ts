@@ -116,23 +116,25 @@ export function toTensor(mat: Mat, input: InputSpec): Float32Array {
   const cv = opencv();
   const C = mat.channels;
   const plane = mat.rows * mat.cols;
+  const out = new Float32Array(C * plane);
   const alpha = (c: number) => input.scale / (input.std[c] ?? input.std[0]!);
   const beta = (c: number) => -(input.mean[c] ?? input.mean[0]!) / (input.std[c] ?? input.std[0]!);
   const uniform = C === 1 || (input.mean.length === 1 && input.std.length === 1);
 
   if (input.layout === 'NHWC') {
-    if (uniform) return asTensor(mat.convertTo(C === 1 ? cv.CV_32FC1 : cv.CV_32FC3, alpha(0), beta(0)));
-    const planes = mat.splitChannels();
-    const converted = planes.map((p, c) => p.convertTo(cv.CV_32FC1, alpha(c), beta(c)));
-    const out = asTensor(new cv.Mat(converted));
-    for (const m of [...planes, ...converted]) m.release();
+    if (uniform) {
+      copyFloat(mat.convertTo(C === 1 ? cv.CV_32FC1 : cv.CV_32FC3, alpha(0), beta(0)), out, 0);
+    } else {
+      const planes = mat.splitChannels();
+      const converted = planes.map((p, c) => p.convertTo(cv.CV_32FC1, alpha(c), beta(c)));
+      copyFloat(new cv.Mat(converted), out, 0);
+      for (const m of [...planes, ...converted]) m.release();
+    }
     return out;
   }
-  if (C === 1) return asTensor(mat.convertTo(cv.CV_32FC1, alpha(0), beta(0)));
-  const out = new Float32Array(C * plane);
-  const planes = mat.splitChannels();
+  const planes = C === 1 ? [mat] : mat.splitChannels();
   planes.forEach((p, c) => copyFloat(p.convertTo(cv.CV_32FC1, alpha(c), beta(c)), out, c * plane));
-  for (const p of planes) p.release();
+  if (C !== 1) for (const p of planes) p.release();
   return out;
 }
 
@@ -143,27 +145,12 @@ function releaseIntermediate(m: Mat, callersImage: Mat): void {
 
 /** Copies a float Mat into the tensor and frees it: it exists only to be copied. */
 function copyFloat(mat: Mat, out: Float32Array, offset: number): void {
-  out.set(floatView(mat.getData()), offset);
-  mat.release();
-}
-
-/**
- * A float Mat that is the whole tensor (one plane, or interleaved channels) becomes it without a
- * second copy: getData() already copied the pixels into a Buffer of their own, so the tensor is a
- * view of that Buffer's memory, and the backend can transfer (not clone) it to its worker. A Buffer
- * that shares its memory (Node's small-buffer pool) is copied, so that transfer never takes more.
- */
-function asTensor(mat: Mat): Float32Array {
   const bytes = mat.getData();
-  mat.release();
-  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  return owned ? new Float32Array(bytes.buffer, 0, bytes.byteLength / 4) : floatView(bytes).slice();
-}
-
-/** The Buffer's bytes as floats; a Float32Array view needs 4-byte alignment, so the rare unaligned one is copied first. */
-function floatView(bytes: Buffer): Float32Array {
+  // A Float32Array view needs 4-byte alignment; copy the rare unaligned buffer first.
   const src = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
-  return new Float32Array(src.buffer, src.byteOffset, src.byteLength / 4);
+  const view = new Float32Array(src.buffer, src.byteOffset, src.byteLength / 4);
+  out.set(view, offset);
+  mat.release();
 }
 
 /** The whole preprocessing step: frame Mat in, model tensor out. */

@@ -61,6 +61,7 @@ export class PatchClassifierDecoder implements Decoder {
       }
       for (const { label, p } of row) {
         if (label !== best && p < this.cfg.minClassScore) continue;
+        if (region.minScore !== undefined && p < region.minScore) continue;
         candidates.push({ label: this.labels[label]!, score: p, box: region.box, areaPx: region.areaPx });
       }
     });

@@ -141,6 +141,20 @@ const templateSchema = z
         minAreaPx: z.number().int().min(1),
         maxCandidates: z.number().int().positive(),
         borderPx: z.number().int().min(0).default(4),
+        /** The thin-defect pass where the main comparison found nothing (src/inspect/template/thinpass.ts). */
+        thin: z
+          .object({
+            greyThreshold: z.number().min(0).max(255),
+            openPx: z.number().int().min(0).max(10),
+            minAreaPx: z.number().int().min(1),
+            maxCandidates: z.number().int().positive(),
+            /** Which difference counts: bright (frame brighter than the reference: copper missing, a mousebite or an open) or both. */
+            polarity: z.enum(['bright', 'any']).default('any'),
+            /** The probability a thin candidate's class needs before it is a candidate at all. */
+            minScore: z.number().min(0).max(1).default(0),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     /** A candidate's box: the blob's box grown by padPx on each side, at least minSidePx a side (defect boxes as inspectors draw them). */

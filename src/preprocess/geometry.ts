@@ -22,6 +22,11 @@ export interface InputRegion {
   areaPx: number;
   /** Golden-template regions: the blob's topology cell (src/inspect/template/topology.ts), 0-8. */
   topology?: number;
+  /**
+   * The probability this region's class needs before it is a candidate at all (the thin pass's
+   * regions: a more sensitive comparison, so only what the classifier is sure of counts).
+   */
+  minScore?: number;
 }
 
 /** Where a frame lands in the model's input, and how it is resized to get there. */

@@ -1,5 +1,7 @@
 import { opencv, type Mat } from '../../preprocess/opencv.js';
 import type { Registration } from './registration.js';
+import { blobsOf } from './blobs.js';
+import { thinPass, type ThinPassSettings } from './thinpass.js';
 
 /** The tolerant comparison and blob rules (model.json `template.difference`). */
 export interface DifferenceSettings {
@@ -21,6 +23,8 @@ export interface DifferenceSettings {
   maxCandidates: number;
   /** Pixels this close to the frame's edge after warping are not compared (no reference there). */
   borderPx: number;
+  /** The second, more sensitive pass for thin defects (thinpass.ts); absent: none. */
+  thin?: ThinPassSettings;
 }
 
 /** A blob of difference, in reference pixels: where a candidate defect is. */
@@ -32,6 +36,8 @@ export interface Blob {
   label: number;
   /** More bright-extra than dark-missing pixels (copper where the reference has none, for a bright-copper image). */
   extra: boolean;
+  /** Which comparison found it: the main one, or the thin pass where the main one found nothing. */
+  pass: 'main' | 'thin';
 }
 
 export interface Difference {
@@ -84,43 +90,32 @@ export async function difference(frame: Mat, reference: Mat, reg: Registration, 
   if (s.openPx > 0) mask = await mask.morphologyExAsync(square(s.openPx), cv.MORPH_OPEN);
   const merged = s.mergePx > 0 ? await mask.dilateAsync(square(s.mergePx)) : mask;
   const cc = await merged.connectedComponentsWithStatsAsync(8, cv.CV_32S);
-  const stats = cc.stats.getDataAsArray() as number[][];
-  // Per-blob pixel counts over each blob's own box only (a few thousand pixels a frame, not the frame).
-  const labelData = new Int32Array(new Uint8Array(cc.labels.getData()).buffer);
-  const extraData = extraMask.getData();
-  const maskData = mask.getData();
-  const cols = mask.cols;
-  const blobs: Blob[] = [];
-  for (let label = 1; label < stats.length; label++) {
-    const [x, y, w, h] = stats[label]! as [number, number, number, number];
-    let areaPx = 0;
-    let extraPx = 0;
-    for (let yy = y; yy < y + h; yy++) {
-      for (let xx = x; xx < x + w; xx++) {
-        const i = yy * cols + xx;
-        if (labelData[i] !== label || maskData[i] === 0) continue;
-        areaPx++;
-        if (extraData[i] !== 0) extraPx++;
-      }
-    }
-    if (areaPx < s.minAreaPx) continue;
-    blobs.push({ box: [x, y, w, h], areaPx, label, extra: 2 * extraPx >= areaPx });
+  const main = blobsOf(cc.stats, cc.labels, mask, extraMask, s.minAreaPx, 'main');
+  let labels = cc.labels;
+  let blobs = main.slice(0, s.maxCandidates);
+  if (s.thin) {
+    const thin = await thinPass({ brighter, darker, valid, merged, mask, labels: cc.labels, labelCount: cc.stats.rows }, s, s.thin);
+    blobs = blobs.concat(thin.blobs);
+    labels = thin.labels;
+    const combined = thin.mask;
+    mask.release();
+    mask = combined;
   }
-  blobs.sort((p, q) => q.areaPx - p.areaPx);
-  const kept = blobs.slice(0, s.maxCandidates);
   const temps = [warped, inside, valid, brighter, darker, extraMask, missingMask, merged, cc.stats, cc.centroids];
+  if (labels !== cc.labels) temps.push(cc.labels);
   if (refMax !== reference) temps.push(refMax);
   if (refMin !== reference) temps.push(refMin);
   for (const t of temps) if (t !== mask) t.release();
   return {
     aligned,
     mask,
-    labels: cc.labels,
-    blobs: kept,
+    labels,
+    blobs,
     release() {
       aligned.release();
       mask.release();
-      cc.labels.release();
+      labels.release();
     },
   };
 }
+

@@ -3,12 +3,14 @@ import type { InputRegion } from '../../decode/decoder.js';
 import type { ModelSpec, TemplateSpec } from '../../model/spec.js';
 import { opencv, type Mat } from '../../preprocess/opencv.js';
 import type { PreparedInput } from '../../preprocess/preprocess.js';
-import { difference } from './difference.js';
+import { difference, type Blob } from './difference.js';
 import { patchTensor } from './patches.js';
 import { boxToFrame, register, type Reference, type Registration } from './registration.js';
 
 export interface TemplatePrepared extends PreparedInput {
   regions: InputRegion[];
+  /** The blob behind each region, in reference pixels (which pass found it, its polarity): for tools that study candidates. */
+  blobs: Blob[];
   stageMs: { registerMs: number; differenceMs: number; patchesMs: number };
   registration: Registration;
 }
@@ -39,13 +41,20 @@ export async function prepareAgainstReference(image: Mat, ref: Reference, spec: 
     const t2 = performance.now();
     try {
       const { tensor, dims, topology } = patchTensor(diff, ref.image, diff.blobs, spec.input);
-      const regions = diff.blobs.map((b, i) => ({ box: boxToFrame(candidateBox(b.box, t.box), registration), areaPx: b.areaPx, topology: topology[i] }));
+      const thinMin = t.difference.thin?.minScore;
+      const regions = diff.blobs.map((b, i): InputRegion => ({
+        box: boxToFrame(candidateBox(b.box, t.box), registration),
+        areaPx: b.areaPx,
+        topology: topology[i],
+        ...(b.pass === 'thin' && thinMin !== undefined ? { minScore: thinMin } : {}),
+      }));
       const t3 = performance.now();
       return {
         tensor,
         dims,
         transform: { frameWidth: image.cols, frameHeight: image.rows, scaleX: 1, scaleY: 1, padLeft: 0, padTop: 0 },
         regions,
+        blobs: diff.blobs,
         registration,
         stageMs: { registerMs: t1 - t0, differenceMs: t2 - t1, patchesMs: t3 - t2 },
       };

@@ -1,0 +1,130 @@
+/**
+ * Scores golden-template candidates (tools/template/candidates.ts) the paper's way under rules the
+ * classifier does not apply itself, and chooses among them by board group: each group's boards
+ * reported under the rule chosen on the other groups, pooled (`nested`), then the rule chosen on
+ * all groups given (`chosen`). Rules: whether thin-pass candidates are used and the score they need
+ * (`thinMin`), and a polarity rule for copper (a copper report needs the blob's own polarity:
+ * `copperPolarity` dark / bright / any). The daemon's decoder (with the topology cell) and the
+ * model's box rule and thresholds are used as shipped.
+ *
+ *   node .train/js/tools/template/score-candidates.js --cands .train/cand/train.json [--model M] [--choose]
+ *     [--thin-min none,0.5,...] [--thin-polarity any,bright] [--thin-max-area none,40] [--polarity any,dark] [--rule '{"thinMin":0.6,"copperPolarity":"any"}']
+ * Without --choose (or with --rule) it prints the score of one rule, with the false reports per
+ * class split by pass and polarity and the missed truth boxes per class.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { PatchClassifierDecoder } from '../../src/decode/patch-classifier.js';
+import { DEEPPCB_CLASSES } from '../../src/eval/deeppcb-layout.js';
+import { iou, PAPER_IOU, scoreDetections, type ScoredBox, type TruthBox } from '../../src/eval/detection-score.js';
+import { loadModelSpec } from '../../src/model/spec.js';
+import { candidateBox } from '../../src/inspect/template/stage.js';
+
+interface Region {
+  box: [number, number, number, number];
+  areaPx: number;
+  topology?: number;
+  pass: 'main' | 'thin';
+  extra: boolean;
+}
+interface Board {
+  id: string;
+  group: string;
+  registered: boolean;
+  truth: TruthBox[];
+  regions: Region[];
+  probs: number[][];
+}
+type Found = ScoredBox & { pass: Region['pass']; extra: boolean; areaPx: number };
+interface Rule {
+  thinMin: number | null;
+  /** Thin-pass blobs only of this polarity (bright: copper missing, as in a mousebite or an open). */
+  thinPolarity: 'any' | 'bright';
+  /** Thin-pass blobs only below this area, px (null: any). */
+  thinMaxArea: number | null;
+  copperPolarity: 'any' | 'dark' | 'bright';
+}
+
+const { values } = parseArgs({ options: { cands: { type: 'string' }, model: { type: 'string', default: 'models/deeppcb-template/model.json' }, choose: { type: 'boolean', default: false }, 'thin-min': { type: 'string', default: 'none,0.5,0.6,0.7,0.8,0.85,0.9,0.95' }, 'thin-polarity': { type: 'string', default: 'any,bright' }, 'thin-max-area': { type: 'string', default: 'none,40' }, polarity: { type: 'string', default: 'any,dark' }, rule: { type: 'string' } } });
+const spec = loadModelSpec(values.model!).spec;
+const decoder = new PatchClassifierDecoder(spec);
+const columns = spec.labels.length + 1;
+const transform = { frameWidth: 640, frameHeight: 640, scaleX: 1, scaleY: 1, padLeft: 0, padTop: 0 };
+const threshold = (label: string) => spec.thresholds.perClass[label] ?? spec.thresholds.default;
+const raw: Board[] = JSON.parse(readFileSync(values.cands!, 'utf8')).boards;
+// Each region decoded alone, so every candidate keeps its region's features.
+const boards = raw.map((b) => ({
+  group: b.group,
+  truth: b.truth,
+  found: b.regions.flatMap((r, i): Found[] => {
+    const d = decoder.decode({ probs: { type: 'float32', dims: [1, columns], data: Float32Array.from(b.probs[i]!) } }, transform, [{ box: r.box, areaPx: r.areaPx, topology: r.topology }]);
+    return d.candidates.map((c) => ({ label: c.label, score: c.score, box: candidateBox(r.box, spec.template!.box), pass: r.pass, extra: r.extra, areaPx: r.areaPx }));
+  }),
+}));
+
+function kept(f: Found, rule: Rule): boolean {
+  if (f.pass === 'thin' && (rule.thinMin === null || f.score < rule.thinMin)) return false;
+  if (f.pass === 'thin' && rule.thinPolarity === 'bright' && !f.extra) return false;
+  if (f.pass === 'thin' && rule.thinMaxArea !== null && f.areaPx >= rule.thinMaxArea) return false;
+  if (f.label === 'copper' && rule.copperPolarity !== 'any' && f.extra !== (rule.copperPolarity === 'bright')) return false;
+  return true;
+}
+function score(images: typeof boards, rule: Rule) {
+  return scoreDetections(
+    images.map((b) => {
+      const found = b.found.filter((f) => kept(f, rule));
+      return { truth: b.truth, candidates: found, reported: found.filter((f) => f.score >= threshold(f.label)) };
+    }),
+    DEEPPCB_CLASSES,
+  );
+}
+const round = (x: number | null) => (x === null ? null : +x.toFixed(2));
+const summary = (s: ReturnType<typeof score>) => ({ mAP: round(s.mAP), fScore: round(s.fScore), precision: round(s.precision), recall: round(s.recall) });
+
+/** The rule's reports that match no truth box of their class (greedy by score, as scored), and the truth boxes nothing matched. */
+function errors(images: typeof boards, rule: Rule) {
+  const falseBy: Record<string, number> = {};
+  const missedBy: Record<string, number> = {};
+  for (const b of images) {
+    const reported = b.found.filter((f) => kept(f, rule) && f.score >= threshold(f.label)).sort((p, q) => q.score - p.score);
+    const used = b.truth.map(() => false);
+    for (const f of reported) {
+      const k = b.truth.findIndex((t, i) => !used[i] && t.label === f.label && iou(t.box, f.box) > PAPER_IOU);
+      if (k >= 0) used[k] = true;
+      else {
+        const key = `${f.label} / ${f.pass} / ${f.extra ? 'bright' : 'dark'}`;
+        falseBy[key] = (falseBy[key] ?? 0) + 1;
+      }
+    }
+    b.truth.forEach((t, i) => {
+      if (!used[i]) missedBy[t.label] = (missedBy[t.label] ?? 0) + 1;
+    });
+  }
+  return { falseReports: falseBy, missed: missedBy };
+}
+
+const perClass = (s: ReturnType<typeof score>) => Object.fromEntries(Object.entries(s.perClass).map(([c, v]) => [c, { ap: round(v.ap), recall: round(v.recall), precision: round(v.precision) }]));
+if (!values.choose) {
+  const rule: Rule = { thinMin: null, thinPolarity: 'any', thinMaxArea: null, copperPolarity: 'any', ...(values.rule ? JSON.parse(values.rule) : {}) };
+  const s = score(boards, rule);
+  console.log(JSON.stringify({ boards: boards.length, rule, ...summary(s), perClass: perClass(s), ...errors(boards, rule) }, null, 1));
+} else {
+  const list = (k: 'thin-min' | 'thin-max-area') => values[k]!.split(',').map((x) => (x === 'none' ? null : Number(x)));
+  const rules: Rule[] = list('thin-min').flatMap((thinMin) =>
+    values['thin-polarity']!.split(',').flatMap((tp) =>
+      list('thin-max-area').flatMap((thinMaxArea) => values.polarity!.split(',').map((p) => ({ thinMin, thinPolarity: tp as Rule['thinPolarity'], thinMaxArea, copperPolarity: p as Rule['copperPolarity'] }))),
+    ),
+  );
+  const best = (images: typeof boards) => rules.map((r) => ({ r, f: score(images, r).fScore })).sort((a, b) => b.f - a.f)[0]!.r;
+  const groups = [...new Set(boards.map((b) => b.group))];
+  // Nested: each group reported under the rule chosen on the others (ties: the first, simpler rule).
+  const byHeld: Record<string, Rule> = {};
+  const reported = groups.flatMap((g) => {
+    const r = (byHeld[g] = best(boards.filter((b) => b.group !== g)));
+    return boards.filter((b) => b.group === g).map((b) => ({ ...b, found: b.found.filter((f) => kept(f, r)) }));
+  });
+  const nested = score(reported, { thinMin: 0, thinPolarity: 'any', thinMaxArea: null, copperPolarity: 'any' });
+  const chosen = best(boards);
+  const grid = rules.map((r) => ({ rule: r, ...summary(score(boards, r)) }));
+  console.log(JSON.stringify({ boards: boards.length, grid, byHeld, nested: summary(nested), chosen, atChosen: { ...summary(score(boards, chosen)), perClass: perClass(score(boards, chosen)), ...errors(boards, chosen) } }, null, 1));
+}

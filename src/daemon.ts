@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { AppliedChanges, ReloadPlan } from './config/reload.js';
+import type { AppliedChanges, ReloadOutcome, ReloadPlan } from './config/reload.js';
+import { loadedConfig, type LoadedConfig } from './config/running-config.js';
 import { isTriggeredCamera, type Config } from './config/schema.js';
 import type { CameraDescription } from './outputs/opcua/address-space.js';
 import { InspectdError } from './errors.js';
@@ -48,6 +49,9 @@ export interface DaemonOptions {
   telemetry?: Telemetry;
   /** Every folder replay with `exitWhenDone` has handed over its last image (the caller stops the daemon). */
   onReplaysDone?: () => void;
+  /** The config file run and the service's live reload, for OPC UA's ConfigurationManagement (run.ts). */
+  configFile?: string;
+  reload?: () => Promise<ReloadOutcome>;
 }
 
 /** What the daemon did, summed over its schedulers, with the timings the bench reads from the stop log. */
@@ -80,6 +84,8 @@ export class Daemon {
   private readonly linePause: LinePause;
   private readonly cameraEvents: CameraEvents;
   private readonly meter = new ProcessMeter();
+  /** The config file as loaded (at start, then by each reload applied): OPC UA's ConfigurationManagement. */
+  private loaded: LoadedConfig;
   models: ModelInfo[] = [];
   brokerUrl: string | undefined;
 
@@ -88,6 +94,7 @@ export class Daemon {
   /** opts.config is replaced by a live reload (applyLive); everything else in opts is fixed. */
   constructor(private opts: DaemonOptions) {
     this.telemetry = new TelemetryTee(opts.telemetry ?? noTelemetry);
+    this.loaded = loadedConfig(opts.configFile);
     this.modelsInUse = new ModelsInUse(
       this.baseDir,
       (model) => new Scheduler(model.backends, this.sink!, { maxQueue: this.opts.config.inference.maxQueue }, this.opts.log.child({ component: 'scheduler', model: model.info.name })),
@@ -228,7 +235,7 @@ export class Daemon {
       sparkplugCredentials: spbCredentials,
       desk: () => this.triggerDesk,
       telemetry: this.telemetry,
-      daemon: { describeCamera: (camera) => this.describeCamera(camera), line: { pause: (via) => this.pause(via), resume: (via) => this.resume(via) } },
+      daemon: { describeCamera: (camera) => this.describeCamera(camera), line: { pause: (via) => this.pause(via), resume: (via) => this.resume(via) }, configuration: this.opts.reload && { loaded: () => this.loaded, reload: this.opts.reload } },
       log: this.opts.log,
     });
     this.publisher = made.publisher;
@@ -328,6 +335,7 @@ export class Daemon {
     };
     const applied = await applyLiveChanges(line, next, plan, () => {
       this.opts = { ...this.opts, config: next };
+      this.loaded = loadedConfig(this.opts.configFile);
     });
     this.modelsChanged();
     return applied;

@@ -2,9 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { InspectdError } from '../errors.js';
+import { rowToMessage } from './result-queries.js';
 import { overSize, retentionStep, type RetentionStep } from './retention.js';
 import { checkLogFile, migrate } from './schema.js';
-import type { Decision, Defect, ModelInfo, VerdictKind, VerdictMessage } from '../verdict/types.js';
+import type { Decision, ModelInfo, VerdictKind, VerdictMessage } from '../verdict/types.js';
 import { VERDICT_SCHEMA } from '../verdict/types.js';
 
 /**
@@ -57,10 +58,6 @@ export interface RecentQuery {
   camera?: string;
   since?: number;
   until?: number;
-  /** Only this part's verdicts (OPC UA's GetResultListFiltered). */
-  partId?: string;
-  /** Rows to skip first, newest first (a client paging through). */
-  offset?: number;
 }
 
 export interface NewVerdict {
@@ -77,27 +74,8 @@ export interface NewVerdict {
   source?: string;
 }
 
-export function rowToMessage(row: VerdictRow): VerdictMessage {
-  const msg: VerdictMessage = {
-    schema: VERDICT_SCHEMA,
-    seq: row.seq,
-    station: row.station,
-    camera: row.camera,
-    frameId: row.frame_id,
-    partId: row.part_id,
-    verdict: row.verdict,
-    score: row.score,
-    defects: JSON.parse(row.defects) as Defect[],
-    capturedAt: row.captured_at,
-    decidedAt: row.decided_at,
-    latencyMs: row.latency_ms,
-    deadlineMs: row.deadline_ms,
-    model: JSON.parse(row.model) as ModelInfo,
-  };
-  if (row.error_code !== null) msg.error = { code: row.error_code, message: row.error_message ?? '' };
-  if (row.source !== null && row.source !== undefined) msg.source = row.source;
-  return msg;
-}
+/** A stored row as the MQTT payload (result-queries.ts, beside the other reads of results). */
+export { rowToMessage };
 
 /** The payload for a new verdict once its seq is known: what is written and what is published. */
 export function toMessage(v: NewVerdict, seq: number): VerdictMessage {
@@ -356,11 +334,10 @@ export class VerdictStore {
     if (q.since !== undefined) where.push('decided_at >= @since');
     if (q.until !== undefined) where.push('decided_at < @until');
     if (q.camera) where.push('camera = @camera');
-    if (q.partId !== undefined) where.push('part_id = @partId');
     if (q.verdicts.length > 0) where.push(`verdict IN (${q.verdicts.map((_, i) => `@v${i}`).join(', ')})`);
-    const params: Record<string, unknown> = { station: q.station, limit: q.limit, since: q.since, until: q.until, camera: q.camera, partId: q.partId, offset: q.offset ?? 0 };
+    const params: Record<string, unknown> = { station: q.station, limit: q.limit, since: q.since, until: q.until, camera: q.camera };
     q.verdicts.forEach((v, i) => (params[`v${i}`] = v));
-    return this.db.prepare(`SELECT * FROM verdicts INDEXED BY verdicts_decided WHERE ${where.join(' AND ')} ORDER BY decided_at DESC, seq DESC LIMIT @limit OFFSET @offset`).all(params) as VerdictRow[];
+    return this.db.prepare(`SELECT * FROM verdicts INDEXED BY verdicts_decided WHERE ${where.join(' AND ')} ORDER BY decided_at DESC, seq DESC LIMIT @limit`).all(params) as VerdictRow[];
   }
 
   /** Verdicts per camera, kind and time bucket (epoch ms / bucketMs) decided since a time. */
@@ -382,7 +359,6 @@ export class VerdictStore {
     verdicts.forEach((v, i) => (params[`v${i}`] = v));
     return this.db.prepare(`SELECT * FROM verdicts WHERE ${where.join(' AND ')} ORDER BY station, seq LIMIT @limit`).all(params) as VerdictRow[];
   }
-
 
   /** Deletes delivered verdicts decided before the cutoff; one an enabled output still owes is never deleted. */
   deleteOlderThan(cutoffMs: number): number {

@@ -49,7 +49,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     process.stderr.write(`${errorMessage(e)}\n`);
     return EXIT_CONFIG;
   }
-  const daemon = new Daemon({ config: cfg, log, baseDir: packageRoot(), telemetry: service.ops, onReplaysDone: () => stopRequested('replay finished') });
+  const daemon = new Daemon({ config: cfg, log, baseDir: packageRoot(), telemetry: service.ops, onReplaysDone: () => stopRequested('replay finished'), configFile: opts.config, reload: () => service.reload() });
 
   let signalled = 0;
   const stopped = new Promise<StopResult>((resolveStop) => {

@@ -22,7 +22,8 @@ import type { VerdictKind, VerdictMessage } from '../../verdict/types.js';
  * (Preoperational → Operational → Halted, Error while verdicts are lost from the log), and every
  * verdict raises a `ResultReadyEventType` event from its camera's object; its ResultManagement
  * (result-management.ts) answers from the verdict log, and Halt / Reset pause and resume the line.
- * docs/opcua.md lists what is left out (recipe and configuration management, jobs).
+ * RecipeManagement, ConfigurationManagement and the AutomaticModeStateMachine (jobs) are there too,
+ * each in its own module; docs/opcua.md lists where they depart from 40100.
  */
 
 export const MACHINE_VISION_URI = 'http://opcfoundation.org/UA/MachineVision';
@@ -51,6 +52,8 @@ export class VisionSystem {
     readonly root: UAObject,
     /** OPC 40100's optional ResultManagement object (its methods are bound in result-management.ts). */
     readonly resultManagement: UAObject,
+    /** The optional RecipeManagement, ConfigurationManagement and AutomaticModeStateMachine (recipe-management.ts, configuration-management.ts, jobs.ts). */
+    readonly optional: { recipes: UAObject; configurations: UAObject; automaticMode: UAObject },
     private readonly stateMachine: UAStateMachineEx,
     private readonly resultReady: UAEventType,
     private readonly addressSpace: AddressSpace,
@@ -70,14 +73,24 @@ export class VisionSystem {
       description,
       organizedBy: addressSpace.rootFolder.objects,
       eventSourceOf: addressSpace.rootFolder.objects.server,
-      optionals: ['ResultManagement'],
+      // The optional Release...Handle methods too (handles.ts); the optional Add/Remove methods are left out: recipes and configurations come from the config file.
+      optionals: [
+        'ResultManagement.ReleaseResultHandle',
+        'RecipeManagement.ReleaseRecipeHandle',
+        'ConfigurationManagement.ReleaseConfigurationHandle',
+        'VisionStateMachine.AutomaticModeStateMachine',
+      ],
     });
     root.setEventNotifier(1); // SubscribeToEvents: ResultReady events of every camera
     const smNode = root.getComponentByName('VisionStateMachine', mv) as UAObject;
     const sm = promoteToStateMachine(smNode);
-    const rm = root.getComponentByName('ResultManagement', mv) as UAObject | null;
-    if (!rm) throw new Error('the Machine Vision nodeset has no ResultManagement in VisionSystemType');
-    const system = new VisionSystem(root, rm, sm, eventType, addressSpace, mv, addressSpace.rootFolder.objects.server);
+    const part = (parent: UAObject, name: string) => {
+      const node = parent.getComponentByName(name, mv) as UAObject | null;
+      if (!node) throw new Error(`the Machine Vision nodeset has no ${name} in VisionSystemType`);
+      return node;
+    };
+    const optional = { recipes: part(root, 'RecipeManagement'), configurations: part(root, 'ConfigurationManagement'), automaticMode: part(smNode, 'AutomaticModeStateMachine') };
+    const system = new VisionSystem(root, part(root, 'ResultManagement'), optional, sm, eventType, addressSpace, mv, addressSpace.rootFolder.objects.server);
     // Halt and Reset: the line's pause and resume (docs/opcua.md says where this departs from OPC 40100).
     // Their inputs, Cause (Int32) and CauseDescription, are logged; their output is Error (0: done).
     for (const [method, action] of [['Halt', 'halt'], ['Reset', 'reset']] as const) {

@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
+import { configFileHash, type LoadedConfig } from '../../config/running-config.js';
+import type { ReloadOutcome } from '../../config/reload.js';
 import type { CameraState, StorageState, Telemetry } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import { InspectdError } from '../../errors.js';
@@ -7,7 +9,7 @@ import { compiledWorker } from '../../util/worker-path.js';
 import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
 import type { CameraDescription } from './address-space.js';
 import type { VerdictOutput } from '../output.js';
-import type { FromStation, StationSetup, ToStation } from './protocol.js';
+import type { ConfigActivation, FromStation, StationSetup, ToStation } from './protocol.js';
 
 /** Where the server listens, once it does. */
 export interface OpcuaListening {
@@ -28,6 +30,14 @@ export interface OpcuaDaemonHooks {
   /** A camera as the daemon runs it now (its config and model after a reload), for the nodes of one a reload adds. */
   describeCamera: (camera: string) => CameraDescription | undefined;
   line: LinePauseControl;
+  /** The config file running and the daemon's live reload (ConfigurationManagement); absent: nothing to activate. */
+  configuration?: ConfigurationHooks;
+}
+
+/** ConfigurationManagement's view of the daemon: what it loaded, and its live reload (SIGHUP's). */
+export interface ConfigurationHooks {
+  loaded(): LoadedConfig;
+  reload(): Promise<ReloadOutcome>;
 }
 
 const NO_LINE: LinePauseControl = { pause: () => false, resume: () => false };
@@ -58,6 +68,7 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     private readonly log: Logger,
     private readonly describe: (camera: string) => CameraDescription | undefined,
     private readonly line: LinePauseControl,
+    private readonly configuration: ConfigurationHooks | undefined,
     cameras: readonly CameraDescription[],
   ) {
     for (const c of cameras) this.shown.set(c.name, c.model);
@@ -72,6 +83,8 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
             const done = m.action === 'halt' ? this.line.pause('opc ua') : this.line.resume('opc ua');
             return this.post({ type: 'line-answer', id: m.id, done });
           }
+          case 'config':
+            return void this.answerConfig(m.id, m.activate);
           case 'listening':
             this.state = 'listening';
             return resolve({ endpointUrl: m.endpointUrl, endpoints: m.endpoints, priority: m.priority });
@@ -101,7 +114,7 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   /** Starts the server's thread; returns at once (the server listens later: `listening`). */
   static open(setup: Omit<StationSetup, 'logLevel'>, trigger: OpcuaOutput['trigger'], log: Logger, daemon: Partial<OpcuaDaemonHooks> = {}): OpcuaOutput {
     const worker = new Worker(compiledWorker(import.meta.url, 'worker.js'), { workerData: { ...setup, logLevel: log.level } satisfies StationSetup });
-    return new OpcuaOutput(worker, trigger, log, daemon.describeCamera ?? (() => undefined), daemon.line ?? NO_LINE, setup.cameras);
+    return new OpcuaOutput(worker, trigger, log, daemon.describeCamera ?? (() => undefined), daemon.line ?? NO_LINE, daemon.configuration, setup.cameras);
   }
 
   private post(m: ToStation): void {
@@ -119,6 +132,25 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     const rejection = this.trigger(request, arrivedAt);
     if (rejection) this.log.warn({ code: rejection.code, err: rejection.message, ...request }, 'opc ua trigger rejected');
     this.post({ type: 'trigger-answer', id, rejection });
+  }
+
+  /**
+   * ConfigurationManagement's questions: what runs (always), and for ActivateConfiguration the live
+   * reload, only when the file still has the hash the client asked for (it may have been edited again).
+   */
+  private async answerConfig(id: number, activate: string | undefined): Promise<void> {
+    const c = this.configuration;
+    let activation: ConfigActivation | undefined;
+    if (activate !== undefined) {
+      const file = c?.loaded().file;
+      if (!c || !file) activation = { result: 'unsupported', issues: [] };
+      else if (configFileHash(file) !== activate) activation = { result: 'changed', issues: [] };
+      else {
+        const outcome = await c.reload();
+        activation = outcome.result === 'applied' ? { result: 'applied', issues: [] } : { result: 'refused', issues: outcome.issues.map((i) => `${i.path}: ${i.message}`) };
+      }
+    }
+    this.post({ type: 'config-answer', id, loaded: c?.loaded(), activation });
   }
 
   // ---- VerdictOutput ----

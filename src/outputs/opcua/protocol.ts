@@ -4,6 +4,7 @@
  * serving subscriptions and sessions) and its heap (collected by that thread's own GC) stay off
  * the frame path; the main thread only posts what happened and answers the Trigger method.
  */
+import type { LoadedConfig } from '../../config/running-config.js';
 import type { CameraState, StorageState } from '../../ops/telemetry.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
@@ -48,7 +49,16 @@ export type ToStation =
   | { type: 'trigger-answer'; id: number; rejection: TriggerRejection | undefined }
   /** The daemon's answer to a Halt or Reset the thread passed on: whether the line paused or resumed. */
   | { type: 'line-answer'; id: number; done: boolean }
+  /** The daemon's answer to a config question: the file it runs (undefined: no daemon), and how an activation went. */
+  | { type: 'config-answer'; id: number; loaded: LoadedConfig | undefined; activation: ConfigActivation | undefined }
   | { type: 'stop' };
+
+/** How ActivateConfiguration's live reload went: changed = the file's hash is no longer the one asked for. */
+export interface ConfigActivation {
+  result: 'applied' | 'refused' | 'changed' | 'unsupported';
+  /** Why a reload was refused (path: message), as config.reload_refused logs them. */
+  issues: string[];
+}
 
 /** Server thread → main thread. */
 export type FromStation =
@@ -61,5 +71,7 @@ export type FromStation =
   | { type: 'trigger'; id: number; camera: string; partId: string; arrivedAt: number }
   /** A client called Halt or Reset; the main thread pauses or resumes the line and answers with line-answer. */
   | { type: 'line'; id: number; action: 'halt' | 'reset' }
+  /** ConfigurationManagement asks what runs; with activate (a file hash), a live reload of that file first. */
+  | { type: 'config'; id: number; activate?: string }
   /** busyPct: the thread's event-loop utilisation from listening to stop, in % (its CPU, near enough, GC helpers aside). */
   | { type: 'stopped'; busyPct: number };

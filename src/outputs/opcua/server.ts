@@ -14,6 +14,9 @@ import type { TriggerRejection } from '../../source/trigger.js';
 import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
 import { addCamera, buildStation, removeCamera, type CameraDescription, type CameraNodes, type StationNodes } from './address-space.js';
 import { STATION_NODESETS, type LineControl, type SystemState } from './machine-vision.js';
+import { ConfigurationManagement, type ConfigQuestion } from './configuration-management.js';
+import { JobControl } from './jobs.js';
+import { RecipeManagement } from './recipe-management.js';
 import { ResultManagement } from './result-management.js';
 import { serverSecurity } from './security.js';
 import type { StationSetup } from './protocol.js';
@@ -27,6 +30,8 @@ export interface OpcuaStationOptions extends Omit<StationSetup, 'usersFile' | 'l
   trigger: (request: { camera: string; partId: string }, arrivedAt: number) => Promise<TriggerRejection | undefined>;
   /** Asks the daemon to pause or resume the line (Halt, Reset), on the main thread. */
   line: LineControl;
+  /** Asks the daemon what config runs, and to activate (live-reload) the file (ConfigurationManagement). */
+  config: ConfigQuestion;
   log: Logger;
 }
 
@@ -51,12 +56,16 @@ export class OpcuaStation {
   /** The line is paused (by a client's Halt, or by MQTT, HTTP or the page): Halted until resumed. */
   private halted = false;
   private results: ResultManagement | undefined;
+  private jobs: JobControl | undefined;
+  /** Each camera's model and trigger mode now (recipes, jobs): the start's, then as reloads change them. */
+  private readonly cameras = new Map<string, CameraDescription>();
 
   private constructor(
     private readonly server: OPCUAServer,
     private readonly opts: OpcuaStationOptions,
   ) {
     this.storage = opts.storage;
+    for (const c of opts.cameras) this.cameras.set(c.name, c);
   }
 
   /** Creates the server certificate when there is none (in the PKI folder), builds the nodes and listens. */
@@ -118,7 +127,17 @@ export class OpcuaStation {
     this.nodes.trigger.bindMethod(async (args: Variant[], _context: ISessionContext) => this.onTrigger(String(args[0]?.value ?? ''), String(args[1]?.value ?? '')));
     this.nodes.storageState.set({ dataType: DataType.String, value: this.storage });
     for (const [camera, n] of this.nodes.cameras) this.bindCamera(camera, n);
-    this.results = new ResultManagement(this.nodes.vision, this.opts.station, this.opts.verdictLog, this.opts.log);
+    const vision = this.nodes.vision;
+    this.results = new ResultManagement(vision, this.opts.station, this.opts.verdictLog, this.opts.log);
+    new RecipeManagement(vision, vision.optional.recipes, () => new Map([...this.cameras].map(([name, c]) => [name, c.model])));
+    new ConfigurationManagement(vision, vision.optional.configurations, this.opts.config, this.opts.log);
+    this.jobs = new JobControl(vision, vision.optional.automaticMode, {
+      trigger: (request) => this.requestTrigger(request.camera, request.partId),
+      line: this.opts.line,
+      operational: () => this.running && !this.halted,
+      triggered: () => new Map([...this.cameras].filter(([, c]) => c.triggered).map(([name, c]) => [name, c.model])),
+      log: this.opts.log,
+    });
     this.nodes.vision.control = (action, why) => this.control(action, why);
   }
 
@@ -130,8 +149,11 @@ export class OpcuaStation {
    */
   private async control(action: 'halt' | 'reset', why: { cause: number; description: string }): Promise<StatusCode> {
     if (action === 'halt' ? !this.running || this.halted : !this.halted) return StatusCodes.BadInvalidState;
+    // Stopped by the automatic mode's Stop: the line is paused already, Halt only changes what is shown.
+    const jobStopped = action === 'halt' && this.jobs?.stopped === true;
+    if (jobStopped) this.jobs!.stopped = false;
     // Resume answers false only when the line runs already (resumed by MQTT or HTTP meanwhile): Reset still ends Halted.
-    if (!(await this.opts.line(action)) && action === 'halt') return StatusCodes.BadInvalidState;
+    else if (!(await this.opts.line(action)) && action === 'halt') return StatusCodes.BadInvalidState;
     this.halted = action === 'halt';
     this.opts.log.info({ event: action === 'halt' ? 'opcua.halted' : 'opcua.reset', ...why }, action === 'halt' ? 'opc ua: Halt called, the line paused' : 'opc ua: Reset called, the line resumed');
     if (action === 'reset') this.nodes.vision.setState('Preoperational', true);
@@ -153,12 +175,18 @@ export class OpcuaStation {
     });
   }
 
-  private async onTrigger(camera: string, partId: string): Promise<CallMethodResultOptions> {
+  /** The trigger desk's answer (Trigger methods, StartSingleJob); accepted: ResultReady goes false. */
+  private async requestTrigger(camera: string, partId: string): Promise<TriggerRejection | undefined> {
     const rejection = await this.opts.trigger({ camera, partId }, Date.now());
     if (!rejection) {
       // The result now on ResultReady is not this part's: the PLC waits for the next one.
       this.nodes.cameras.get(camera)?.handshake.resultReady.set({ dataType: DataType.Boolean, value: false });
     }
+    return rejection;
+  }
+
+  private async onTrigger(camera: string, partId: string): Promise<CallMethodResultOptions> {
+    const rejection = await this.requestTrigger(camera, partId);
     return {
       statusCode: StatusCodes.Good,
       outputArguments: [
@@ -219,6 +247,7 @@ export class OpcuaStation {
    * stay, so subscriptions on them go on; its model and trigger mode are shown anew).
    */
   declareCamera(camera: CameraDescription): void {
+    this.cameras.set(camera.name, camera);
     const known = this.nodes.cameras.get(camera.name);
     if (known) {
       known.model.describe(camera.model);
@@ -231,6 +260,7 @@ export class OpcuaStation {
 
   /** A camera a reload removed: its nodes leave the address space. */
   forgetCamera(camera: string): void {
+    this.cameras.delete(camera);
     if (!removeCamera(this.nodes, camera)) return;
     this.handshakes.delete(camera);
     this.opts.log.info({ event: 'opcua.camera_removed', camera }, 'opc ua: camera removed from the address space');
@@ -238,6 +268,8 @@ export class OpcuaStation {
 
   /** A reload swapped this camera's model (between two frames, the camera running on). */
   setCameraModel(camera: string, model: ModelInfo): void {
+    const known = this.cameras.get(camera);
+    if (known) this.cameras.set(camera, { ...known, model });
     this.nodes.cameras.get(camera)?.model.describe(model);
   }
 
@@ -250,6 +282,14 @@ export class OpcuaStation {
 
   /** The line paused or resumed by any channel (a Halt's own pause arrives here too, after control()). */
   setPaused(paused: boolean): void {
+    const jobs = this.jobs;
+    // The automatic mode's Stop paused it: Ready under Operational, not Halted.
+    if (paused && jobs?.stopped) return;
+    // Resumed by another channel while stopped: running again.
+    if (!paused && jobs?.stopped) {
+      jobs.stopped = false;
+      return this.showState(this.systemState());
+    }
     if (this.halted === paused) return;
     this.halted = paused;
     if (!paused && this.running) this.nodes.vision.setState('Preoperational');
@@ -267,6 +307,7 @@ export class OpcuaStation {
   private showState(state: SystemState, byMethod = false): void {
     this.nodes.systemState.set({ dataType: DataType.String, value: state });
     this.nodes.vision.setState(state, byMethod);
+    if (state === 'Operational' || state === 'Error') this.jobs?.show(this.jobs.stopped ? 'Ready' : 'ContinuousExecution');
   }
 
   /** Error while verdicts are being lost from the log (the PLC still gets them, the record does not). */

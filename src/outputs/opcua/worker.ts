@@ -35,6 +35,9 @@ let lastTriggerId = 0;
 /** Halt and Reset calls waiting for the daemon's pause or resume, by id. */
 const lineCalls = new Map<number, (done: boolean) => void>();
 let lastLineId = 0;
+/** ConfigurationManagement's questions waiting for the daemon's answer, by id. */
+const configCalls = new Map<number, (answer: Omit<Extract<ToStation, { type: 'config-answer' }>, 'type' | 'id'>) => void>();
+let lastConfigId = 0;
 
 async function main(): Promise<void> {
   let station: OpcuaStation;
@@ -53,6 +56,12 @@ async function main(): Promise<void> {
           const id = ++lastLineId;
           lineCalls.set(id, answer);
           post({ type: 'line', id, action });
+        }),
+      config: (activate) =>
+        new Promise((answer) => {
+          const id = ++lastConfigId;
+          configCalls.set(id, answer);
+          post({ type: 'config', id, ...(activate === undefined ? {} : { activate }) });
         }),
       log,
     });
@@ -90,6 +99,11 @@ async function main(): Promise<void> {
         lineCalls.delete(m.id);
         return answer?.(m.done);
       }
+      case 'config-answer': {
+        const answer = configCalls.get(m.id);
+        configCalls.delete(m.id);
+        return answer?.({ loaded: m.loaded, activation: m.activation });
+      }
       case 'stop':
         void stop(station, Math.round(performance.eventLoopUtilization(sinceListening).utilization * 1000) / 10);
     }
@@ -102,6 +116,8 @@ async function stop(station: OpcuaStation, busyPct: number): Promise<void> {
   waiting.clear();
   for (const answer of lineCalls.values()) answer(false);
   lineCalls.clear();
+  for (const answer of configCalls.values()) answer({ loaded: undefined, activation: undefined });
+  configCalls.clear();
   await station.stop().catch((err: Error) => log.warn({ err: err.message }, 'opc ua server shutdown failed'));
   post({ type: 'stopped', busyPct });
 }

@@ -6,6 +6,10 @@
 #   /tmp/quiet.sh bench/opcua-rounds.sh SESSION off,on,off
 # writes bench/results/opcua-yield-SESSION-{I}-{off|on}.{json,txt}. BUDGET_S (default 115) stops it
 # starting a round that would end past the budget (a round takes ~35 s on 2 vCPUs).
+# A run named onN (on200, say) is the server with opcua.coalesceMs: N (verdicts posted to its
+# thread in batches of N ms); with COALESCE_AB=1 every run, off and on included, is given the same
+# kind of config file (coalesceMs 0 unless onN), so the arms differ only in that (bench/RESULTS.md,
+# "OPC UA: coalesced verdicts").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 session=$1
@@ -17,7 +21,13 @@ i=0
 for run in ${order//,/ }; do
   if (( $(date +%s) - start + round_s > budget )); then echo "budget: stopped before round $i ($run)" >&2; break; fi
   out=bench/results/opcua-yield-$session-$i-$run
-  flag=(); [ "$run" = on ] && flag=(--opcua)
+  flag=(); [[ "$run" = on* ]] && flag=(--opcua)
+  if [[ "${COALESCE_AB:-}" = 1 || "$run" =~ ^on[0-9]+$ ]]; then
+    ms=0; [[ "$run" =~ ^on([0-9]+)$ ]] && ms=${BASH_REMATCH[1]}
+    cfg=$(mktemp /tmp/opcua-rounds-XXXX.yaml)
+    printf 'opcua:\n  coalesceMs: %s\n' "$ms" > "$cfg"
+    flag+=(-c "$cfg")
+  fi
   node dist/src/cli/main.js bench --seconds 15 --rate 20 --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1
   echo "round $i $run done at $(( $(date +%s) - start )) s" >&2
   i=$((i + 1))

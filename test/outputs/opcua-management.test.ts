@@ -63,6 +63,8 @@ function config(deadlineMs: number | string): string {
     'opcua:',
     '  enabled: true',
     `  port: ${port}`,
+    // Verdicts posted to the server's thread in batches of 500 ms, 2-3 of the 5 fps camera's in each (the other opcua tests post each one).
+    '  coalesceMs: 500',
     'storage:',
     `  path: ${join(dir, 'verdicts.db')}`,
     'log: { level: info, format: json }',
@@ -104,6 +106,20 @@ describe('OPC 40100 results, recipes, configurations and jobs', () => {
     expect(JSON.parse(content[0]!.value)).toMatchObject({ seq: row.seq, camera: row.camera, verdict: row.verdict });
     expect((await call(RM, 'GetResultComponentsById', [await resultId('99999999'), int32(0)])).outputs[16]).toBe(-1);
     expect((await call(RM, 'GetResultComponentsById', [await resultId('seven'), int32(0)])).status).toBe('BadInvalidArgument');
+  });
+
+  it('with coalesceMs, a subscription still gets every verdict of a camera, in order', async () => {
+    const seqs: number[] = [];
+    const sub = await plc.monitor('mv.Cameras.line.LastResult.Seq', (dv) => seqs.push(dv.value.value as number));
+    try {
+      await sleep(3000);
+    } finally {
+      await sub.terminate();
+    }
+    const got = seqs.filter((s) => s > 0).slice(1); // the first is the value at subscription time
+    expect(got.length).toBeGreaterThan(8); // 5 fps for 3 s
+    const logged = dbRows(join(dir, 'verdicts.db')).filter((r) => r.camera === 'line' && r.seq >= got[0]! && r.seq <= got.at(-1)!).map((r) => r.seq);
+    expect(got).toEqual(logged);
   });
 
   it('gives each call its own result handle, held for the Timeout hint or until released', async () => {

@@ -78,6 +78,7 @@ export function openOpcuaServer(p: Pick<OpcuaParts, 'config' | 'inspections' | '
       storage,
       verdictLog: resolve(p.config.storage.path),
       nice: o.nice,
+      coalesceMs: o.coalesceMs,
     },
     trigger,
     p.log,

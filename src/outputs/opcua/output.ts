@@ -61,6 +61,9 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   private stopping = false;
   /** The model each camera in the address space shows, to tell the server only of a reload's real changes. */
   private readonly shown = new Map<string, ModelInfo>();
+  /** opcua.coalesceMs > 0: verdicts waiting for the next batch (flushed before any other message, so order holds). */
+  private batch: VerdictMessage[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -70,6 +73,7 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     private readonly line: LinePauseControl,
     private readonly configuration: ConfigurationHooks | undefined,
     cameras: readonly CameraDescription[],
+    private readonly coalesceMs: number,
   ) {
     for (const c of cameras) this.shown.set(c.name, c.model);
     this.listening = new Promise((resolve, reject) => {
@@ -114,11 +118,22 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   /** Starts the server's thread; returns at once (the server listens later: `listening`). */
   static open(setup: Omit<StationSetup, 'logLevel'>, trigger: OpcuaOutput['trigger'], log: Logger, daemon: Partial<OpcuaDaemonHooks> = {}): OpcuaOutput {
     const worker = new Worker(compiledWorker(import.meta.url, 'worker.js'), { workerData: { ...setup, logLevel: log.level } satisfies StationSetup });
-    return new OpcuaOutput(worker, trigger, log, daemon.describeCamera ?? (() => undefined), daemon.line ?? NO_LINE, daemon.configuration, setup.cameras);
+    return new OpcuaOutput(worker, trigger, log, daemon.describeCamera ?? (() => undefined), daemon.line ?? NO_LINE, daemon.configuration, setup.cameras, setup.coalesceMs);
   }
 
   private post(m: ToStation): void {
+    this.flush();
     if (this.state !== 'gone') this.worker.postMessage(m);
+  }
+
+  /** The batch so far, as one message (opcua.coalesceMs). */
+  private flush(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (this.batch.length === 0) return;
+    const msgs = this.batch;
+    this.batch = [];
+    if (this.state !== 'gone') this.worker.postMessage({ type: 'decided-batch', msgs } satisfies ToStation);
   }
 
   /** A line of the thread's logger, written by the daemon's (its level, message and fields kept). */
@@ -160,7 +175,9 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   }
 
   decided(msg: VerdictMessage): void {
-    this.post({ type: 'decided', msg });
+    if (this.coalesceMs === 0) return this.post({ type: 'decided', msg });
+    this.batch.push(msg);
+    this.batchTimer ??= setTimeout(() => this.flush(), this.coalesceMs);
   }
 
   committed(): void {}
@@ -174,6 +191,7 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.flush();
     // A server that listens tells its clients (SystemState Halted, then the shutdown); one still loading has none.
     if (this.state === 'listening') {
       await new Promise<void>((resolve) => {

@@ -28,6 +28,8 @@ export interface StationSetup {
   verdictLog: string;
   /** opcua.nice: the thread sets it on itself before loading node-opcua. */
   nice: number;
+  /** opcua.coalesceMs: read by the main thread's OpcuaOutput (verdicts posted in batches), not by the thread. */
+  coalesceMs: number;
   /** The daemon's log level: the thread's log lines below it are not even sent. */
   logLevel: string;
 }
@@ -36,6 +38,8 @@ export interface StationSetup {
 export type ToStation =
   | { type: 'start' }
   | { type: 'decided'; msg: VerdictMessage }
+  /** opcua.coalesceMs > 0: the verdicts of that many ms, in decision order. */
+  | { type: 'decided-batch'; msgs: VerdictMessage[] }
   | { type: 'camera-state'; camera: string; state: CameraState; reason: string | undefined }
   | { type: 'storage-state'; state: StorageState; reason: string | undefined }
   | { type: 'paused'; paused: boolean }

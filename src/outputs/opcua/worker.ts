@@ -75,6 +75,9 @@ async function main(): Promise<void> {
     switch (m.type) {
       case 'decided':
         return station.decided(m.msg);
+      case 'decided-batch':
+        for (const msg of m.msgs) station.decided(msg);
+        return;
       case 'camera-state':
         return station.setCameraState(m.camera, m.state, m.reason);
       case 'storage-state':

@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AttributeIds, coerceNodeId, DataType, Variant, VariantArrayType } from 'node-opcua';
+import { AttributeIds, DataType, Variant, VariantArrayType } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbRows as logRows } from '../helpers/daemon.js';
 import { defaultModelJson } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
+import { MachineVisionClient, MV_TYPES } from '../helpers/machine-vision.js';
 import { freePort, type PlcSession } from '../helpers/opcua.js';
 import { startOpcuaStation, stopOpcuaStation } from '../helpers/opcua-station.js';
 import { sleep, tempDir, waitFor, writeConfig, type DaemonProcess } from '../ops/helpers.js';
@@ -23,26 +24,20 @@ let configFile: string;
 let broker: TestBroker;
 let daemon: DaemonProcess;
 let plc: PlcSession;
-let mv: number;
+let vision: MachineVisionClient;
 const home = tempDir('opcua-management-home');
 const RM = 'mv-ResultManagement';
 const RECIPES = 'mv-RecipeManagement';
 const CONFIGS = 'mv-ConfigurationManagement';
 const AUTO = 'mv-VisionStateMachine-AutomaticModeStateMachine';
 const SM = 'mv-VisionStateMachine';
-const ID_TYPES = { resultId: 3021, measId: 3015, partId: 3004, externalRecipeId: 3002, configurationId: 3008, productId: 3003 } as const;
+const ID_TYPES = MV_TYPES;
+const structure = (typeId: number, fields: Record<string, unknown>) => vision.structure(typeId, fields);
+const call = (object: string, method: string, args: Variant[]) => vision.call(object, method, args);
 
-async function structure(id: number, fields: Record<string, unknown>): Promise<Variant> {
-  const value = await plc.session.constructExtensionObject(coerceNodeId(`ns=${mv};i=${id}`), fields);
-  return new Variant({ dataType: DataType.ExtensionObject, value });
-}
 const int32 = (value: number) => new Variant({ dataType: DataType.Int32, value });
 const uint32 = (value: number) => new Variant({ dataType: DataType.UInt32, value });
 
-async function call(object: string, method: string, inputArguments: Variant[]): Promise<{ status: string; outputs: unknown[] }> {
-  const r = await plc.session.call({ objectId: plc.id(object), methodId: plc.id(`${object}-${method}`), inputArguments });
-  return { status: r.statusCode.name, outputs: (r.outputArguments ?? []).map((v) => v.value) };
-}
 const resultId = (id: string) => structure(ID_TYPES.resultId, { id });
 const state = async (object: string) => ((await plc.session.read({ nodeId: plc.id(`${object}-CurrentState`), attributeId: AttributeIds.Value })).value.value as { text: string }).text;
 const cause = (text: string) => [int32(3), new Variant({ dataType: DataType.String, value: text })];
@@ -79,8 +74,7 @@ beforeAll(async () => {
   broker = await TestBroker.start();
   configFile = writeConfig(dir, config(1000));
   ({ daemon, plc } = await startOpcuaStation(configFile, { dir, brokerUrl: broker.url, port, home }));
-  await plc.session.extractNamespaceDataType();
-  mv = await plc.namespaceIndex('http://opcfoundation.org/UA/MachineVision');
+  vision = await MachineVisionClient.open(plc);
   await waitFor('five verdicts in the log', () => dbRows(join(dir, 'verdicts.db')).length >= 5, 60_000);
 }, 200_000);
 

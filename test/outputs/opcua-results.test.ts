@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { AttributeIds, coerceNodeId, DataType, Variant } from 'node-opcua';
+import { AttributeIds, DataType, Variant } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbRows as logRows } from '../helpers/daemon.js';
 import type { VerdictRow } from '../../src/record/store.js';
@@ -9,6 +9,7 @@ import type { VerdictRow } from '../../src/record/store.js';
 const dbRows = (db: string) => logRows(db) as unknown as VerdictRow[];
 import { defaultModelJson } from '../helpers/model.js';
 import { TestBroker } from '../helpers/mosquitto.js';
+import { MachineVisionClient, MV_TYPES } from '../helpers/machine-vision.js';
 import { freePort, type PlcSession } from '../helpers/opcua.js';
 import { startOpcuaStation, stopOpcuaStation } from '../helpers/opcua-station.js';
 import { sleep, tempDir, waitFor, writeConfig, type DaemonProcess } from '../ops/helpers.js';
@@ -23,7 +24,7 @@ let dir: string;
 let broker: TestBroker;
 let daemon: DaemonProcess;
 let plc: PlcSession;
-let mv: number;
+let vision: MachineVisionClient;
 const home = tempDir('opcua-results-home');
 const RM = 'ua-ResultManagement';
 const SM = 'ua-VisionStateMachine';
@@ -36,17 +37,10 @@ interface ResultData {
   resultContent: Array<{ value: string }> | null;
 }
 
-/** One of OPC 40100's structures as an input argument (the client knows them after extractNamespaceDataType). */
-async function structure(id: number, fields: Record<string, unknown>): Promise<Variant> {
-  const value = await plc.session.constructExtensionObject(coerceNodeId(`ns=${mv};i=${id}`), fields);
-  return new Variant({ dataType: DataType.ExtensionObject, value });
-}
-const ID_TYPES = { resultId: 3021, measId: 3015, partId: 3004, externalRecipeId: 3002, internalRecipeId: 3013, configurationId: 3008, productId: 3003, jobId: 3016 } as const;
+const ID_TYPES = MV_TYPES;
+const structure = (typeId: number, fields: Record<string, unknown>) => vision.structure(typeId, fields);
+const call = (object: string, method: string, args: Variant[]) => vision.call(object, method, args);
 
-async function call(object: string, method: string, inputArguments: Variant[]): Promise<{ status: string; outputs: unknown[] }> {
-  const r = await plc.session.call({ objectId: plc.id(object), methodId: plc.id(`${object}-${method}`), inputArguments });
-  return { status: r.statusCode.name, outputs: (r.outputArguments ?? []).map((v) => v.value) };
-}
 
 const getById = async (id: string) => call(RM, 'GetResultById', [await structure(ID_TYPES.resultId, { id }), new Variant({ dataType: DataType.Int32, value: 1000 })]);
 
@@ -98,8 +92,7 @@ beforeAll(async () => {
   ].join('\n');
   writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
   ({ daemon, plc } = await startOpcuaStation(writeConfig(dir, config), { dir, brokerUrl: broker.url, port, home }));
-  await plc.session.extractNamespaceDataType();
-  mv = await plc.namespaceIndex('http://opcfoundation.org/UA/MachineVision');
+  vision = await MachineVisionClient.open(plc);
   await waitFor('ten verdicts in the log', () => dbRows(join(dir, 'verdicts.db')).length >= 10, 60_000);
 }, 200_000);
 

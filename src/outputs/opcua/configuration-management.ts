@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
-import { DataType, DataValue, StatusCodes, Variant, VariantArrayType, type CallMethodResultOptions, type ISessionContext, type UAMethod, type UAObject, type UAVariable } from 'node-opcua';
+import { DataType, DataValue, StatusCodes, Variant, type CallMethodResultOptions, type UAObject, type UAVariable } from 'node-opcua';
 import type { Logger } from 'pino';
 import { configFileHash, type LoadedConfig } from '../../config/running-config.js';
 import { HandleDesk } from './handles.js';
 import type { VisionSystem } from './machine-vision.js';
 import type { ConfigActivation } from './protocol.js';
-import { idOf, timeoutOf } from './result-management.js';
+import { bindMethods, errorAnswer, idOf, pageAnswer, releaseAnswer, timeoutOf } from './method-answers.js';
 
 /**
  * OPC 40100's ConfigurationManagement over inspectd's config file. A configuration is the file's
@@ -18,7 +18,7 @@ import { idOf, timeoutOf } from './result-management.js';
  */
 
 /** 40100's Error output: 0 OK; negative values are inspectd's own (-1: no such configuration, or handle). */
-const ERROR = { ok: 0, unknown: -1, unknownHandle: -1 } as const;
+const ERROR = { ok: 0, unknown: -1 } as const;
 /** The hash algorithm, as OPC UA names SHA-256 elsewhere (security policies). */
 const SHA256_URI = 'http://www.w3.org/2001/04/xmlenc#sha256';
 
@@ -41,12 +41,12 @@ export class ConfigurationManagement {
     private readonly ask: ConfigQuestion,
     private readonly log: Logger,
   ) {
-    const bind = (name: string, handler: (args: Variant[]) => Promise<CallMethodResultOptions> | CallMethodResultOptions) =>
-      (node.getMethodByName(name, vision.mv) as UAMethod | null)?.bindMethod(async (args: Variant[], _context: ISessionContext) => handler(args));
-    bind('GetConfigurationList', (args) => this.list(args));
-    bind('GetConfigurationById', (args) => this.byId(args));
-    bind('ActivateConfiguration', (args) => this.activate(args));
-    bind('ReleaseConfigurationHandle', (args) => this.error(this.handles.release(Number(args[0]?.value ?? 0)) ? ERROR.ok : ERROR.unknownHandle));
+    bindMethods(node, vision.mv, {
+      GetConfigurationList: (args) => this.list(args),
+      GetConfigurationById: (args) => this.byId(args),
+      ActivateConfiguration: (args) => this.activate(args),
+      ReleaseConfigurationHandle: (args) => releaseAnswer(this.handles, args),
+    });
     // 40100's mandatory ActiveConfiguration: read through the daemon each time (a reload by any channel changes it).
     const active = node.getComponentByName('ActiveConfiguration', vision.mv) as UAVariable | null;
     active?.bindVariable(
@@ -87,20 +87,8 @@ export class ConfigurationManagement {
   }
 
   private async list(args: Variant[]): Promise<CallMethodResultOptions> {
-    const max = Number(args[0]?.value ?? 0);
-    const start = Number(args[1]?.value ?? 0);
-    const all = await this.entries();
-    const shown = all.slice(start, max === 0 ? undefined : start + max);
-    return {
-      statusCode: StatusCodes.Good,
-      outputArguments: [
-        { dataType: DataType.Boolean, value: start + shown.length >= all.length },
-        { dataType: DataType.UInt32, value: shown.length },
-        { dataType: DataType.UInt32, value: this.handles.issue(timeoutOf(args[2])) },
-        new Variant({ dataType: DataType.ExtensionObject, arrayType: VariantArrayType.Array, value: shown.map((e) => this.data(e)) }),
-        { dataType: DataType.Int32, value: ERROR.ok },
-      ],
-    };
+    const page = { max: Number(args[0]?.value ?? 0), start: Number(args[1]?.value ?? 0), handle: this.handles.issue(timeoutOf(args[2])) };
+    return pageAnswer(await this.entries(), page, (e) => this.data(e));
   }
 
   private async byId(args: Variant[]): Promise<CallMethodResultOptions> {
@@ -127,17 +115,13 @@ export class ConfigurationManagement {
     const id = idOf(args[0]);
     if (!id) return { statusCode: StatusCodes.BadInvalidArgument };
     const found = (await this.entries()).find((e) => (e.hash || 'defaults') === id);
-    if (!found) return this.error(ERROR.unknown);
-    if (found.active) return this.error(ERROR.ok);
+    if (!found) return errorAnswer(ERROR.unknown);
+    if (found.active) return errorAnswer(ERROR.ok);
     const { activation } = await this.ask(found.hash);
     const result = activation?.result ?? 'unsupported';
     this.log.info({ event: 'opcua.configuration_activated', hash: found.hash, result, issues: activation?.issues }, `opc ua: ActivateConfiguration ${result}`);
-    if (result === 'applied') return this.error(ERROR.ok);
+    if (result === 'applied') return errorAnswer(ERROR.ok);
     return { statusCode: result === 'refused' ? StatusCodes.BadConfigurationError : result === 'changed' ? StatusCodes.BadInvalidState : StatusCodes.BadNotSupported };
-  }
-
-  private error(value: number): CallMethodResultOptions {
-    return { statusCode: StatusCodes.Good, outputArguments: [{ dataType: DataType.Int32, value }] };
   }
 }
 

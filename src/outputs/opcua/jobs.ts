@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { ModelInfo } from '../../verdict/types.js';
 import type { VisionSystem } from './machine-vision.js';
-import { idOf } from './result-management.js';
+import { idOf } from './method-answers.js';
 
 /**
  * OPC 40100's AutomaticModeStateMachine (under the VisionStateMachine's Operational) over what the

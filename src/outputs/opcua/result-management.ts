@@ -1,9 +1,10 @@
-import { DataType, StatusCodes, Variant, VariantArrayType, type CallMethodResultOptions, type ISessionContext, type UAMethod } from 'node-opcua';
+import { DataType, StatusCodes, Variant, VariantArrayType, type CallMethodResultOptions } from 'node-opcua';
 import type { Logger } from 'pino';
 import { ResultLog, rowToMessage } from '../../record/result-queries.js';
 import type { VerdictRow } from '../../record/store.js';
 import type { VerdictKind } from '../../verdict/types.js';
 import { HandleDesk } from './handles.js';
+import { bindMethods, idOf, releaseAnswer, timeoutOf } from './method-answers.js';
 import type { VisionSystem } from './machine-vision.js';
 
 /**
@@ -17,7 +18,7 @@ import type { VisionSystem } from './machine-vision.js';
  */
 
 /** OPC 40100's Error output: 0 is success; negative values are the application's own. */
-const ERROR = { ok: 0, notInLog: -1, logUnavailable: -2, unknownHandle: -1 } as const;
+const ERROR = { ok: 0, notInLog: -1, logUnavailable: -2 } as const;
 /** Most results one GetResultListFiltered answers (MaxResults 0 means this too). */
 const LIST_MAX = 1000;
 
@@ -37,16 +38,12 @@ export class ResultManagement {
     private readonly verdictLog: string,
     private readonly log: Logger,
   ) {
-    const method = (name: string) => vision.resultManagement.getMethodByName(name, vision.mv) as UAMethod | null;
-    const bind = (name: string, handler: (args: Variant[]) => CallMethodResultOptions) =>
-      method(name)?.bindMethod(async (args: Variant[], _context: ISessionContext) => handler(args));
-    bind('GetResultById', (args) => this.byId(args));
-    bind('GetResultListFiltered', (args) => this.listFiltered(args));
-    bind('GetResultComponentsById', (args) => this.componentsById(args));
-    bind('ReleaseResultHandle', (args) => ({
-      statusCode: StatusCodes.Good,
-      outputArguments: [{ dataType: DataType.Int32, value: this.handles.release(Number(args[0]?.value ?? 0)) ? ERROR.ok : ERROR.unknownHandle }],
-    }));
+    bindMethods(vision.resultManagement, vision.mv, {
+      GetResultById: (args) => this.byId(args),
+      GetResultListFiltered: (args) => this.listFiltered(args),
+      GetResultComponentsById: (args) => this.componentsById(args),
+      ReleaseResultHandle: (args) => releaseAnswer(this.handles, args),
+    });
   }
 
   /** The verdict log, opened on first use: it may not exist yet when the server starts (a bench without a daemon). */
@@ -150,15 +147,4 @@ export class ResultManagement {
     this.store?.close();
     this.store = undefined;
   }
-}
-
-/** The Timeout argument (ms the client will need the data; < 0: no estimate), -1 when not given. */
-export function timeoutOf(arg: Variant | undefined): number {
-  return typeof arg?.value === 'number' ? arg.value : -1;
-}
-
-/** The `Id` of one of OPC 40100's id structures (ResultIdDataType, PartIdDataType...), or '' when none was given. */
-export function idOf(arg: Variant | undefined): string {
-  const value = arg?.value as { id?: unknown } | null | undefined;
-  return typeof value?.id === 'string' ? value.id : '';
 }

@@ -73,6 +73,8 @@ export const LOG_EVENTS = {
   'opcua.stopped': 'the OPC UA server stopped (how busy its thread was)',
   'opcua.camera_added': 'a camera added by a live reload got its nodes in the OPC UA address space',
   'opcua.camera_removed': 'a camera removed by a live reload lost its nodes in the OPC UA address space',
+  'opcua.halted': "a client's Halt paused the line (cause, description)",
+  'opcua.reset': "a client's Reset resumed the line (cause, description)",
   'opcua.configuration_activated': 'ActivateConfiguration ran the live reload of the edited config file (hash, result: applied, refused, changed)',
   'opcua.job': "a call of OPC 40100's automatic mode: StartSingleJob (camera, partId, refused), Stop, Abort, StartContinuous",
   'http.server': "fastify's own lines (request errors)",

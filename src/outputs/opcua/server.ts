@@ -155,7 +155,8 @@ export class OpcuaStation {
     // Resume answers false only when the line runs already (resumed by MQTT or HTTP meanwhile): Reset still ends Halted.
     else if (!(await this.opts.line(action)) && action === 'halt') return StatusCodes.BadInvalidState;
     this.halted = action === 'halt';
-    this.opts.log.info({ event: action === 'halt' ? 'opcua.halted' : 'opcua.reset', ...why }, action === 'halt' ? 'opc ua: Halt called, the line paused' : 'opc ua: Reset called, the line resumed');
+    if (action === 'halt') this.opts.log.info({ event: 'opcua.halted', ...why }, 'opc ua: Halt called, the line paused');
+    else this.opts.log.info({ event: 'opcua.reset', ...why }, 'opc ua: Reset called, the line resumed');
     if (action === 'reset') this.nodes.vision.setState('Preoperational', true);
     this.showState(this.systemState(), true);
     return StatusCodes.Good;

@@ -268,6 +268,14 @@ export class Scheduler {
   private onDeadline(job: Job): void {
     job.timer = undefined;
     if (job.decided) return;
+    // Node's timers run on the event loop's cached millisecond clock, so one can fire up to 1 ms
+    // before its deadline by Date.now() (seen in CI: a TIMEOUT decided 1 ms early). A TIMEOUT before
+    // the deadline would take a part its last millisecond: wait out the rest.
+    const left = job.deadlineAt - Date.now();
+    if (left > 0) {
+      job.timer = setTimeout(() => this.onDeadline(job), left);
+      return;
+    }
     this.timeout(job);
     // Waiting (or skipped): it will never run, so nothing more will come for it. A frame still being
     // prepared or running settles when that returns.

@@ -149,6 +149,13 @@ export class TriggerDesk {
     const queue = this.pending.get(camera);
     const i = queue?.indexOf(entry) ?? -1;
     if (i < 0) return;
+    // A timer can fire up to 1 ms early by Date.now() (Node's cached loop clock): never a TIMEOUT
+    // before the part's deadline.
+    const left = entry.arrivedAt + entry.deadlineMs - Date.now();
+    if (left > 0) {
+      entry.timer = setTimeout(() => this.expire(camera, entry), left);
+      return;
+    }
     queue!.splice(i, 1);
     this.events.noFrame(camera, entry.partId, entry.arrivedAt, entry.deadlineMs);
   }

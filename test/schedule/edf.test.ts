@@ -81,8 +81,8 @@ describe('cameras sharing one model pool', () => {
     // ...and the slow camera, 1 frame in 13, is served in turn: its own waiting frames are not shed
     // for the fast camera's. With one global queue and FIFO both cameras got the same share (18% of
     // the slow one's frames); served in turn the slow camera's share is several times the fast one's.
-    // Measured 75-100% of the slow camera's frames on a quiet 2-vCPU VM, and 53% (against the fast
-    // camera's ~17%) in CI's Node 24 step with the whole suite sharing the cores: so the test holds
+    // Measured 75-100% of the slow camera's frames on a quiet 2-vCPU VM, and 53% (the fast camera's
+    // share is ~17% by the pool's rate) in CI's Node 24 step with the whole suite sharing the cores: so the test holds
     // the ratio, which load does not move, and a floor well above FIFO's 18%.
     const slowShare = answered('slow') / slowId;
     const fastShare = answered('fast') / fastId;

@@ -1,27 +1,15 @@
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/decode/index.js';
-import type { InferenceBackend } from '../../src/infer/backend.js';
-import { OnnxRuntimeBackend } from '../../src/infer/onnxruntime/backend.js';
 import { cameraInspection } from '../../src/inspect/camera.js';
 import { wrapModel } from '../../src/inspect/model.js';
-import { loadModelSpec, modelFile } from '../../src/model/spec.js';
 import { opencv } from '../../src/preprocess/opencv.js';
 import { Scheduler, type VerdictSink } from '../../src/schedule/scheduler.js';
 import type { Frame } from '../../src/source/frame.js';
-import { defaultModelJson } from '../helpers/model.js';
+import { defaultModelBackend } from '../helpers/default-backend.js';
 import { SlowBackend } from '../helpers/slow-backend.js';
 
-const loaded = loadModelSpec(defaultModelJson);
-const rules = { threshold: loaded.spec.thresholds.default, perClass: {}, minDefectAreaPx: 0, ignore: [] };
-let backend: InferenceBackend;
-
-beforeAll(async () => {
-  backend = await OnnxRuntimeBackend.create({ file: modelFile(loaded, 'int8').file, precision: 'int8', intraOpThreads: 1 });
-});
-afterAll(async () => {
-  await backend?.close();
-});
+const { loaded, rules, backend: defaultBackend } = defaultModelBackend();
 
 // Node's timers run on a millisecond clock of their own, so a timer set for the deadline fires, by
 // Date.now(), up to 1 ms early now and then (42 and 58 of these 400 in two runs without the
@@ -31,7 +19,7 @@ afterAll(async () => {
 describe('a TIMEOUT at its deadline', () => {
   it('is never decided before the deadline, by the clock the verdict carries (400 frames, each timing out)', async () => {
     const cv = opencv();
-    const hung = new SlowBackend(backend, 60_000); // answers after the test: every frame times out
+    const hung = new SlowBackend(defaultBackend(), 60_000); // answers after the test: every frame times out
     const early: number[] = [];
     let timeouts = 0;
     const sink: VerdictSink = {

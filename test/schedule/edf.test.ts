@@ -1,30 +1,18 @@
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/decode/index.js';
-import type { InferenceBackend } from '../../src/infer/backend.js';
-import { OnnxRuntimeBackend } from '../../src/infer/onnxruntime/backend.js';
 import { cameraInspection, type CameraInspection } from '../../src/inspect/camera.js';
 import { wrapModel } from '../../src/inspect/model.js';
-import { loadModelSpec, modelFile } from '../../src/model/spec.js';
 import { opencv } from '../../src/preprocess/opencv.js';
 import { Scheduler, type VerdictSink } from '../../src/schedule/scheduler.js';
 import type { Frame } from '../../src/source/frame.js';
 import { renderPart } from '../../src/source/synthetic/render.js';
 import type { Decision } from '../../src/verdict/types.js';
-import { defaultModelJson } from '../helpers/model.js';
+import { defaultModelBackend } from '../helpers/default-backend.js';
 import { SlowBackend } from '../helpers/slow-backend.js';
 
 
-const loaded = loadModelSpec(defaultModelJson);
-const rules = { threshold: loaded.spec.thresholds.default, perClass: {}, minDefectAreaPx: 0, ignore: [] };
-let backend: InferenceBackend;
-
-beforeAll(async () => {
-  backend = await OnnxRuntimeBackend.create({ file: modelFile(loaded, 'int8').file, precision: 'int8', intraOpThreads: 1 });
-});
-afterAll(async () => {
-  await backend?.close();
-});
+const { loaded, rules, backend: defaultBackend } = defaultModelBackend();
 
 function frame(camera: string, frameId: number): Frame {
   const cv = opencv();
@@ -40,7 +28,7 @@ interface Given {
 
 describe('cameras sharing one model pool', () => {
   it('a 60 fps camera three times past the pool cannot starve a 5 fps one; every frame answered exactly once', async () => {
-    const slow = new SlowBackend(backend, 50);
+    const slow = new SlowBackend(defaultBackend(), 50);
     const given: Given[] = [];
     const sink: VerdictSink = {
       decided: (f, d) => {

@@ -11,7 +11,7 @@
  * the shrink that carried best (ties: the smaller shrink, the simpler rule).
  *
  *   node .train/js/tools/template/crossval.js --boards DIR --groups group00041,... --probs OOF.json \
- *     [--model models/deeppcb-template/model.json] [--pads 2,4,6,8] [--mins 16,20,24,28,32] [--shrinks 0,0.25,0.5,0.75,1]
+ *     [--model models/deeppcb-template/model.json] [--pads 2,4,6,8] [--mins 16,20,24,28,32] [--shrinks 0,0.25,0.5,0.75,1] [--thin-min 0.9]
  * DIR holds <group>.boards.json; OOF.json is {group: [[p0..p6], ...]} in the group's patch order.
  */
 import { readFileSync } from 'node:fs';
@@ -29,13 +29,17 @@ interface BoardRecord {
   first: number;
   boxes: Box[];
   areaPx: number[];
+  /** Which pass found each region (extract-patches since v0.5.0; absent: all main). */
+  pass?: string[];
 }
 
-const { values } = parseArgs({ options: { boards: { type: 'string' }, groups: { type: 'string' }, probs: { type: 'string' }, model: { type: 'string', default: 'models/deeppcb-template/model.json' }, pads: { type: 'string', default: '2,4,6,8' }, mins: { type: 'string', default: '16,20,24,28,32' }, shrinks: { type: 'string', default: '0,0.25,0.5,0.75,1' } } });
+const { values } = parseArgs({ options: { boards: { type: 'string' }, groups: { type: 'string' }, probs: { type: 'string' }, model: { type: 'string', default: 'models/deeppcb-template/model.json' }, pads: { type: 'string', default: '2,4,6,8' }, mins: { type: 'string', default: '16,20,24,28,32' }, shrinks: { type: 'string', default: '0,0.25,0.5,0.75,1' }, 'thin-min': { type: 'string' } } });
 const spec = loadModelSpec(values.model!).spec;
 const decoder = new PatchClassifierDecoder(spec);
 const probs: Record<string, number[][]> = JSON.parse(readFileSync(values.probs!, 'utf8'));
 const columns = spec.labels.length + 1;
+// The score a thin-pass region's class needs (region.minScore, as the daemon's stage sets it): the model's own, or --thin-min.
+const thinMin = values['thin-min'] !== undefined ? Number(values['thin-min']) : spec.template?.difference.thin?.minScore;
 const transform = { frameWidth: 640, frameHeight: 640, scaleX: 1, scaleY: 1, padLeft: 0, padTop: 0 };
 const boards: Array<{ group: string; truth: TruthBox[]; found: ScoredBox[] }> = [];
 for (const group of values.groups!.split(',')) {
@@ -48,7 +52,7 @@ for (const group of values.groups!.split(',')) {
     }
     const rows = p.slice(b.first, b.first + b.boxes.length);
     const data = Float32Array.from(rows.flat());
-    const decoded = decoder.decode({ [spec.decoder.type === 'patch-classifier' ? spec.decoder.output : 'probs']: { type: 'float32', dims: [rows.length, columns], data } }, transform, b.boxes.map((box, i) => ({ box, areaPx: b.areaPx[i]! })));
+    const decoded = decoder.decode({ [spec.decoder.type === 'patch-classifier' ? spec.decoder.output : 'probs']: { type: 'float32', dims: [rows.length, columns], data } }, transform, b.boxes.map((box, i) => ({ box, areaPx: b.areaPx[i]!, ...(b.pass?.[i] === 'thin' && thinMin !== undefined ? { minScore: thinMin } : {}) })));
     boards.push({ group, truth: b.truth, found: decoded.candidates.map((c) => ({ label: c.label, score: c.score, box: c.box! })) });
   }
 }

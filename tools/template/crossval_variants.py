@@ -21,12 +21,14 @@ import torch
 
 from train_patches import crop, export, fit, predict
 
-# side: the model's input (px); jitter: training offset of the 48 px window (px); widths: PatchNet's channels.
+# side: the model's input (px); jitter: training offset of the 48 px window (px); widths: PatchNet's channels;
+# nuisance: the nuisance class's loss weight (train_patches.fit).
 RECIPES = {
     "b48e60": dict(side=48, epochs=60, jitter=0, widths=(24, 48, 64)),  # v0.2.0's recipe
     "b48e90": dict(side=48, epochs=90, jitter=0, widths=(24, 48, 64)),
     "j48e90": dict(side=48, epochs=90, jitter=4, widths=(24, 48, 64)),
     "w48e90": dict(side=48, epochs=90, jitter=4, widths=(32, 64, 96)),
+    "n48e60": dict(side=48, epochs=60, jitter=0, widths=(24, 48, 64), nuisance=0.25),  # v0.5.0 trial: thin-pass nuisance weighed down
     "c64e60": dict(side=64, epochs=60, jitter=0, widths=(24, 48, 64)),
     "c64e90": dict(side=64, epochs=90, jitter=0, widths=(24, 48, 64)),
 }
@@ -48,7 +50,7 @@ def main():
     data = {g: np.load(os.path.join(a.data, f"{g}.npz")) for g in groups}
     xs = {g: torch.from_numpy(d["patches"]).to(dev) for g, d in data.items()}
     ys = {g: torch.from_numpy(d["labels"].astype(np.int64)).to(dev) for g, d in data.items()}
-    kw = dict(side=r["side"], jitter=r["jitter"], widths=r["widths"], dev=dev)
+    kw = dict(side=r["side"], jitter=r["jitter"], widths=r["widths"], nuisance=r.get("nuisance", 1.0), dev=dev)
     dst = os.path.join(a.out, a.recipe)
     os.makedirs(dst, exist_ok=True)
     t0 = time.time()

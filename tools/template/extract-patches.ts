@@ -7,7 +7,7 @@
  *     --part train --spec models/deeppcb-template/model.json --out .train/deeppcb/train [--limit N] [--input JSON]
  * Writes OUT.patches.npy (uint8 N x 3 x H x W), OUT.labels.npy (uint8 N), OUT.meta.json, and
  * OUT.boards.json (per board: its truth boxes, whether it registered, and each of its patches' raw
- * blob box in frame pixels, so a classifier's probabilities on these patches can be scored as
+ * blob box in frame pixels and the pass that found it (main / thin), so a classifier's probabilities on these patches can be scored as
  * detections offline: tools/template/crossval.ts); prints how many truth boxes a candidate box
  * reaches at IoU > 0.33 (the detector's recall bound).
  */
@@ -57,7 +57,7 @@ let truths = 0;
 let reached = 0;
 let candidates = 0;
 const unregistered: string[] = [];
-const boards: Array<{ id: string; group: string; registered: boolean; truth: ReturnType<typeof readBoardBoxes>; first: number; boxes: Array<[number, number, number, number]>; areaPx: number[] }> = [];
+const boards: Array<{ id: string; group: string; registered: boolean; truth: ReturnType<typeof readBoardBoxes>; first: number; boxes: Array<[number, number, number, number]>; areaPx: number[]; pass?: string[] }> = [];
 const book = new ReferenceBook(tspec.template!.registration);
 for (const s of samples) {
   const truth = readBoardBoxes(s);
@@ -78,7 +78,7 @@ for (const s of samples) {
     book.remove(s.id);
   }
   const hit = truth.map(() => false);
-  boards.push({ id: s.id, group: s.group.split('/').pop()!, registered: true, truth, first: labels.length, boxes: prepared.regions.map((r) => r.box), areaPx: prepared.regions.map((r) => r.areaPx) });
+  boards.push({ id: s.id, group: s.group.split('/').pop()!, registered: true, truth, first: labels.length, boxes: prepared.regions.map((r) => r.box), areaPx: prepared.regions.map((r) => r.areaPx), pass: prepared.blobs.map((b) => b.pass) });
   prepared.regions.forEach((raw, i) => {
     const r = { box: candidateBox(raw.box, boxRule) };
     candidates++;

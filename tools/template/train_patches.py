@@ -78,9 +78,11 @@ def augment(x):
     return x
 
 
-def fit(x, y, epochs, batch, seed, xv=None, yv=None, dev="cuda", side=None, jitter=0, widths=(24, 48, 64)):
+def fit(x, y, epochs, batch, seed, xv=None, yv=None, dev="cuda", side=None, jitter=0, widths=(24, 48, 64), nuisance=1.0):
     """The fixed recipe: AdamW, one-cycle to 3e-3, label smoothing 0.05, EMA of the weights (0.99 a
-    step), the last epoch's EMA returned (nothing picked on xv/yv, which are only logged)."""
+    step), the last epoch's EMA returned (nothing picked on xv/yv, which are only logged).
+    nuisance < 1 weighs the nuisance class's loss down: with the thin pass two patches in three are
+    nuisance, and a network trained on that mix calls shallow mousebites nuisance more often."""
     torch.manual_seed(seed)
     np.random.seed(seed)
     side = side or x.shape[-1]
@@ -90,6 +92,7 @@ def fit(x, y, epochs, batch, seed, xv=None, yv=None, dev="cuda", side=None, jitt
     steps = epochs * ((len(x) + batch - 1) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.15)
     log = []
+    weight = torch.tensor([nuisance] + [1.0] * 6, device=dev)
     # EMA over the state's tensors, held once (the optimiser and BN update them in place); one
     # foreach call per step instead of a kernel per tensor, and the loss read once an epoch, not
     # synchronised every step: the same arithmetic, fewer launches (the net is small, launches dominate).
@@ -106,7 +109,7 @@ def fit(x, y, epochs, batch, seed, xv=None, yv=None, dev="cuda", side=None, jitt
             xb = normalise(augment(crop(x[idx], side, jitter)))
             # brightness jitter on the grey channels only (the mask channel is exact)
             xb[:, :2] = xb[:, :2] * (1 + 0.1 * (torch.rand(len(xb), 1, 1, 1, device=dev) - 0.5))
-            loss = F.cross_entropy(model(xb), y[idx], label_smoothing=0.05)
+            loss = F.cross_entropy(model(xb), y[idx], weight=weight, label_smoothing=0.05)
             opt.zero_grad()
             loss.backward()
             opt.step()

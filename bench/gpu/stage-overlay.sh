@@ -3,7 +3,8 @@
 # worktree, so this stages the worktree's tree and bench/gpu/prepare-carry.sh's .carry/ in an ignored
 # folder of the session checkout, small enough for one call's 64 MiB beside that checkout (26 MiB on
 # 2026-12-01, its models included):
-#   - the tree (src, native without build/, test/gpu, bench, dist/bench, dist/src) as one tar.xz;
+#   - the tree (src, native without build/, test/gpu, bench, dist/bench, dist/src) and the Node-API
+#     headers as one tar.xz;
 #   - Node recompressed with xz's x86 filter (1 MB less than prepare-carry's; slow: ~8 min on 2 vCPUs,
 #     kept between runs);
 #   - vitest and zod only (commander is for test/gpu/build-engine.test.ts, a CI test: leave it out of
@@ -20,7 +21,7 @@ session="$1"; name="$2"; refs="${4:-all}"
 o="$session/.carry/$name/overlay"
 cache="$session/.carry/$name/cache"
 mkdir -p "$cache"
-rm -rf "$o" && mkdir -p "$o/.carry/gpu-refs" "$o/.carry/node-api"
+rm -rf "$o" && mkdir -p "$o/.carry/gpu-refs"
 [ -f "$cache/node.xz" ] || xz -T2 --x86 --lzma2=preset=9e -c "$(readlink -f "$(command -v node)")" >"$cache/node.xz"
 cp "$cache/node.xz" "$o/.carry/node.xz"
 if [ ! -f "$cache/node_modules.tar.xz" ]; then
@@ -33,7 +34,6 @@ if [ ! -f "$cache/node_modules.tar.xz" ]; then
   tar -cf - -T "$cache/deps.txt" | xz -T2 -9e >"$cache/node_modules.tar.xz"
 fi
 cp "$cache/node_modules.tar.xz" "$o/.carry/"
-cp -a .carry/node-api/. "$o/.carry/node-api/"
 if [ "$refs" = bayer ]; then
   xz -dc .carry/gpu-refs/refs.bin.xz >"$cache/refs-all.bin"
   node -e "
@@ -53,7 +53,9 @@ if [ "$refs" = bayer ]; then
 else
   cp .carry/gpu-refs/manifest.json .carry/gpu-refs/refs.bin.xz "$o/.carry/gpu-refs/"
 fi
-tar --exclude=native/build -cf - src native test/gpu bench dist/bench dist/src | xz -T2 -6 >"$o/tree.tar.xz"
+# The Node-API headers ride in the tree's archive (0.4 MB raw, 0.1 compressed: the carry had 18 KB
+# too many on 2026-12-02).
+tar --exclude=native/build -cf - src native test/gpu bench dist/bench dist/src .carry/node-api | xz -T2 -6 >"$o/tree.tar.xz"
 tracked=$(cd "$session" && { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s}')
 carried=$(du -sb "$o" | cut -f1)
 awk -v t="$tracked" -v c="$carried" 'BEGIN {printf "checkout %.1f MiB + overlay %.1f MiB = %.1f MiB (limit 64)\n", t / 1048576, c / 1048576, (t + c) / 1048576}'

@@ -10,8 +10,10 @@
 #   3. the preprocessing / transfer benchmark (bench/gpu/preprocess-bench.ts)
 #   4. Nsight Compute's speed-of-light of the default kernel at 2448x2048, where ncu works
 #      (INSPECTD_SKIP_NCU=1: not run)
-#   5. INSPECTD_VARIANTS="0 2 2@64x4 ...": each binned-kernel variant (INSPECTD_PREPROCESS_VARIANT,
-#      optional block shape INSPECTD_PREPROCESS_BLOCK) through the accuracy test, then the benchmark
+#   5. INSPECTD_VARIANTS="0 4": the binned kernel as built (8 pixels a thread) and with
+#      INSPECTD_PREPROCESS_VARIANT=4 (4 pixels a thread), each through the accuracy test, then the
+#      benchmark. (The variants 1-3 and block shapes of 2026-12-02 01:55 were removed after that run;
+#      commit 95a49dd has them.)
 # Results go to $OUT (env.txt, tests.txt, bench.txt, results.json, ncu.txt, variants.txt).
 # The chain's verdict test runs the model in that machine's Python onnxruntime (bench/gpu/ort-peer.py):
 # onnxruntime-node's library does not fit in one device call's 64 MiB beside Node and the references.
@@ -80,29 +82,22 @@ mutate() { # NAME FILE FROM TO
 }
 mutate grey-weights preprocess_pixel.cuh '(b \* 3735 + g \* 19235 + r \* 9798 + (1 << 14)) >> 15' '(b * 1868 + g * 9617 + r * 4899 + (1 << 13)) >> 14'
 mutate binned-red-rounding preprocess.cu 'const int r = (rR + rG1 + rG2 + rB + 2) >> 2' 'const int r = (rR + rG1 + rG2 + rB + 1) >> 2'
-if [ -n "${INSPECTD_VARIANTS:-}" ]; then
-  # 3. The packed two-quads-a-word binned kernel (variant 2): its 4-value means rounded down.
-  INSPECTD_PREPROCESS_VARIANT=2 mutate packed-rounding preprocess.cu '0x00020002u) >> 2' '0x00010001u) >> 2'
-fi
 
 if [ -n "${INSPECTD_VARIANTS:-}" ]; then
-  step "kernel variants (INSPECTD_VARIANTS: VARIANT[@BLOCK] ...): accuracy test, then the benchmark"
+  step "kernel variants (INSPECTD_VARIANTS: VARIANT ...): accuracy test, then the benchmark"
   if command -v cuobjdump >/dev/null; then
     # Instructions per binned kernel (SASS lines), from this build.
     cuobjdump -sass "$addon" 2>/dev/null | awk '/Function :/{f=$3} /^ +\/\*[0-9a-f]+\*\//{n[f]++} END{for(k in n) print n[k], k}' | grep bayerBin2 | sort -k2 | tee "$OUT/variants.txt"
   fi
-  for vb in $INSPECTD_VARIANTS; do
-    v="${vb%@*}"; b=""; [ "$v" = "$vb" ] || b="${vb#*@}"
-    echo "=== variant $v block ${b:-32x8}" | tee -a "$OUT/variants.txt"
-    if [ "$v" = 3 ]; then
-      echo "accuracy: not run (diagnostic variant: loads and stores only, wrong values by design)" | tee -a "$OUT/variants.txt"
-    elif INSPECTD_PREPROCESS_VARIANT="$v" INSPECTD_PREPROCESS_BLOCK="$b" INSPECTD_GPU_TESTS=1 INSPECTD_GPU_REFS=.carry/gpu-refs \
+  for v in $INSPECTD_VARIANTS; do
+    echo "=== variant $v" | tee -a "$OUT/variants.txt"
+    if INSPECTD_PREPROCESS_VARIANT="$v" INSPECTD_GPU_TESTS=1 INSPECTD_GPU_REFS=.carry/gpu-refs \
       node node_modules/vitest/vitest.mjs run test/gpu/preprocess.test.ts >/tmp/inspectd-acc.txt 2>&1; then
       echo "accuracy: pass" | tee -a "$OUT/variants.txt"
     else
       echo "accuracy: FAIL" | tee -a "$OUT/variants.txt"; grep -m5 -E 'AssertionError|expected' /tmp/inspectd-acc.txt | tee -a "$OUT/variants.txt"
     fi
-    INSPECTD_PREPROCESS_BENCH=1 INSPECTD_PREPROCESS_VARIANT="$v" INSPECTD_PREPROCESS_BLOCK="$b" node dist/bench/gpu/preprocess-bench.js --frames 200 --only 2448x2048 2>&1 | tee -a "$OUT/variants.txt"
+    INSPECTD_PREPROCESS_VARIANT="$v" node dist/bench/gpu/preprocess-bench.js --frames 200 --only 2448x2048 2>&1 | tee -a "$OUT/variants.txt"
   done
 fi
 

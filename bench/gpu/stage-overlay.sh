@@ -7,8 +7,7 @@
 #     headers as one tar.xz;
 #   - Node recompressed with xz's x86 filter (1 MB less than prepare-carry's; slow: ~8 min on 2 vCPUs,
 #     kept between runs);
-#   - vitest and zod only, their run-time files (commander is for test/gpu/build-engine.test.ts, a CI test: leave it out of
-#     INSPECTD_GPU_TEST_FILES);
+#   - vitest, zod and commander (test/gpu/build-engine.test.ts), their run-time files only;
 #   - --refs bayer: the CPU references of every real-image case and of the random frames in Bayer RG8
 #     only (59 of 78 cases, 8.2 MB instead of 11.3: the random frames' references do not compress);
 #     the run must then set INSPECTD_GPU_MIN_CASES=59, and its report must say which cases ran;
@@ -31,7 +30,7 @@ if [ ! -f "$cache/node_modules.tar.xz" ]; then
     const fs = require('fs'), pk = JSON.parse(fs.readFileSync('package-lock.json')).packages, seen = new Set();
     const walk = (n) => { const k = 'node_modules/' + n; if (!pk[k] || seen.has(k)) return; seen.add(k);
       for (const d of Object.keys({ ...pk[k].dependencies, ...pk[k].optionalDependencies })) walk(d); };
-    ['vitest', 'zod'].forEach(walk);
+    ['vitest', 'zod', 'commander'].forEach(walk);
     console.log([...seen].filter((k) => fs.existsSync(k)).join('\n'));" >"$cache/deps.txt"
   # Run-time files only: no type declarations, source maps, READMEs or zod's TypeScript sources.
   tar --exclude='*.d.ts' --exclude='*.d.cts' --exclude='*.d.mts' --exclude='*.map' --exclude='*.md' --exclude='node_modules/zod/src' \

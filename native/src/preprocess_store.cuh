@@ -11,12 +11,8 @@ namespace inspectd {
 namespace {
 
 // OpenCV's convertTo(CV_32F, alpha, beta): x*alpha + beta in float, multiply and add rounded apart.
-// FASTCVT: the int -> float conversion as 2^23 + v read as a float, minus 2^23 (exact for 0 <= v
-// < 2^23, so the same value): full-rate integer and FADD instead of I2F, a quarter-rate unit.
-template <bool FASTCVT = false>
 __device__ __forceinline__ float normalise(const PreprocessParams& p, int v, int c) {
-  const float f = FASTCVT ? __fsub_rn(__int_as_float(0x4b000000 + v), 8388608.0f) : static_cast<float>(v);
-  return __fadd_rn(__fmul_rn(f, p.alpha[c]), p.beta[c]);
+  return __fadd_rn(__fmul_rn(static_cast<float>(v), p.alpha[c]), p.beta[c]);
 }
 
 // One tensor pixel's channels, normalised, written as float32 or float16, planar or interleaved.
@@ -52,22 +48,22 @@ __device__ __forceinline__ void put4(bool half, void* __restrict__ dst, size_t a
 
 // Tensor pixels x..x+3 of row y (x a multiple of 4, dstWidth too, dst 16-byte aligned: the launcher
 // checks) in C vector stores: per plane for NCHW, the 4*C interleaved values for NHWC.
-template <int C, bool FASTCVT = false>
+template <int C>
 __device__ __forceinline__ void store4(const PreprocessParams& p, void* __restrict__ dst, int x, int y, const int v[4][3]) {
   const size_t pixel = static_cast<size_t>(y) * p.dstWidth + x;
   if (p.nchw) {
     const size_t plane = static_cast<size_t>(p.dstWidth) * p.dstHeight;
 #pragma unroll
     for (int c = 0; c < C; ++c) {
-      put4(p.half, dst, c * plane + pixel, normalise<FASTCVT>(p, v[0][c], c), normalise<FASTCVT>(p, v[1][c], c), normalise<FASTCVT>(p, v[2][c], c),
-           normalise<FASTCVT>(p, v[3][c], c));
+      put4(p.half, dst, c * plane + pixel, normalise(p, v[0][c], c), normalise(p, v[1][c], c), normalise(p, v[2][c], c),
+           normalise(p, v[3][c], c));
     }
   } else {
     float f[4 * C];
 #pragma unroll
     for (int k = 0; k < 4; ++k)
 #pragma unroll
-      for (int c = 0; c < C; ++c) f[k * C + c] = normalise<FASTCVT>(p, v[k][c], c);
+      for (int c = 0; c < C; ++c) f[k * C + c] = normalise(p, v[k][c], c);
 #pragma unroll
     for (int i = 0; i < C; ++i) put4(p.half, dst, pixel * C + 4 * i, f[4 * i], f[4 * i + 1], f[4 * i + 2], f[4 * i + 3]);
   }

@@ -10,10 +10,9 @@
 #   3. the preprocessing / transfer benchmark (bench/gpu/preprocess-bench.ts)
 #   4. Nsight Compute's speed-of-light of the default kernel at 2448x2048, where ncu works
 #      (INSPECTD_SKIP_NCU=1: not run)
-#   5. INSPECTD_VARIANTS="0 4": the binned kernel as built (8 pixels a thread) and with
-#      INSPECTD_PREPROCESS_VARIANT=4 (4 pixels a thread), each through the accuracy test, then the
-#      benchmark. (The variants 1-3 and block shapes of 2026-12-02 01:55 were removed after that run;
-#      commit 95a49dd has them.)
+#   5. INSPECTD_VARIANTS="0 1 ...": for a tree whose kernels read a benchmark knob
+#      INSPECTD_PREPROCESS_VARIANT, each value through the accuracy test, then the benchmark (this
+#      tree has none: the knobs of the 2026-12-02 runs are in commits 95a49dd and fa5a058)
 # Results go to $OUT (env.txt, tests.txt, bench.txt, results.json, ncu.txt, variants.txt).
 # The chain's verdict test runs the model in that machine's Python onnxruntime (bench/gpu/ort-peer.py):
 # onnxruntime-node's library does not fit in one device call's 64 MiB beside Node and the references.

@@ -7,9 +7,6 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include "preprocess.h"
 #include "preprocess_pixel.cuh"
@@ -28,15 +25,6 @@ namespace {
 #define INSPECTD_FULL_SM_BLOCKS 4
 #else
 #define INSPECTD_FULL_SM_BLOCKS 6
-#endif
-
-// 8 pixels a thread: 5 blocks of 256 an SM (registers capped at 48) put the 640 blocks of a
-// 2448x2048 frame on the H200's 132 SMs in one wave; uncapped (58 registers) only 4 fit, 1.2 waves.
-// sm_75's SM holds 4 blocks of 256.
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ == 750
-#define INSPECTD_BIN8_SM_BLOCKS 4
-#else
-#define INSPECTD_BIN8_SM_BLOCKS 5
 #endif
 
 // The general kernel: any format, resize and layout, one tensor pixel a thread. C (1 or 3 channels)
@@ -72,69 +60,45 @@ __device__ __forceinline__ void binQuad(const PreprocessParams& p, Window q, int
 }
 
 // Bayer RG8 binned 2x2 (INTER_AREA at exactly half size, OpenCV's block mean): the case where every
-// source pixel is read. Each thread makes PX (4 or 8) neighbouring tensor pixels of a row: its
-// window (4 source rows of 2*PX + 2 bytes, the quads' columns and one each side) comes in 3 aligned
-// loads a row (2*PX bytes, and the two bytes beside them from their words), neighbouring quads share
-// its columns, and each 4 pixels leave in one vector store per plane. The frame's outer ring takes
-// the per-tap path (OpenCV's border rule); same arithmetic, same result. PX = 8 (16-byte loads) is
-// the default where the frame allows it: half the threads, so the 2448x2048 grid fits the H200 in one
-// wave (RESULTS.md, 2026-12-02). (Slower, RESULTS.md: 2 rows a thread, registers capped for more
-// blocks per SM, FADD for the int->float step, two quads a word in 16-bit lanes, other block shapes.)
-template <int C, int PX>
-__global__ void __launch_bounds__(256, PX == 8 ? INSPECTD_BIN8_SM_BLOCKS : 1) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
-  const int ox = PX * (blockIdx.x * blockDim.x + threadIdx.x);
+// source pixel is read. Each thread makes 4 neighbouring tensor pixels of a row: its window (4
+// source rows of 10 bytes, the quads' 8 columns and one each side) comes in 3 aligned loads a row
+// (8 bytes, and the two bytes beside them from their words), neighbouring quads share its columns,
+// and the 4 pixels leave in one vector store per plane. The frame's outer ring takes the per-tap
+// path (OpenCV's border rule); same arithmetic, same result. Slower on the H200 (RESULTS.md): 2 rows
+// a thread; 8 pixels a thread with 16-byte loads (one wave, 16.2 us against 12.7); registers capped
+// for more blocks per SM; FADD for the int->float step and two quads a word in 16-bit lanes (within
+// noise); other block shapes. The same memory pattern with no arithmetic at all takes 11.2 us.
+template <int C>
+__global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
+  const int ox = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
   const int oy = blockIdx.y * blockDim.y + threadIdx.y;
   if (ox >= p.dstWidth || oy >= p.dstHeight) return;
   const int x = 2 * ox, y = 2 * oy, w = p.srcWidth, h = p.srcHeight;
-  if (x >= 4 && y >= 1 && x + 2 * PX <= w - 2 && y + 2 <= h - 2) {
-    // word[j][i]: source row y-1+j, bytes x-4+4i.. (the word left of the 2*PX bytes, them, the word right).
-    uint32_t word[4][PX / 2 + 2];
+  int out[4][3];
+  if (x >= 4 && y >= 1 && x + 8 <= w - 2 && y + 2 <= h - 2) {
+    int q[4][10];  // source rows y-1..y+2, columns x-1..x+8
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
       const uint32_t* row = reinterpret_cast<const uint32_t*>(src + static_cast<size_t>(y - 1 + j) * w + x);
-      word[j][0] = __ldg(row - 1), word[j][PX / 2 + 1] = __ldg(row + PX / 2);
-      if (PX == 8) {
-        const uint4 mid = __ldg(reinterpret_cast<const uint4*>(row));
-        word[j][1] = mid.x, word[j][2] = mid.y, word[j][3] = mid.z, word[j][4] = mid.w;
-      } else {
-        const uint2 mid = __ldg(reinterpret_cast<const uint2*>(row));
-        word[j][1] = mid.x, word[j][2] = mid.y;
-      }
+      const uint32_t left = __ldg(row - 1), right = __ldg(row + 2);
+      const uint2 mid = __ldg(reinterpret_cast<const uint2*>(row));
+      q[j][0] = left >> 24;
+#pragma unroll
+      for (int i = 0; i < 4; ++i) q[j][1 + i] = (mid.x >> (8 * i)) & 0xff, q[j][5 + i] = (mid.y >> (8 * i)) & 0xff;
+      q[j][9] = right & 0xff;
     }
 #pragma unroll
-    for (int half = 0; half < PX / 4; ++half) {
-      // Byte b of the window, as the 4-pixel window counts it (0 = column x+8*half-1).
-      const auto q = [&](int a, int b) { const int at = 8 * half + 3 + b; return static_cast<int>((word[a][at >> 2] >> (8 * (at & 3))) & 0xff); };
-      int out[4][3];
-#pragma unroll
-      for (int k = 0; k < 4; ++k) binQuad<C>(p, [&](int a, int b) { return q(a, 2 * k + b); }, out[k]);
-      store4<C>(p, dst, ox + 4 * half, oy, out);
-    }
+    for (int k = 0; k < 4; ++k) binQuad<C>(p, [&](int a, int b) { return q[a][2 * k + b]; }, out[k]);
   } else {
 #pragma unroll
-    for (int half = 0; half < PX / 4; ++half) {
-      int out[4][3];
+    for (int k = 0; k < 4; ++k) {
+      int t[4][3];
+      fetchQuad<false>(p, src, x + 2 * k, y, t);
 #pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        int t[4][3];
-        fetchQuad<false>(p, src, x + 8 * half + 2 * k, y, t);
-#pragma unroll
-        for (int c = 0; c < C; ++c) out[k][c] = (t[0][c] + t[1][c] + t[2][c] + t[3][c] + 2) >> 2;
-      }
-      store4<C>(p, dst, ox + 4 * half, oy, out);
+      for (int c = 0; c < C; ++c) out[k][c] = (t[0][c] + t[1][c] + t[2][c] + t[3][c] + 2) >> 2;
     }
   }
-}
-
-// Benchmark knob: INSPECTD_PREPROCESS_VARIANT=4 makes the binned kernel take 4 pixels a thread
-// everywhere (the 2026-12-01 kernel, still used where a frame is not 16-byte aligned), to time the
-// two in one run. The same arithmetic either way.
-bool binFourOnly() {
-  static const bool four = [] {
-    const char* e = std::getenv("INSPECTD_PREPROCESS_VARIANT");
-    return e && std::strcmp(e, "4") == 0;
-  }();
-  return four;
+  store4<C>(p, dst, ox, oy, out);
 }
 
 bool aligned(const void* at, uintptr_t to) { return (reinterpret_cast<uintptr_t>(at) & (to - 1)) == 0; }
@@ -148,20 +112,18 @@ void launchGeneral(const PreprocessParams& p, const uint8_t* src, void* dst, cud
 
 // Which kernel makes the tensor: the fastest version measured on the H200 for each case
 // (bench/gpu/RESULTS.md, 2026-12-01 15:38: binned Bayer 4 pixels a thread 12.5 us against 12.9 for
-// one; BGR letterbox with registers capped at 32 for full occupancy 6.1 us against 6.6, the same cap
-// 2% slower on the Bayer letterbox). A frame or tensor that does not fit the vector paths' alignment
-// takes the general kernel, which computes the same values.
+// one, and 2026-12-02 02:04: 12.7 against 16.2 for eight; BGR letterbox with registers capped at 32
+// for full occupancy 6.1 us against 6.6, the same cap 2% slower on the Bayer letterbox). A frame or
+// tensor that does not fit the vector paths' alignment takes the general kernel, which computes the
+// same values.
 template <int C>
 void launchFor(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStream_t stream) {
   const bool bin2 = p.format == PixelFormat::BayerRg8 && p.resize == ResizeKind::Area && p.areaFastScale == 2 && p.innerWidth == p.dstWidth &&
                     p.innerHeight == p.dstHeight && p.padLeft == 0 && p.padTop == 0;
-  const dim3 block(32, 8);
-  if (bin2 && p.srcWidth % 16 == 0 && p.dstWidth % 8 == 0 && aligned(src, 16) && aligned(dst, 16) && !binFourOnly()) {
-    const dim3 grid((p.dstWidth / 8 + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
-    bayerBin2Kernel<C, 8><<<grid, block, 0, stream>>>(p, src, dst);
-  } else if (bin2 && p.srcWidth % 8 == 0 && p.dstWidth % 4 == 0 && aligned(src, 8) && aligned(dst, 16)) {
+  if (bin2 && p.srcWidth % 8 == 0 && p.dstWidth % 4 == 0 && aligned(src, 8) && aligned(dst, 16)) {
+    const dim3 block(32, 8);
     const dim3 grid((p.dstWidth / 4 + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
-    bayerBin2Kernel<C, 4><<<grid, block, 0, stream>>>(p, src, dst);
+    bayerBin2Kernel<C><<<grid, block, 0, stream>>>(p, src, dst);
   } else if (p.resize == ResizeKind::Linear && p.format == PixelFormat::Bgr8) {
     launchGeneral<C, true, true, true>(p, src, dst, stream);
   } else if (p.resize == ResizeKind::Linear) {

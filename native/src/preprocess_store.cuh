@@ -55,8 +55,7 @@ __device__ __forceinline__ void store4(const PreprocessParams& p, void* __restri
     const size_t plane = static_cast<size_t>(p.dstWidth) * p.dstHeight;
 #pragma unroll
     for (int c = 0; c < C; ++c) {
-      put4(p.half, dst, c * plane + pixel, normalise(p, v[0][c], c), normalise(p, v[1][c], c), normalise(p, v[2][c], c),
-           normalise(p, v[3][c], c));
+      put4(p.half, dst, c * plane + pixel, normalise(p, v[0][c], c), normalise(p, v[1][c], c), normalise(p, v[2][c], c), normalise(p, v[3][c], c));
     }
   } else {
     float f[4 * C];

@@ -12,7 +12,8 @@
 #      (INSPECTD_SKIP_NCU=1: not run)
 #   5. INSPECTD_VARIANTS="0 1 ...": for a tree whose kernels read a benchmark knob
 #      INSPECTD_PREPROCESS_VARIANT, each value through the accuracy test, then the benchmark (this
-#      tree has none: the knobs of the 2026-12-02 runs are in commits 95a49dd and fa5a058)
+#      tree has none: the knobs of the 2026-12-02 runs are in commit 95a49dd and in gpu4's "Binned
+#      Bayer kernel: 8 pixels a thread ...", 801d48d when written)
 # Results go to $OUT (env.txt, tests.txt, bench.txt, results.json, ncu.txt, variants.txt).
 # The chain's verdict test runs the model in that machine's Python onnxruntime (bench/gpu/ort-peer.py):
 # onnxruntime-node's library does not fit in one device call's 64 MiB beside Node and the references.

@@ -24,6 +24,8 @@ const arg = (name: string, fallback: string) => {
 const FRAMES = Number(arg('--frames', '2000'));
 /** Only the cases whose name contains this (ncu runs one case at a time). */
 const ONLY = arg('--only', '');
+/** ... and not those whose name contains this (e.g. float16). */
+const EXCLUDE = arg('--exclude', '');
 const yolo640: InputSpec = { ...SPECS['rgb-letterbox']!, width: 640, height: 640 };
 const BASE_CASES: Array<{ name: string; width: number; height: number; format: PixelFormat; spec: InputSpec }> = [
   { name: '640x512 mono8 -> GRAY 320x256 stretch (synthetic-line)', width: 640, height: 512, format: 'mono8', spec: SPECS['synthetic-line']! },
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
   // Ceilings, measured now on this card: 256 MiB copies, bytes read + written for device-to-device.
   const ceiling = addon.copyBandwidth!(256 * 2 ** 20, 20);
   const results = [];
-  for (const c of CASES.filter((x) => x.name.includes(ONLY))) {
+  for (const c of CASES.filter((x) => x.name.includes(ONLY) && !(EXCLUDE && x.name.includes(EXCLUDE)))) {
     const frame = randomFrame(c.width, c.height, channelsOf(c.format), 42);
     const sequential = GpuFramePipeline.open({ input: c.spec, frame: { width: c.width, height: c.height, format: c.format }, slots: 1, out: c.out });
     const kernel: number[] = [];

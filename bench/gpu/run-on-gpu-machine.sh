@@ -66,6 +66,9 @@ step "mutation checks: the accuracy test must fail on a broken kernel"
 #    pixels (every path). 2. The binned Bayer kernel's red mean rounded down instead of to nearest
 #    (that kernel alone: the 640x512 Bayer -> RGB half-size reference cases reach it).
 mutate() { # NAME FILE FROM TO
+  # INSPECTD_MUTANTS: only these (names); INSPECTD_MUTANT_VARIANTS: the same mutant's test again with
+  # each of these INSPECTD_PREPROCESS_VARIANT values (kernels behind the knob that share the code).
+  [ -z "${INSPECTD_MUTANTS:-}" ] || [[ " $INSPECTD_MUTANTS " == *" $1 "* ]] || return 0
   local dir="/tmp/inspectd-mutant-$1"
   rm -rf "$dir" && cp -r native "$dir" && rm -rf "$dir/build"
   sed -i "s/$3/$4/" "$dir/src/$2"
@@ -78,6 +81,14 @@ mutate() { # NAME FILE FROM TO
   else
     echo "mutation $1: accuracy test failed on the broken kernel, as it must:" | tee -a "$OUT/tests.txt"
     grep -m2 -E 'AssertionError' "$dir.txt" | tee -a "$OUT/tests.txt"
+    for v in ${INSPECTD_MUTANT_VARIANTS:-}; do
+      if INSPECTD_PREPROCESS_VARIANT="$v" INSPECTD_GPU_ADDON="$dir.node" INSPECTD_GPU_TESTS=1 INSPECTD_GPU_REFS=.carry/gpu-refs \
+        node node_modules/vitest/vitest.mjs run test/gpu/preprocess.test.ts >"$dir-$v.txt" 2>&1; then
+        echo "MUTATION CHECK $1 FAILED with variant $v: the accuracy test passed" | tee -a "$OUT/tests.txt"; tests_rc=1
+      else
+        echo "mutation $1, variant $v: accuracy test failed, as it must: $(grep -m1 -E 'AssertionError' "$dir-$v.txt")" | tee -a "$OUT/tests.txt"
+      fi
+    done
   fi
 }
 mutate grey-weights preprocess_pixel.cuh '(b \* 3735 + g \* 19235 + r \* 9798 + (1 << 14)) >> 15' '(b * 1868 + g * 9617 + r * 4899 + (1 << 13)) >> 14'
@@ -101,6 +112,15 @@ if [ -n "${INSPECTD_VARIANTS:-}" ]; then
   done
 fi
 
+if [ -n "${INSPECTD_DIAG_VARIANTS:-}" ]; then
+  step "diagnostic variants (INSPECTD_DIAG_VARIANTS, wrong values by design or already tested): the benchmark alone, float32"
+  for v in $INSPECTD_DIAG_VARIANTS; do
+    echo "=== variant $v" | tee -a "$OUT/variants.txt"
+    INSPECTD_PREPROCESS_VARIANT="$v" node dist/bench/gpu/preprocess-bench.js --frames 100 --only 'every pixel read' --exclude float16 2>&1 | grep -v '^case |' | tee -a "$OUT/variants.txt"
+  done
+fi
+
+if [ -n "${INSPECTD_SKIP_BENCH:-}" ]; then step "benchmark: not run (INSPECTD_SKIP_BENCH)"; else
 step "benchmark"
 # The SM clock every 50 ms while it runs (the kernel is timed at whatever clock the load gives it).
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw --format=csv,noheader -lms 50 >/tmp/inspectd-clocks.txt 2>&1 &
@@ -109,6 +129,7 @@ node dist/bench/gpu/preprocess-bench.js --frames 1000 --json "$OUT/json/bench.js
 kill "$clocks"
 echo "SM clock samples during the benchmark (count, MHz):" | tee -a "$OUT/bench.txt"
 awk -F', ' '{print $2}' /tmp/inspectd-clocks.txt | sort | uniq -c | sort -rn | head -5 | tee -a "$OUT/bench.txt"
+fi
 
 step "Nsight Compute: the default kernel at 2448x2048 (speed of light, memory, occupancy)"
 if [ -n "${INSPECTD_SKIP_NCU:-}" ]; then
@@ -127,6 +148,17 @@ elif command -v ncu >/dev/null; then
   grep -E '=== case|bayerBin2|preprocessKernel|dram__bytes|Memory Throughput|DRAM Throughput|Duration|Compute \(SM\) Throughput|Achieved Occupancy|Registers Per' "$OUT/ncu.txt" | head -80
 else
   echo "no ncu on this machine" | tee "$OUT/ncu.txt"
+fi
+if [ -n "${INSPECTD_NCU_VARIANTS:-}" ] && command -v ncu >/dev/null; then
+  step "Nsight Compute: INSPECTD_NCU_VARIANTS at 2448x2048 -> 1224x1024 float32 (throughput, stall reasons)"
+  for v in $INSPECTD_NCU_VARIANTS; do
+    echo "=== variant $v" >>"$OUT/ncu.txt"
+    INSPECTD_PREPROCESS_VARIANT="$v" timeout 75 ncu --clock-control none --target-processes all --kernel-name regex:'bayerBin2|trafficKernel' --launch-skip 60 --launch-count 1 \
+      --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats \
+      --metrics dram__bytes_read.sum,dram__bytes_write.sum,lts__t_sectors_srcunit_tex_op_read.sum,lts__t_sectors_srcunit_tex_op_write.sum \
+      node dist/bench/gpu/preprocess-bench.js --frames 20 --only 'every pixel read' --exclude float16 >>"$OUT/ncu.txt" 2>&1 || echo "ncu exit $?" >>"$OUT/ncu.txt"
+  done
+  grep -E '=== variant|dram__bytes|lts__t_sectors|DRAM Throughput|Duration|Achieved Occupancy|Stall|Warp Cycles Per Issued|Issued Warp' "$OUT/ncu.txt" | head -90
 fi
 
 # At most 8 files come back: fold the JSON results into one.

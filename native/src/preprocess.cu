@@ -68,40 +68,106 @@ __device__ __forceinline__ void binQuad(const PreprocessParams& p, Window q, int
 // a thread; 8 pixels a thread with 16-byte loads (one wave, 16.2 us against 12.7); registers capped
 // for more blocks per SM; FADD for the int->float step and two quads a word in 16-bit lanes (within
 // noise); other block shapes. The same memory pattern with no arithmetic at all takes 11.2 us.
+// One window row from its three aligned words: the byte left of the 8, the 8, the byte right of them.
+__device__ __forceinline__ void unpackRow(uint32_t left, uint2 mid, uint32_t right, int q[10]) {
+  q[0] = left >> 24;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) q[1 + i] = (mid.x >> (8 * i)) & 0xff, q[5 + i] = (mid.y >> (8 * i)) & 0xff;
+  q[9] = right & 0xff;
+}
+
+// The frame's outer ring: 4 quads by the per-tap path (OpenCV's border rule), then the block means.
 template <int C>
-__global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
-  const int ox = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
-  const int oy = blockIdx.y * blockDim.y + threadIdx.y;
-  if (ox >= p.dstWidth || oy >= p.dstHeight) return;
-  const int x = 2 * ox, y = 2 * oy, w = p.srcWidth, h = p.srcHeight;
+__device__ __forceinline__ void binBorder(const PreprocessParams& p, const uint8_t* __restrict__ src, int x, int y, int out[4][3]) {
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    int t[4][3];
+    fetchQuad<false>(p, src, x + 2 * k, y, t);
+#pragma unroll
+    for (int c = 0; c < C; ++c) out[k][c] = (t[0][c] + t[1][c] + t[2][c] + t[3][c] + 2) >> 2;
+  }
+}
+
+// The 4 tensor pixels at x, y of a thread whose window is inside the frame (not its outer ring).
+template <int C>
+__device__ __forceinline__ void binInner(const PreprocessParams& p, const uint8_t* __restrict__ src, int x, int y, int out[4][3]) {
+  const int w = p.srcWidth;
+  int q[4][10];  // source rows y-1..y+2, columns x-1..x+8
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const uint32_t* row = reinterpret_cast<const uint32_t*>(src + static_cast<size_t>(y - 1 + j) * w + x);
+    unpackRow(__ldg(row - 1), __ldg(reinterpret_cast<const uint2*>(row)), __ldg(row + 2), q[j]);
+  }
+#pragma unroll
+  for (int k = 0; k < 4; ++k) binQuad<C>(p, [&](int a, int b) { return q[a][2 * k + b]; }, out[k]);
+}
+
+__device__ __forceinline__ bool binInside(const PreprocessParams& p, int x, int y) {
+  return x >= 4 && y >= 1 && x + 8 <= p.srcWidth - 2 && y + 2 <= p.srcHeight - 2;
+}
+
+// The blocks before `ringBlocks` make the tensor's outer ring (rows 0 and last, the first and last 4
+// pixels of the others), one pixel a thread by the per-tap path; the others every other pixel, 4 a
+// thread (tensor rows of 128 pixels, 8 rows a block). So no warp both takes the window path and,
+// for one lane, the per-tap path: where one did (the first and last warp of each row, and the
+// first and last rows: 2 warps in 10), its other lanes waited through that lane's ~2000
+// instructions (ncu, 2026-12-02: 22.7 of 32 lanes active on average).
+template <int C>
+__global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst, int ringBlocks) {
+  const int groups = p.dstWidth / 4, rows = p.dstHeight;
+  if (static_cast<int>(blockIdx.x) < ringBlocks) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x, ox, oy;
+    if (i < 2 * p.dstWidth) {
+      ox = i % p.dstWidth, oy = i < p.dstWidth ? 0 : rows - 1;
+    } else {
+      i -= 2 * p.dstWidth;
+      if (i >= 8 * (rows - 2)) return;
+      ox = (i & 4) ? p.dstWidth - 4 + (i & 3) : (i & 3), oy = 1 + (i >> 3);
+    }
+    int t[4][3], v[3];
+    fetchQuad<false>(p, src, 2 * ox, 2 * oy, t);
+#pragma unroll
+    for (int c = 0; c < C; ++c) v[c] = (t[0][c] + t[1][c] + t[2][c] + t[3][c] + 2) >> 2;
+    storePixel<C>(p, dst, ox, oy, v);
+    return;
+  }
+  const int b = blockIdx.x - ringBlocks, across = (groups + 31) / 32;
+  const int g = (b % across) * 32 + (threadIdx.x & 31), oy = (b / across) * 8 + (threadIdx.x >> 5);
+  if (g <= 0 || g >= groups - 1 || oy <= 0 || oy >= rows - 1) return;
+  const int ox = 4 * g, x = 2 * ox, y = 2 * oy;
   int out[4][3];
-  if (x >= 4 && y >= 1 && x + 8 <= w - 2 && y + 2 <= h - 2) {
-    int q[4][10];  // source rows y-1..y+2, columns x-1..x+8
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const uint32_t* row = reinterpret_cast<const uint32_t*>(src + static_cast<size_t>(y - 1 + j) * w + x);
-      const uint32_t left = __ldg(row - 1), right = __ldg(row + 2);
-      const uint2 mid = __ldg(reinterpret_cast<const uint2*>(row));
-      q[j][0] = left >> 24;
-#pragma unroll
-      for (int i = 0; i < 4; ++i) q[j][1 + i] = (mid.x >> (8 * i)) & 0xff, q[j][5 + i] = (mid.y >> (8 * i)) & 0xff;
-      q[j][9] = right & 0xff;
-    }
-#pragma unroll
-    for (int k = 0; k < 4; ++k) binQuad<C>(p, [&](int a, int b) { return q[a][2 * k + b]; }, out[k]);
-  } else {
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      int t[4][3];
-      fetchQuad<false>(p, src, x + 2 * k, y, t);
-#pragma unroll
-      for (int c = 0; c < C; ++c) out[k][c] = (t[0][c] + t[1][c] + t[2][c] + t[3][c] + 2) >> 2;
-    }
+  if (binInside(p, x, y)) {
+    binInner<C>(p, src, x, y, out);
+  } else {  // not on a half-size frame: the per-tap path, same result
+    binBorder<C>(p, src, x, y, out);
   }
   store4<C>(p, dst, ox, oy, out);
 }
 
+// The kernel of 01:55 and 02:04 (the frame's ring in the same warps: 12.4 us), kept as variant 100 for
+// the comparison in the same run.
+template <int C, bool CS = false>
+__global__ void __launch_bounds__(256) bayerBin2MixedKernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
+  const int ox = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
+  const int oy = blockIdx.y * blockDim.y + threadIdx.y;
+  if (ox >= p.dstWidth || oy >= p.dstHeight) return;
+  const int x = 2 * ox, y = 2 * oy;
+  int out[4][3];
+  if (binInside(p, x, y)) {
+    binInner<C>(p, src, x, y, out);
+  } else {
+    binBorder<C>(p, src, x, y, out);
+  }
+  store4<C, CS>(p, dst, ox, oy, out);
+}
+
 bool aligned(const void* at, uintptr_t to) { return (reinterpret_cast<uintptr_t>(at) & (to - 1)) == 0; }
+
+}  // namespace
+}  // namespace inspectd
+#include "preprocess_variants.cuh"
+namespace inspectd {
+namespace {
 
 template <int C, bool WORDS, bool LINEAR = false, bool FULL = false>
 void launchGeneral(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStream_t stream) {
@@ -120,10 +186,11 @@ template <int C>
 void launchFor(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStream_t stream) {
   const bool bin2 = p.format == PixelFormat::BayerRg8 && p.resize == ResizeKind::Area && p.areaFastScale == 2 && p.innerWidth == p.dstWidth &&
                     p.innerHeight == p.dstHeight && p.padLeft == 0 && p.padTop == 0;
-  if (bin2 && p.srcWidth % 8 == 0 && p.dstWidth % 4 == 0 && aligned(src, 8) && aligned(dst, 16)) {
-    const dim3 block(32, 8);
-    const dim3 grid((p.dstWidth / 4 + block.x - 1) / block.x, (p.dstHeight + block.y - 1) / block.y);
-    bayerBin2Kernel<C><<<grid, block, 0, stream>>>(p, src, dst);
+  if (bin2 && p.srcWidth % 8 == 0 && p.dstWidth % 4 == 0 && p.dstWidth >= 8 && p.dstHeight >= 2 && aligned(src, 8) && aligned(dst, 16)) {
+    if (launchBin2Variant<C>(p, src, dst, stream)) return;
+    const int ringPixels = 2 * p.dstWidth + 8 * (p.dstHeight - 2), ringBlocks = (ringPixels + 255) / 256;
+    const int blocks = ringBlocks + (p.dstWidth / 4 + 31) / 32 * ((p.dstHeight + 7) / 8);
+    bayerBin2Kernel<C><<<blocks, 256, 0, stream>>>(p, src, dst, ringBlocks);
   } else if (p.resize == ResizeKind::Linear && p.format == PixelFormat::Bgr8) {
     launchGeneral<C, true, true, true>(p, src, dst, stream);
   } else if (p.resize == ResizeKind::Linear) {

@@ -59,15 +59,6 @@ __device__ __forceinline__ void binQuad(const PreprocessParams& p, Window q, int
   }
 }
 
-// Bayer RG8 binned 2x2 (INTER_AREA at exactly half size, OpenCV's block mean): the case where every
-// source pixel is read. Each thread makes 4 neighbouring tensor pixels of a row: its window (4
-// source rows of 10 bytes, the quads' 8 columns and one each side) comes in 3 aligned loads a row
-// (8 bytes, and the two bytes beside them from their words), neighbouring quads share its columns,
-// and the 4 pixels leave in one vector store per plane. The frame's outer ring takes the per-tap
-// path (OpenCV's border rule); same arithmetic, same result. Slower on the H200 (RESULTS.md): 2 rows
-// a thread; 8 pixels a thread with 16-byte loads (one wave, 16.2 us against 12.7); registers capped
-// for more blocks per SM; FADD for the int->float step and two quads a word in 16-bit lanes (within
-// noise); other block shapes. The same memory pattern with no arithmetic at all takes 11.2 us.
 // One window row from its three aligned words: the byte left of the 8, the 8, the byte right of them.
 __device__ __forceinline__ void unpackRow(uint32_t left, uint2 mid, uint32_t right, int q[10]) {
   q[0] = left >> 24;
@@ -106,12 +97,20 @@ __device__ __forceinline__ bool binInside(const PreprocessParams& p, int x, int 
   return x >= 4 && y >= 1 && x + 8 <= p.srcWidth - 2 && y + 2 <= p.srcHeight - 2;
 }
 
-// The blocks before `ringBlocks` make the tensor's outer ring (rows 0 and last, the first and last 4
-// pixels of the others), one pixel a thread by the per-tap path; the others every other pixel, 4 a
-// thread (tensor rows of 128 pixels, 8 rows a block). So no warp both takes the window path and,
-// for one lane, the per-tap path: where one did (the first and last warp of each row, and the
-// first and last rows: 2 warps in 10), its other lanes waited through that lane's ~2000
-// instructions (ncu, 2026-12-02: 22.7 of 32 lanes active on average).
+// Bayer RG8 binned 2x2 (INTER_AREA at exactly half size, OpenCV's block mean): the case where every
+// source pixel is read. A thread makes 4 neighbouring tensor pixels of a row: its window (4 source
+// rows of 10 bytes, the quads' 8 columns and one each side) comes in 3 aligned loads a row,
+// neighbouring quads share its columns, and the 4 pixels leave in one vector store per plane (32x8
+// threads a block: 128 pixels x 8 rows). The tensor's outer ring (rows 0 and last, the first and
+// last 4 pixels of the others) takes the per-tap path (OpenCV's border rule; same arithmetic, same
+// result), one pixel a thread, in blocks of its own: the ones before `ringBlocks`, started first.
+// Why apart: when a warp held both (2 warps in 10), its 31 other lanes idled while the one lane
+// ran the per-tap code; ncu read 22.7 active lanes of 32 and the kernel took 12.6-12.7 us; apart,
+// 30.2 lanes and 9.7-9.8 us (RESULTS.md, 2026-12-02 02:23).
+// Slower on the H200 (RESULTS.md): 2 rows a thread; 8 pixels a thread with 16-byte loads; the
+// window's middle bytes by 8-byte loads and its edges by shuffles; the block's rows staged in shared
+// memory; registers capped for more blocks per SM; FADD for the int->float step and two quads a word
+// in 16-bit lanes, other block shapes, streaming stores (within noise).
 template <int C>
 __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst, int ringBlocks) {
   const int groups = p.dstWidth / 4, rows = p.dstHeight;
@@ -138,36 +137,14 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
   int out[4][3];
   if (binInside(p, x, y)) {
     binInner<C>(p, src, x, y, out);
-  } else {  // not on a half-size frame: the per-tap path, same result
+  } else {  // a window past the frame that the ring did not take (an odd height): the per-tap path
     binBorder<C>(p, src, x, y, out);
   }
   store4<C>(p, dst, ox, oy, out);
 }
 
-// The kernel of 01:55 and 02:04 (the frame's ring in the same warps: 12.4 us), kept as variant 100 for
-// the comparison in the same run.
-template <int C, bool CS = false>
-__global__ void __launch_bounds__(256) bayerBin2MixedKernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst) {
-  const int ox = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
-  const int oy = blockIdx.y * blockDim.y + threadIdx.y;
-  if (ox >= p.dstWidth || oy >= p.dstHeight) return;
-  const int x = 2 * ox, y = 2 * oy;
-  int out[4][3];
-  if (binInside(p, x, y)) {
-    binInner<C>(p, src, x, y, out);
-  } else {
-    binBorder<C>(p, src, x, y, out);
-  }
-  store4<C, CS>(p, dst, ox, oy, out);
-}
-
 bool aligned(const void* at, uintptr_t to) { return (reinterpret_cast<uintptr_t>(at) & (to - 1)) == 0; }
 
-}  // namespace
-}  // namespace inspectd
-#include "preprocess_variants.cuh"
-namespace inspectd {
-namespace {
 
 template <int C, bool WORDS, bool LINEAR = false, bool FULL = false>
 void launchGeneral(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStream_t stream) {
@@ -178,7 +155,7 @@ void launchGeneral(const PreprocessParams& p, const uint8_t* src, void* dst, cud
 
 // Which kernel makes the tensor: the fastest version measured on the H200 for each case
 // (bench/gpu/RESULTS.md, 2026-12-01 15:38: binned Bayer 4 pixels a thread 12.5 us against 12.9 for
-// one, and 2026-12-02 02:04: 12.7 against 16.2 for eight; BGR letterbox with registers capped at 32
+// one, 2026-12-02 02:04: 12.7 against 16.2 for eight, 02:23: the ring apart 9.7-9.8; BGR letterbox with registers capped at 32
 // for full occupancy 6.1 us against 6.6, the same cap 2% slower on the Bayer letterbox). A frame or
 // tensor that does not fit the vector paths' alignment takes the general kernel, which computes the
 // same values.
@@ -187,7 +164,6 @@ void launchFor(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStr
   const bool bin2 = p.format == PixelFormat::BayerRg8 && p.resize == ResizeKind::Area && p.areaFastScale == 2 && p.innerWidth == p.dstWidth &&
                     p.innerHeight == p.dstHeight && p.padLeft == 0 && p.padTop == 0;
   if (bin2 && p.srcWidth % 8 == 0 && p.dstWidth % 4 == 0 && p.dstWidth >= 8 && p.dstHeight >= 2 && aligned(src, 8) && aligned(dst, 16)) {
-    if (launchBin2Variant<C>(p, src, dst, stream)) return;
     const int ringPixels = 2 * p.dstWidth + 8 * (p.dstHeight - 2), ringBlocks = (ringPixels + 255) / 256;
     const int blocks = ringBlocks + (p.dstWidth / 4 + 31) / 32 * ((p.dstHeight + 7) / 8);
     bayerBin2Kernel<C><<<blocks, 256, 0, stream>>>(p, src, dst, ringBlocks);

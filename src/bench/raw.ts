@@ -28,9 +28,15 @@ export async function sampleInput(model: OpenModel, width: number, height: numbe
   }
 }
 
-/** A fresh tensor per run: a backend may transfer (detach) the buffer it is given (frames are copied, not taken). */
-function fresh(prepared: ModelInput): ModelInput {
-  return isPreparedFrame(prepared) ? prepared : { ...prepared, tensor: prepared.tensor.slice() };
+/**
+ * A fresh tensor per run, as the daemon's frames have: a backend may transfer (detach) the buffer it
+ * is given, and a shared one goes back to the model's pool after its run (frames are copied, not taken).
+ */
+function fresh(model: OpenModel, prepared: ModelInput): ModelInput {
+  if (isPreparedFrame(prepared)) return prepared;
+  const tensor = model.tensors ? model.tensors.take(prepared.tensor.length) : new Float32Array(prepared.tensor.length);
+  tensor.set(prepared.tensor);
+  return { ...prepared, tensor };
 }
 
 /**
@@ -39,13 +45,13 @@ function fresh(prepared: ModelInput): ModelInput {
  */
 export async function measureRaw(model: OpenModel, prepared: ModelInput, seconds: number, onProgress: (line: string) => void): Promise<RawFigures> {
   const backend = model.backend;
-  for (let i = 0; i < 5; i++) await model.run(fresh(prepared), backend);
+  for (let i = 0; i < 5; i++) await model.run(fresh(model, prepared), backend);
   const times: number[] = [];
   const session: number[] = [];
   const latencyEnd = performance.now() + (seconds * 1000) / 2;
   while (performance.now() < latencyEnd) {
     const t0 = performance.now();
-    await model.run(fresh(prepared), backend);
+    await model.run(fresh(model, prepared), backend);
     times.push(performance.now() - t0);
     if (backend.lastSessionMs !== undefined) session.push(backend.lastSessionMs);
   }
@@ -56,7 +62,7 @@ export async function measureRaw(model: OpenModel, prepared: ModelInput, seconds
   await Promise.all(
     model.backends.map(async (b) => {
       while (performance.now() < satEnd) {
-        await model.run(fresh(prepared), b);
+        await model.run(fresh(model, prepared), b);
         done++;
       }
     }),

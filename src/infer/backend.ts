@@ -23,6 +23,11 @@ export interface BackendInfo {
   threadPriority?: string;
   /** The CPUs the inference thread was pinned to at load ('cpus 1', or why it could not be). */
   threadCpus?: string;
+  /**
+   * Takes input tensors in shared memory (SharedArrayBuffer) and is done reading them when its run
+   * settles, so the caller may reuse them (src/infer/shared-tensors.ts); ONNX Runtime's worker does.
+   */
+  sharedInputs?: boolean;
 }
 
 /** Camera pixel formats a backend that preprocesses frames itself reads (GenICam names). */
@@ -42,7 +47,10 @@ export interface RawFrame extends FrameGeometry {
 
 export interface InferenceBackend {
   readonly info: BackendInfo;
-  /** Runs one inference. Inputs' buffers may be transferred (detached) to the worker. */
+  /**
+   * Runs one inference. Inputs' buffers may be transferred (detached) to the worker; shared ones
+   * (info.sharedInputs) are read in place and are the caller's again once the promise settles.
+   */
   run(inputs: TensorMap): Promise<TensorMap>;
   /**
    * Present on a backend that preprocesses camera frames itself, with src/preprocess's arithmetic

@@ -5,6 +5,7 @@ import { createDecoder } from '../decode/index.js';
 import type { Decoded, Decoder } from '../decode/decoder.js';
 import { InspectdError, ModelLoadError, ModelOutputRangeError } from '../errors.js';
 import type { InferenceBackend, TensorMap } from '../infer/backend.js';
+import { SharedTensorPool } from '../infer/shared-tensors.js';
 import { createBackendPool, type BackendPool, type BackendRequest, type PrecisionProbe } from '../infer/select.js';
 import { inputChannels, loadModelSpec, type LoadedModelSpec, type ModelSpec, type Precision } from '../model/spec.js';
 import { opencv, type Mat } from '../preprocess/opencv.js';
@@ -63,6 +64,8 @@ export interface OpenModel {
    * hands on the frame's pixels and the backend makes the tensor; otherwise OpenCV makes it here.
    */
   readonly takesFrames: boolean;
+  /** The reused input tensors prepare() fills, when every backend reads shared ones (info.sharedInputs). */
+  readonly tensors?: SharedTensorPool;
   /**
    * Frame → what the pool's backends take: the frame itself when they preprocess it
    * (takesFrames), else the OpenCV-made tensor. Either way with the same transform for decode.
@@ -73,7 +76,8 @@ export interface OpenModel {
   toInputs(prepared: PreparedInput): TensorMap;
   /**
    * One inference on `backend` (default: the first session): the frame through runFrame, or the
-   * tensor through run, whose buffer is then transferred to the worker and detached.
+   * tensor through run, whose buffer is then transferred to the worker and detached, or (a shared
+   * tensor) given back to `tensors` for another frame: either way the input is spent.
    */
   run(input: ModelInput, backend?: InferenceBackend): Promise<TensorMap>;
   decode(outputs: TensorMap, input: ModelInput): Decoded;
@@ -121,6 +125,8 @@ export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceB
   const info: ModelInfo = { name: spec.name, version: spec.version, precision: first.info.precision, backend: first.info.name };
   // A frame may run on any session of the pool, so it goes as pixels only when all of them take pixels.
   const takesFrames = backends.every((b) => typeof b.runFrame === 'function');
+  // Tensors in shared memory, reused, when every session of the pool reads them in place.
+  const tensors = !takesFrames && backends.every((b) => b.info.sharedInputs) ? new SharedTensorPool() : undefined;
   const model: OpenModel = {
     spec,
     loaded,
@@ -131,11 +137,19 @@ export function wrapModel(loaded: LoadedModelSpec, backends: readonly InferenceB
     ...(probe ? { probe } : {}),
     ...(batch ? { batch } : {}),
     takesFrames,
-    prepare: (image) => (takesFrames ? preparedFrame(image, spec.input) : preprocess(image, spec.input)),
+    ...(tensors ? { tensors } : {}),
+    prepare: (image) => (takesFrames ? preparedFrame(image, spec.input) : preprocess(image, spec.input, tensors && ((n) => tensors.take(n)))),
     prepareTensor: (image) => preprocess(image, spec.input),
     toInputs: (prepared) => toInputs(spec, prepared),
     async run(input, backend = first) {
-      if (!isPreparedFrame(input)) return backend.run(toInputs(spec, input));
+      if (!isPreparedFrame(input)) {
+        try {
+          return await backend.run(toInputs(spec, input));
+        } finally {
+          // Its run has returned: nothing reads the tensor any more (a transferred one is detached anyway).
+          tensors?.give(input.tensor);
+        }
+      }
       if (!backend.runFrame) throw new InspectdError('INSPECTD_INFER', `backend ${backend.info.name} takes tensors, not camera frames`);
       return backend.runFrame(input.frame);
     },

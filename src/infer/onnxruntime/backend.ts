@@ -4,6 +4,7 @@ import { InferError, InspectdError, ModelLoadError } from '../../errors.js';
 import type { BackendInfo, InferenceBackend, TensorMap } from '../backend.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { compiledWorker } from '../../util/worker-path.js';
+import { isShared } from '../shared-tensors.js';
 
 export interface OnnxRuntimeOptions {
   file: string;
@@ -66,13 +67,17 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       outputNames: loaded.outputNames,
       ...(loaded.priority ? { threadPriority: loaded.priority } : {}),
       ...(loaded.cpus ? { threadCpus: loaded.cpus } : {}),
+      sharedInputs: true,
     });
   }
 
   run(inputs: TensorMap): Promise<TensorMap> {
     if (this.closed) return Promise.reject(new InspectdError('INSPECTD_BACKEND_CLOSED', 'backend is closed'));
     const id = this.nextId++;
-    const transfer = Object.values(inputs).map((t) => t.data.buffer as ArrayBuffer);
+    // A shared tensor is posted as is (it cannot be transferred); any other is moved, not copied.
+    const transfer = Object.values(inputs)
+      .filter((t) => !isShared(t.data))
+      .map((t) => t.data.buffer as ArrayBuffer);
     return new Promise<TensorMap>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ type: 'run', id, inputs } satisfies ToWorker, transfer);

@@ -22,6 +22,19 @@ let session: ort.InferenceSession | undefined;
 const slowRunMs = Number(process.env.INSPECTD_TEST_INFER_DELAY_MS ?? 0);
 const sleeper = slowRunMs > 0 ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
 
+/**
+ * This thread's own copy of each shared input (ONNX Runtime takes no SharedArrayBuffer): one
+ * buffer per input, reused run after run, so no frame allocates here; the copy is a memcpy.
+ */
+const ownInputs = new Map<string, Float32Array>();
+function ownCopy(name: string, data: TensorData['data']): TensorData['data'] {
+  if (!(data.buffer instanceof SharedArrayBuffer) || !(data instanceof Float32Array)) return data;
+  let own = ownInputs.get(name);
+  if (own?.length !== data.length) ownInputs.set(name, (own = new Float32Array(data.length)));
+  own.set(data);
+  return own;
+}
+
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
 }
@@ -58,7 +71,7 @@ async function handle(msg: ToWorker): Promise<void> {
       }
       try {
         const feeds: Record<string, ort.Tensor> = {};
-        for (const [name, t] of Object.entries(msg.inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+        for (const [name, t] of Object.entries(msg.inputs)) feeds[name] = new ort.Tensor(t.type, ownCopy(name, t.data) as never, t.dims);
         const t0 = performance.now();
         const results = await session.run(feeds);
         const sessionMs = performance.now() - t0;

@@ -23,15 +23,17 @@ const slowRunMs = Number(process.env.INSPECTD_TEST_INFER_DELAY_MS ?? 0);
 const sleeper = slowRunMs > 0 ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
 
 /**
- * This thread's own copy of each shared input (ONNX Runtime takes no SharedArrayBuffer): one
- * buffer per input, reused run after run, so no frame allocates here; the copy is a memcpy.
+ * This thread's own copies of shared inputs (ONNX Runtime takes no SharedArrayBuffer), reused run
+ * after run so no frame allocates here; the copy is a memcpy. A copy is held until its run has
+ * returned: a second run's message can arrive while the first awaits the session.
  */
-const ownInputs = new Map<string, Float32Array>();
-function ownCopy(name: string, data: TensorData['data']): TensorData['data'] {
+const spareCopies: Float32Array[] = [];
+function ownCopy(data: TensorData['data'], held: Float32Array[]): TensorData['data'] {
   if (!(data.buffer instanceof SharedArrayBuffer) || !(data instanceof Float32Array)) return data;
-  let own = ownInputs.get(name);
-  if (own?.length !== data.length) ownInputs.set(name, (own = new Float32Array(data.length)));
+  const i = spareCopies.findIndex((c) => c.length === data.length);
+  const own = i >= 0 ? spareCopies.splice(i, 1)[0]! : new Float32Array(data.length);
   own.set(data);
+  held.push(own);
   return own;
 }
 
@@ -69,9 +71,10 @@ async function handle(msg: ToWorker): Promise<void> {
         post({ type: 'run-error', id: msg.id, message: 'no model loaded' });
         return;
       }
+      const held: Float32Array[] = [];
       try {
         const feeds: Record<string, ort.Tensor> = {};
-        for (const [name, t] of Object.entries(msg.inputs)) feeds[name] = new ort.Tensor(t.type, ownCopy(name, t.data) as never, t.dims);
+        for (const [name, t] of Object.entries(msg.inputs)) feeds[name] = new ort.Tensor(t.type, ownCopy(t.data, held) as never, t.dims);
         const t0 = performance.now();
         const results = await session.run(feeds);
         const sessionMs = performance.now() - t0;
@@ -87,6 +90,9 @@ async function handle(msg: ToWorker): Promise<void> {
         post({ type: 'result', id: msg.id, outputs, sessionMs }, transfer);
       } catch (err) {
         post({ type: 'run-error', id: msg.id, message: (err as Error).message });
+      } finally {
+        // A few at most: one per run in flight on this session.
+        if (spareCopies.length < 4) spareCopies.push(...held.slice(0, 4 - spareCopies.length));
       }
       return;
     }

@@ -138,6 +138,14 @@ export const configSchema = z
          * writer is on the PLC's path, so it is left as inherited there unless this is given.
          */
         writerNice: z.number().int().min(-20).max(19).optional(),
+        /**
+         * Milliseconds the log's writes are gathered on the main thread before one handover to the
+         * writer (one commit, one fsync, one reply for all of them). With publishMode on-decision
+         * the default is 20: a crash may then leave the verdicts of the last 20 ms (plus the commit
+         * in progress) published but not logged. 0 hands over after each turn of the event loop, as
+         * with after-commit (its default there: the verdict waits for its commit).
+         */
+        handoverMs: z.number().int().min(0).max(1000).optional(),
       })
       .strict()
       .default({ path: './var/inspectd.db', synchronous: 'FULL', retentionDays: 0, maxSizeMb: 0, maxPendingVerdicts: 50_000 }),

@@ -140,10 +140,10 @@ export const configSchema = z
         writerNice: z.number().int().min(-20).max(19).optional(),
         /**
          * Milliseconds the log's writes are gathered on the main thread before one handover to the
-         * writer (one commit, one fsync, one reply for all of them). With publishMode on-decision
-         * the default is 20: a crash may then leave the verdicts of the last 20 ms (plus the commit
-         * in progress) published but not logged. 0 hands over after each turn of the event loop, as
-         * with after-commit (its default there: the verdict waits for its commit).
+         * writer (one commit, one fsync, one reply for all of them). Default 0: after each turn of the
+         * event loop, so a crash leaves at most one commit's verdicts published but not logged (what
+         * issue 7's kill loops measured). With N > 0 (on-decision) that grows to N ms plus a commit;
+         * it halved the writer's CPU at 100 fps but moved no e2e figure (bench/RESULTS.md, dl4).
          */
         handoverMs: z.number().int().min(0).max(1000).optional(),
       })

@@ -71,16 +71,10 @@ export function verdictLogOptions(cfg: Config, outputs: readonly string[]): Reco
     maxSizeMb: cfg.storage.maxSizeMb,
     maxPendingVerdicts: cfg.storage.maxPendingVerdicts,
     ...writerNice(cfg),
-    handoverMs: cfg.storage.handoverMs ?? (cfg.mqtt.publishMode === 'on-decision' ? DEFAULT_HANDOVER_MS : 0),
+    handoverMs: cfg.storage.handoverMs ?? 0,
   };
 }
 
-/**
- * On-decision, the writer is off the PLC's path: its writes are gathered for 20 ms, so at 100 fps one
- * commit carries two or three verdicts and the 20 ms batch of acknowledgements (publisher.ts) rather
- * than one each. Each commit is a wakeup of the writer, an fsync and a reply to the main thread.
- */
-const DEFAULT_HANDOVER_MS = 20;
 
 /** Off the PLC's path (on-decision) the writer yields to the line by default; after-commit it is on that path. */
 function writerNice(cfg: Config): { writerNice?: number } {

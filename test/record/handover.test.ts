@@ -42,8 +42,9 @@ describe('verdict log handover window', () => {
     expect(readRows(path).length).toBe(4);
   });
 
-  it('defaults to 20 ms when publishing on decision and to one turn of the event loop after the commit', () => {
-    expect(verdictLogOptions(configSchema.parse({}), ['mqtt']).handoverMs).toBe(20);
+  it('defaults to one turn of the event loop (one commit window for a crash), and takes a window when given', () => {
+    expect(verdictLogOptions(configSchema.parse({}), ['mqtt']).handoverMs).toBe(0);
+    expect(verdictLogOptions(configSchema.parse({ storage: { handoverMs: 20 } }), ['mqtt']).handoverMs).toBe(20);
     expect(verdictLogOptions(configSchema.parse({ mqtt: { publishMode: 'after-commit' } }), ['mqtt']).handoverMs).toBe(0);
     expect(verdictLogOptions(configSchema.parse({ storage: { handoverMs: 0 } }), ['mqtt']).handoverMs).toBe(0);
     for (const bad of [-1, 1.5, 5000, 'soon']) {

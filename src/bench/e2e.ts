@@ -57,6 +57,9 @@ export interface E2eFigures {
     priority: string;
     /** The server thread's event-loop utilisation from listening to stop, in % of one core. */
     serverThreadBusyPct?: number;
+    /** Its CPU time in that interval (the kernel's schedstat), and that per verdict it applied: the cost, not inflated by waiting for a core. */
+    serverThreadCpuMs?: number;
+    serverCpuPerVerdictMs?: number;
   };
   /** What the watching pages received (absent without pages). */
   pages?: PageWatcherFigures;
@@ -101,7 +104,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   let running = false;
   /** The OPC UA server loads on its own thread while the cameras start: when it listened, and whether the cameras were already running. */
   let opcuaListening: { afterRunning: boolean; startMs: number; priority: string } | undefined;
-  let opcuaBusyPct: number | undefined;
+  let opcuaStopped: { serverThreadBusyPct: number; serverThreadCpuMs?: number; cpuPerVerdictMs?: number } | undefined;
   let stderr = '';
   let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -110,7 +113,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     pending = lines.pop()!;
     for (const line of lines) {
       if (line.includes('"inspectd running"')) running = true;
-      if (line.includes('"opc ua server stopped"')) opcuaBusyPct = (JSON.parse(line) as { serverThreadBusyPct: number }).serverThreadBusyPct;
+      if (line.includes('"opc ua server stopped"')) opcuaStopped = JSON.parse(line) as typeof opcuaStopped;
       if (line.includes('"opc ua server listening"')) {
         const l = JSON.parse(line) as { startMs: number; priority: string };
         opcuaListening = { afterRunning: running, startMs: l.startMs, priority: l.priority };
@@ -174,7 +177,11 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     child.kill('SIGTERM');
     const code = await exited;
     if (code !== 0) throw new Error(`daemon exited ${code}: ${stderr.slice(-2000)}`);
-    if (opcuaFigures) opcuaFigures.serverThreadBusyPct = opcuaBusyPct;
+    if (opcuaFigures && opcuaStopped) {
+      opcuaFigures.serverThreadBusyPct = opcuaStopped.serverThreadBusyPct;
+      opcuaFigures.serverThreadCpuMs = opcuaStopped.serverThreadCpuMs;
+      opcuaFigures.serverCpuPerVerdictMs = opcuaStopped.cpuPerVerdictMs;
+    }
     const lat = ascending(latencies);
     const mar = ascending(margins);
     return {

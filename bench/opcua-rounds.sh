@@ -34,7 +34,7 @@ for run in ${order//,/ }; do
     printf 'opcua:\n  coalesceMs: %s\n' "$ms" > "$cfg"
     flag+=(-c "$cfg")
   fi
-  node "$dist"/src/cli/main.js bench --seconds 15 --rate 20 --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1
+  node "$dist"/src/cli/main.js bench --seconds 15 --rate 20 --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1 || echo "round $i $run failed: $out.txt" >&2
   echo "round $i $run done at $(( $(date +%s) - start )) s" >&2
   i=$((i + 1))
 done

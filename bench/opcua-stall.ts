@@ -5,7 +5,8 @@
  *
  *   node dist/bench/opcua-stall.js [--off off] [--on on] [--json FILE] bench/results/opcua-yield-s4*-*.json
  *
- * Per figure (e2e p99, deadline misses per 1,000 frames, event-loop delay p99, infer p99) it gives
+ * Per figure (e2e p99, deadline misses per 1,000 frames, event-loop delay p99, infer p99, and the
+ * server thread's CPU per verdict where both arms ran the server) it gives
  * the difference on - off two ways:
  * - the difference of the arms' medians (pooled rates for misses: most rounds have none, so a
  *   median is 0 whatever happens), with a 95% bootstrap interval that resamples rounds within each
@@ -119,6 +120,8 @@ const FIGURES: Figure[] = [
   { name: 'deadline misses per 1,000 frames', value: (r) => (1000 * r.misses) / r.frames, diff: (off, on) => perMille(on) - perMille(off) },
   { name: 'event-loop delay p99 (ms)', value: (r) => r.loopP99, diff: medianOf((r) => r.loopP99) },
   { name: 'infer p99 (ms)', value: (r) => r.inferP99, diff: medianOf((r) => r.inferP99) },
+  // Only where both arms ran the server (--off base --on on: a change's effect on the server's thread).
+  { name: 'server thread CPU per verdict (ms)', value: (r) => r.serverCpuPerVerdictMs, diff: medianOf((r) => r.serverCpuPerVerdictMs) },
 ];
 
 /** 95% percentile interval of `stat`, resampling rounds with replacement within each session's arm. */
@@ -172,7 +175,7 @@ function main(): void {
     misses: { [offArm]: off.reduce((s, r) => s + r.misses, 0), [onArm]: on.reduce((s, r) => s + r.misses, 0) },
     serverCpuPerVerdictMs: defined(on.map((r) => r.serverCpuPerVerdictMs)),
     serverBusyPct: defined(on.map((r) => r.serverBusyPct)),
-    figures: FIGURES.map((f) => {
+    figures: FIGURES.filter((f) => defined(off.map(f.value)).length > 1 && defined(on.map(f.value)).length > 1).map((f) => {
       const hl = hodgesLehmann(defined(off.map(f.value)), defined(on.map(f.value)));
       const ci = bootstrap(off, on, f.diff);
       return {

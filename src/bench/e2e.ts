@@ -44,6 +44,8 @@ export interface E2eFigures {
   timeoutMarginP99Ms: number;
   timeoutMarginMaxMs: number;
   daemon: DaemonStats | undefined;
+  /** The bench process's CPU in the counting window, % of a core (its OPC UA client's decoding with --opcua; the MQTT subscriber is a process of its own). */
+  benchCpuPctOfCore: number;
   /** With --opcua: what the OPC UA subscriber got while the MQTT subscriber counted. */
   opcua?: {
     seqNotifications: number;
@@ -157,6 +159,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     if (opcua) opcua.counting = true;
     pages?.startCounting();
     const t0 = Date.now();
+    // This process's CPU in the window: with --opcua it includes the bench's own OPC UA client, on the same cores as the daemon.
+    const cpu0 = process.cpuUsage();
     for (let s = 1; s <= run.seconds; s++) {
       await new Promise((r) => setTimeout(r, 1000));
       onProgress(`e2e ${run.offeredFps} fps x${run.cameras} ${run.width}x${run.height}: ${s}/${run.seconds} s, ${sub.received} verdicts, ${sub.timeouts} TIMEOUT`);
@@ -164,6 +168,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     sub.count(false);
     // The counting window only: the waits below are not time the line was answering.
     const elapsedS = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const benchCpuPctOfCore = round2((cpu.user + cpu.system) / 1e4 / elapsedS);
     if (opcua) opcua.counting = false;
     const got = await sub.finish();
     const { latencies, margins, answered, timeouts, lateAnswers, seen } = tally(got);
@@ -196,6 +202,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       timeoutMarginP99Ms: round2(percentile(mar, 99)),
       timeoutMarginMaxMs: round2(mar.at(-1) ?? NaN),
       daemon: daemonStats,
+      benchCpuPctOfCore,
       ...(opcuaFigures ? { opcua: opcuaFigures } : {}),
       ...(pageFigures ? { pages: pageFigures } : {}),
     };

@@ -105,8 +105,11 @@ async function main(): Promise<void> {
   const port = await freePort();
   const off = await offer(count, rate, undefined);
   const config = parseConfig({ station: 'cost', storage: { path: join(dir, 'v.db') }, opcua: { enabled: true, port } }, 'bench');
+  // The server thread's own figures (its CPU time and verdicts applied) come in its opcua.stopped line.
+  let serverThread: Record<string, unknown> | undefined;
+  const log = pino({ level: 'info' }, { write: (line: string) => void (line.includes('"opcua.stopped"') && (serverThread = JSON.parse(line) as Record<string, unknown>)) });
   const output = openOpcuaServer(
-    { config, inspections: { cameras: new Map([['cam1', { modelInfo: { name: 'synthetic-line', version: '1.0.0', precision: 'int8', backend: 'onnxruntime' } }]]) }, desk: () => undefined, log: pino({ level: 'silent' }) },
+    { config, inspections: { cameras: new Map([['cam1', { modelInfo: { name: 'synthetic-line', version: '1.0.0', precision: 'int8', backend: 'onnxruntime' } }]]) }, desk: () => undefined, log },
     'bench',
     'ok',
   );
@@ -131,6 +134,8 @@ async function main(): Promise<void> {
     ratePerS: rate,
     noServer: off,
     serverNoClient: unsubscribed,
+    // From listening to stop, both loops (2 x verdicts applied): CPU time, so comparable across runs that were not quiet.
+    serverThread: serverThread && { busyPct: serverThread.serverThreadBusyPct, cpuMs: serverThread.serverThreadCpuMs, verdicts: serverThread.verdicts, cpuPerVerdictMs: serverThread.cpuPerVerdictMs },
     serverClientSubscribed: { ...subscribed, seqNotifications: report.seqs.length, resultJsonNotifications: report.json, verdictsMissing: missing, missingSeqs: missingSeqs.slice(0, 20) },
   };
   console.log(JSON.stringify(result, null, 2));

@@ -10,6 +10,11 @@
 # thread in batches of N ms); with COALESCE_AB=1 every run, off and on included, is given the same
 # kind of config file (coalesceMs 0 unless onN), so the arms differ only in that (bench/RESULTS.md,
 # "OPC UA: coalesced verdicts").
+# A run named base is the server (as on) run from another build: BASE_ROOT, a package root whose dist/
+# was built before a change (the bench starts the daemon from its own package root), for the server
+# thread's CPU per verdict before and after it
+# (bench/RESULTS.md, "OPC UA: values set only when they change"). `node dist/bench/opcua-stall.js`
+# gives the on - off interval from the JSON files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 session=$1
@@ -21,14 +26,15 @@ i=0
 for run in ${order//,/ }; do
   if (( $(date +%s) - start + round_s > budget )); then echo "budget: stopped before round $i ($run)" >&2; break; fi
   out=bench/results/opcua-yield-$session-$i-$run
-  flag=(); [[ "$run" = on* ]] && flag=(--opcua)
+  flag=(); [[ "$run" = on* || "$run" = base ]] && flag=(--opcua)
+  dist=dist; [[ "$run" = base ]] && dist=${BASE_ROOT:?base needs BASE_ROOT}/dist
   if [[ "${COALESCE_AB:-}" = 1 || "$run" =~ ^on[0-9]+$ ]]; then
     ms=0; [[ "$run" =~ ^on([0-9]+)$ ]] && ms=${BASH_REMATCH[1]}
     cfg=$(mktemp /tmp/opcua-rounds-XXXX.yaml)
     printf 'opcua:\n  coalesceMs: %s\n' "$ms" > "$cfg"
     flag+=(-c "$cfg")
   fi
-  node dist/src/cli/main.js bench --seconds 15 --rate 20 --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1
+  node "$dist"/src/cli/main.js bench --seconds 15 --rate 20 --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1 || echo "round $i $run failed: $out.txt" >&2
   echo "round $i $run done at $(( $(date +%s) - start )) s" >&2
   i=$((i + 1))
 done

@@ -70,7 +70,7 @@ export const LOG_EVENTS = {
   'opcua.listening': 'the OPC UA server (on its own thread) listens (endpoints, startMs)',
   'opcua.start_failed': 'the OPC UA server could not start (code INSPECTD_OPCUA); the line runs without it',
   'opcua.stopped_loading': 'a stop came while the OPC UA server was still loading its nodesets',
-  'opcua.stopped': 'the OPC UA server stopped (how busy its thread was)',
+  'opcua.stopped': 'the OPC UA server stopped (how busy its thread was, its CPU ms, verdicts applied, CPU per verdict)',
   'opcua.camera_added': 'a camera added by a live reload got its nodes in the OPC UA address space',
   'opcua.camera_removed': 'a camera removed by a live reload lost its nodes in the OPC UA address space',
   'opcua.halted': "a client's Halt paused the line (cause, description)",

@@ -44,6 +44,8 @@ export interface E2eFigures {
   timeoutMarginP99Ms: number;
   timeoutMarginMaxMs: number;
   daemon: DaemonStats | undefined;
+  /** The bench process's CPU in the counting window, % of a core (its OPC UA client's decoding with --opcua; the MQTT subscriber is a process of its own). */
+  benchCpuPctOfCore: number;
   /** With --opcua: what the OPC UA subscriber got while the MQTT subscriber counted. */
   opcua?: {
     seqNotifications: number;
@@ -57,6 +59,9 @@ export interface E2eFigures {
     priority: string;
     /** The server thread's event-loop utilisation from listening to stop, in % of one core. */
     serverThreadBusyPct?: number;
+    /** Its CPU time in that interval (the kernel's schedstat), and that per verdict it applied: the cost, not inflated by waiting for a core. */
+    serverThreadCpuMs?: number;
+    serverCpuPerVerdictMs?: number;
   };
   /** What the watching pages received (absent without pages). */
   pages?: PageWatcherFigures;
@@ -101,7 +106,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   let running = false;
   /** The OPC UA server loads on its own thread while the cameras start: when it listened, and whether the cameras were already running. */
   let opcuaListening: { afterRunning: boolean; startMs: number; priority: string } | undefined;
-  let opcuaBusyPct: number | undefined;
+  let opcuaStopped: { serverThreadBusyPct: number; serverThreadCpuMs?: number; cpuPerVerdictMs?: number } | undefined;
   let stderr = '';
   let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -110,7 +115,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     pending = lines.pop()!;
     for (const line of lines) {
       if (line.includes('"inspectd running"')) running = true;
-      if (line.includes('"opc ua server stopped"')) opcuaBusyPct = (JSON.parse(line) as { serverThreadBusyPct: number }).serverThreadBusyPct;
+      if (line.includes('"opc ua server stopped"')) opcuaStopped = JSON.parse(line) as typeof opcuaStopped;
       if (line.includes('"opc ua server listening"')) {
         const l = JSON.parse(line) as { startMs: number; priority: string };
         opcuaListening = { afterRunning: running, startMs: l.startMs, priority: l.priority };
@@ -154,6 +159,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     if (opcua) opcua.counting = true;
     pages?.startCounting();
     const t0 = Date.now();
+    // This process's CPU in the window: with --opcua it includes the bench's own OPC UA client, on the same cores as the daemon.
+    const cpu0 = process.cpuUsage();
     for (let s = 1; s <= run.seconds; s++) {
       await new Promise((r) => setTimeout(r, 1000));
       onProgress(`e2e ${run.offeredFps} fps x${run.cameras} ${run.width}x${run.height}: ${s}/${run.seconds} s, ${sub.received} verdicts, ${sub.timeouts} TIMEOUT`);
@@ -161,6 +168,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     sub.count(false);
     // The counting window only: the waits below are not time the line was answering.
     const elapsedS = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const benchCpuPctOfCore = round2((cpu.user + cpu.system) / 1e4 / elapsedS);
     if (opcua) opcua.counting = false;
     const got = await sub.finish();
     const { latencies, margins, answered, timeouts, lateAnswers, seen } = tally(got);
@@ -174,7 +183,11 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     child.kill('SIGTERM');
     const code = await exited;
     if (code !== 0) throw new Error(`daemon exited ${code}: ${stderr.slice(-2000)}`);
-    if (opcuaFigures) opcuaFigures.serverThreadBusyPct = opcuaBusyPct;
+    if (opcuaFigures && opcuaStopped) {
+      opcuaFigures.serverThreadBusyPct = opcuaStopped.serverThreadBusyPct;
+      opcuaFigures.serverThreadCpuMs = opcuaStopped.serverThreadCpuMs;
+      opcuaFigures.serverCpuPerVerdictMs = opcuaStopped.cpuPerVerdictMs;
+    }
     const lat = ascending(latencies);
     const mar = ascending(margins);
     return {
@@ -189,6 +202,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       timeoutMarginP99Ms: round2(percentile(mar, 99)),
       timeoutMarginMaxMs: round2(mar.at(-1) ?? NaN),
       daemon: daemonStats,
+      benchCpuPctOfCore,
       ...(opcuaFigures ? { opcua: opcuaFigures } : {}),
       ...(pageFigures ? { pages: pageFigures } : {}),
     };

@@ -118,7 +118,7 @@ function table(r: BenchReport): string {
     ['event-loop delay p99', `${r.e2e.eventLoopDelayP99Ms} ms`],
     ['stages (p50/p99 ms)', JSON.stringify(r.e2e.daemon?.stages ?? [])],
     ['RSS start / end', `${r.e2e.daemon?.rssStartMb} / ${r.e2e.daemon?.rssEndMb} MiB`],
-    ...(r.e2e.opcua ? [['opc ua subscriber', `${r.e2e.opcua.seqNotifications} seq / ${r.e2e.opcua.resultJsonNotifications} ResultJson notifications, ${r.e2e.opcua.verdictsMissing} verdicts missing; listening ${r.e2e.opcua.startMs} ms after its start${r.e2e.opcua.listenedAfterCamerasRan ? ', cameras already running' : ''}; server thread ${r.e2e.opcua.priority}, busy ${r.e2e.opcua.serverThreadBusyPct ?? '?'}%`] as [string, string]] : []),
+    ...(r.e2e.opcua ? [['opc ua subscriber', `${r.e2e.opcua.seqNotifications} seq / ${r.e2e.opcua.resultJsonNotifications} ResultJson notifications, ${r.e2e.opcua.verdictsMissing} verdicts missing; listening ${r.e2e.opcua.startMs} ms after its start${r.e2e.opcua.listenedAfterCamerasRan ? ', cameras already running' : ''}; server thread ${r.e2e.opcua.priority}, busy ${r.e2e.opcua.serverThreadBusyPct ?? '?'}%, CPU ${r.e2e.opcua.serverThreadCpuMs ?? '?'} ms (${r.e2e.opcua.serverCpuPerVerdictMs ?? '?'} ms a verdict)`] as [string, string]] : []),
     ['daemon CPU', `${r.e2e.daemon?.cpuPctOfCore}% of one core (all threads, from camera start to stop)`],
     ...Object.entries(r.targets).map(([k, t]): [string, string] => [`target ${k}`, `${t.met ? 'met' : 'NOT met'} (${t.value} vs ${t.limit})`]),
   ];

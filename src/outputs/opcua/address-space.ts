@@ -19,11 +19,29 @@ const COUNTER_NAMES: Record<VerdictKind, string> = { PASS: 'Pass', FAIL: 'Fail',
 
 type Scalar = { dataType: DataType; value: unknown };
 
-/** One variable and the value it holds, set from the source (read-only to clients unless made writable). */
+/**
+ * One variable and the value it holds, set from the source (read-only to clients unless made writable).
+ * A value equal to the one it holds is not set again: node-opcua would still build a Variant and a
+ * DataValue, clone the old one and tell every monitored item of the node (its source timestamp
+ * changed), which is most of what a verdict costs the server's thread in setting values; OPC UA
+ * Part 4 has SourceTimestamp as the time of the value's last change anyway. A writable one is always
+ * set: a client's write changes it behind this object's back.
+ */
 class Value {
-  constructor(readonly node: UAVariable) {}
-  set(v: Scalar, at?: number): void {
-    this.node.setValueFromSource(v as never, StatusCodes.Good, at === undefined ? new Date() : new Date(at));
+  /** What the node holds by this object's doing (a Date as its ms), to tell an unchanged value; first, what it was made with. */
+  private last: unknown;
+  constructor(
+    readonly node: UAVariable,
+    initial: unknown,
+    private readonly writable = false,
+  ) {
+    this.last = initial instanceof Date ? initial.getTime() : initial;
+  }
+  set(v: Scalar, at?: number | Date): void {
+    const key = v.value instanceof Date ? v.value.getTime() : v.value;
+    if (!this.writable && key === this.last) return;
+    this.last = key;
+    this.node.setValueFromSource(v as never, StatusCodes.Good, at === undefined ? new Date() : at instanceof Date ? at : new Date(at));
   }
 }
 
@@ -38,7 +56,7 @@ function variable(ns: Namespace, parent: UAObject, id: string, name: string, dat
     ...(writable ? { accessLevel: 'CurrentRead | CurrentWrite', userAccessLevel: 'CurrentRead | CurrentWrite' } : {}),
     value: { dataType, value },
   });
-  return new Value(node);
+  return new Value(node, value, writable);
 }
 
 function folder(ns: Namespace, parent: UAObject, id: string, name: string, description: string): UAObject {
@@ -55,7 +73,7 @@ export class CounterNodes {
     this.nodes = Object.fromEntries(VERDICTS.map((v) => [v, variable(ns, obj, objId, COUNTER_NAMES[v], DataType.UInt32, 0, `${v} verdicts since start`)])) as Record<VerdictKind, Value>;
     this.total = variable(ns, obj, objId, 'Total', DataType.UInt32, 0, 'All verdicts since start');
   }
-  add(v: VerdictKind, at: number): void {
+  add(v: VerdictKind, at: number | Date): void {
     this.counts[v]++;
     this.nodes[v].set({ dataType: DataType.UInt32, value: this.counts[v] }, at);
     this.total.set({ dataType: DataType.UInt32, value: VERDICTS.reduce((n, k) => n + this.counts[k], 0) }, at);
@@ -87,18 +105,17 @@ export class ResultNodes {
     };
   }
   /** Sets every field, Seq last; returns the ResultJson it set. */
-  set(m: VerdictMessage): string {
-    const at = m.decidedAt;
+  set(m: VerdictMessage, at: Date): string {
     const json = JSON.stringify(m);
     const f = this.f;
     f.verdict.set({ dataType: DataType.String, value: m.verdict }, at);
     f.score.set({ dataType: DataType.Double, value: m.score ?? -1 }, at);
     f.partId.set({ dataType: DataType.String, value: m.partId ?? '' }, at);
     f.frameId.set({ dataType: DataType.Int32, value: m.frameId }, at);
-    f.defects.set({ dataType: DataType.String, value: JSON.stringify(m.defects) }, at);
+    f.defects.set({ dataType: DataType.String, value: m.defects.length === 0 ? '[]' : JSON.stringify(m.defects) }, at);
     f.defectCount.set({ dataType: DataType.UInt32, value: m.defects.length }, at);
     f.capturedAt.set({ dataType: DataType.DateTime, value: new Date(m.capturedAt) }, at);
-    f.decidedAt.set({ dataType: DataType.DateTime, value: new Date(m.decidedAt) }, at);
+    f.decidedAt.set({ dataType: DataType.DateTime, value: at }, at);
     f.latencyMs.set({ dataType: DataType.Double, value: m.latencyMs }, at);
     f.deadlineMs.set({ dataType: DataType.Double, value: m.deadlineMs }, at);
     f.errorCode.set({ dataType: DataType.String, value: m.error?.code ?? '' }, at);

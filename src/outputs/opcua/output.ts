@@ -57,7 +57,7 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
   /** Resolves when the server listens; rejects when it could not start (the line goes on without it). */
   readonly listening: Promise<OpcuaListening>;
   private state: 'loading' | 'listening' | 'gone' = 'loading';
-  private stopped: ((busyPct?: number) => void) | undefined;
+  private stopped: ((figures?: Omit<Extract<FromStation, { type: 'stopped' }>, 'type'>) => void) | undefined;
   private stopping = false;
   /** The model each camera in the address space shows, to tell the server only of a reload's real changes. */
   private readonly shown = new Map<string, ModelInfo>();
@@ -96,7 +96,7 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
             this.state = 'gone';
             return reject(new Error(m.message));
           case 'stopped':
-            return this.stopped?.(m.busyPct);
+            return this.stopped?.(m);
         }
       });
       worker.on('error', (err) => {
@@ -196,10 +196,13 @@ export class OpcuaOutput implements VerdictOutput, Pick<Telemetry, 'setCameraSta
     if (this.state === 'listening') {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
-        this.stopped = (busyPct) => {
+        this.stopped = (f) => {
           clearTimeout(timer);
           // How much of a core the server took while it ran: off the frame path's thread, not off the machine's CPU.
-          if (busyPct !== undefined) this.log.info({ event: 'opcua.stopped', serverThreadBusyPct: busyPct }, 'opc ua server stopped');
+          if (f) {
+            const cpuPerVerdictMs = f.cpuMs !== undefined && f.verdicts > 0 ? Math.round((f.cpuMs / f.verdicts) * 100) / 100 : undefined;
+            this.log.info({ event: 'opcua.stopped', serverThreadBusyPct: f.busyPct, serverThreadCpuMs: f.cpuMs, verdicts: f.verdicts, cpuPerVerdictMs }, 'opc ua server stopped');
+          }
           resolve();
         };
         this.post({ type: 'stop' });

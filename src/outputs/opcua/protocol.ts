@@ -77,5 +77,8 @@ export type FromStation =
   | { type: 'line'; id: number; action: 'halt' | 'reset' }
   /** ConfigurationManagement asks what runs; with activate (a file hash), a live reload of that file first. */
   | { type: 'config'; id: number; activate?: string }
-  /** busyPct: the thread's event-loop utilisation from listening to stop, in % (its CPU, near enough, GC helpers aside). */
-  | { type: 'stopped'; busyPct: number };
+  /**
+   * busyPct: the thread's event-loop utilisation from listening to stop, in % (its CPU, near enough, GC helpers aside);
+   * cpuMs: its CPU time in that interval (schedstat: not inflated by waiting for a core); verdicts: how many it applied.
+   */
+  | { type: 'stopped'; busyPct: number; cpuMs: number | undefined; verdicts: number };

@@ -217,12 +217,13 @@ export class OpcuaStation {
   }
 
   decided(msg: VerdictMessage): void {
-    const at = msg.decidedAt;
+    // One Date for every value's source timestamp of this verdict (setValueFromSource would make one per value).
+    const at = new Date(msg.decidedAt);
     // The station counts every verdict, a removed camera's last ones too.
     this.nodes.counts.add(msg.verdict, at);
     const cam = this.nodes.cameras.get(msg.camera);
     if (!cam) return;
-    const json = cam.result.set(msg);
+    const json = cam.result.set(msg, at);
     this.nodes.vision.raiseResultReady(cam.object, msg, json);
     cam.counts.add(msg.verdict, at);
     const h = this.handshakes.get(msg.camera)!;

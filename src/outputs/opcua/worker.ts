@@ -9,6 +9,7 @@ import { format } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setErrorLogger, setWarningLogger } from 'node-opcua';
 import pino from 'pino';
+import { threadCpuMs } from '../../ops/thread-cpu.js';
 import { setThisThreadNice } from '../../ops/thread-priority.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { FromStation, StationSetup, ToStation } from './protocol.js';
@@ -71,11 +72,15 @@ async function main(): Promise<void> {
   }
   post({ type: 'listening', endpointUrl: station.endpointUrl, endpoints: station.endpoints, priority });
   const sinceListening = performance.eventLoopUtilization();
+  const cpuAtListening = threadCpuMs();
+  let verdicts = 0;
   port.on('message', (m: ToStation) => {
     switch (m.type) {
       case 'decided':
+        verdicts++;
         return station.decided(m.msg);
       case 'decided-batch':
+        verdicts += m.msgs.length;
         for (const msg of m.msgs) station.decided(msg);
         return;
       case 'camera-state':
@@ -107,13 +112,16 @@ async function main(): Promise<void> {
         configCalls.delete(m.id);
         return answer?.({ loaded: m.loaded, activation: m.activation });
       }
-      case 'stop':
-        void stop(station, Math.round(performance.eventLoopUtilization(sinceListening).utilization * 1000) / 10);
+      case 'stop': {
+        const cpuNow = threadCpuMs();
+        const cpuMs = cpuNow === undefined || cpuAtListening === undefined ? undefined : Math.round(cpuNow - cpuAtListening);
+        void stop(station, { busyPct: Math.round(performance.eventLoopUtilization(sinceListening).utilization * 1000) / 10, cpuMs, verdicts });
+      }
     }
   });
 }
 
-async function stop(station: OpcuaStation, busyPct: number): Promise<void> {
+async function stop(station: OpcuaStation, figures: { busyPct: number; cpuMs: number | undefined; verdicts: number }): Promise<void> {
   // A call still waiting has no desk left to answer it.
   for (const { request, answer } of waiting.values()) answer({ code: 'INSPECTD_TRIGGER_INVALID', message: 'inspectd is stopping', trigger: request });
   waiting.clear();
@@ -122,7 +130,7 @@ async function stop(station: OpcuaStation, busyPct: number): Promise<void> {
   for (const answer of configCalls.values()) answer({ loaded: undefined, activation: undefined });
   configCalls.clear();
   await station.stop().catch((err: Error) => log.warn({ err: err.message }, 'opc ua server shutdown failed'));
-  post({ type: 'stopped', busyPct });
+  post({ type: 'stopped', ...figures });
 }
 
 void main();

@@ -2,7 +2,8 @@
  * Runs the golden-template chain (registration, difference, patches, the shipped classifier) over
  * one part of the DeepPCB split and writes every candidate with what the classifier does not see:
  * which pass found it (main / thin), its polarity (brighter or darker than the reference), its
- * area and topology cell, and the classifier's raw probabilities. tools/template/score-candidates.ts
+ * area and topology cell, its mean contrast and the share of it next to a reference edge, and the
+ * classifier's raw probabilities. tools/template/score-candidates.ts
  * then scores rules over them offline (the paper's way), so a rule is chosen on train boards without
  * re-running the chain, and validation is read once per rule that would ship.
  *
@@ -41,6 +42,7 @@ if (values.limit) samples = samples.filter((_, i) => i % Math.ceil(samples.lengt
 const output = model.spec.decoder.type === 'patch-classifier' ? model.spec.decoder.output : 'probs';
 const columns = model.spec.labels.length + 1;
 const book = new ReferenceBook(t.registration);
+const round1 = (x: number | undefined, k = 10) => (x === undefined ? undefined : Math.round(x * k) / k);
 const boards = [];
 for (const s of samples) {
   const truth = readBoardBoxes(s);
@@ -50,9 +52,9 @@ for (const s of samples) {
   template.release();
   const board = { id: s.id, group: s.group.split('/').pop()!, registered: false, truth, regions: [] as unknown[], probs: [] as number[][] };
   try {
-    const prepared = await prepareAgainstReference(tested, book.forFrame({ camera: 'candidates', recipe: s.id }), spec);
+    const prepared = await prepareAgainstReference(tested, book.forFrame({ camera: 'candidates', recipe: s.id }), spec, { blobFeatures: true });
     board.registered = true;
-    const regions = prepared.regions.map((r, i) => ({ box: r.box, areaPx: r.areaPx, topology: r.topology, pass: prepared.blobs[i]!.pass, extra: prepared.blobs[i]!.extra }));
+    const regions = prepared.regions.map((r, i) => ({ box: r.box, areaPx: r.areaPx, topology: r.topology, pass: prepared.blobs[i]!.pass, extra: prepared.blobs[i]!.extra, contrast: round1(prepared.blobs[i]!.contrast), edgeShare: round1(prepared.blobs[i]!.edgeShare, 100) }));
     const { data } = floatOutput(await model.run(prepared), output);
     board.regions = regions;
     board.probs = regions.map((_, i) => Array.from(data.subarray(i * columns, (i + 1) * columns), (p) => +p.toFixed(5)));

@@ -26,6 +26,8 @@ interface Region {
   topology?: number;
   pass: 'main' | 'thin';
   extra: boolean;
+  contrast?: number;
+  edgeShare?: number;
 }
 interface Board {
   id: string;
@@ -35,7 +37,20 @@ interface Board {
   regions: Region[];
   probs: number[][];
 }
-type Found = ScoredBox & { pass: Region['pass']; extra: boolean; areaPx: number };
+/** What a rule after the classifier may read of a candidate's blob (none of it is a number the network is given). */
+const FEATURES = ['area', 'contrast', 'edgeShare', 'fill', 'elongation', 'side'] as const;
+type Feature = (typeof FEATURES)[number];
+type Found = ScoredBox & { pass: Region['pass']; extra: boolean; areaPx: number; features: Record<Feature, number>; raw: Region['box'] };
+/** A class's report needs `feature` at least (min) or at most (max) `value`. */
+interface Bar {
+  feature: Feature;
+  op: 'min' | 'max';
+  value: number;
+}
+function featuresOf(r: Region): Record<Feature, number> {
+  const [, , w, h] = r.box;
+  return { area: r.areaPx, contrast: r.contrast ?? 0, edgeShare: r.edgeShare ?? 0, fill: r.areaPx / (w * h), elongation: Math.max(w, h) / Math.max(1, Math.min(w, h)), side: Math.max(w, h) };
+}
 interface Rule {
   thinMin: number | null;
   /** Thin-pass blobs only of this polarity (bright: copper missing, as in a mousebite or an open). */
@@ -43,9 +58,11 @@ interface Rule {
   /** Thin-pass blobs only below this area, px (null: any). */
   thinMaxArea: number | null;
   copperPolarity: 'any' | 'dark' | 'bright';
+  /** Per class, a bar on one blob feature its candidates need (--bars chooses them). */
+  bars?: Record<string, Bar>;
 }
 
-const { values } = parseArgs({ options: { cands: { type: 'string' }, model: { type: 'string', default: 'models/deeppcb-template/model.json' }, choose: { type: 'boolean', default: false }, 'thin-min': { type: 'string', default: 'none,0.5,0.6,0.7,0.8,0.85,0.9,0.95' }, 'thin-polarity': { type: 'string', default: 'any,bright' }, 'thin-max-area': { type: 'string', default: 'none,40' }, polarity: { type: 'string', default: 'any,dark' }, rule: { type: 'string' } } });
+const { values } = parseArgs({ options: { cands: { type: 'string' }, model: { type: 'string', default: 'models/deeppcb-template/model.json' }, choose: { type: 'boolean', default: false }, 'thin-min': { type: 'string', default: 'none,0.5,0.6,0.7,0.8,0.85,0.9,0.95' }, 'thin-polarity': { type: 'string', default: 'any,bright' }, 'thin-max-area': { type: 'string', default: 'none,40' }, polarity: { type: 'string', default: 'any,dark' }, rule: { type: 'string' }, bars: { type: 'boolean', default: false }, boxes: { type: 'boolean', default: false } } });
 const spec = loadModelSpec(values.model!).spec;
 const decoder = new PatchClassifierDecoder(spec);
 const columns = spec.labels.length + 1;
@@ -58,7 +75,7 @@ const boards = raw.map((b) => ({
   truth: b.truth,
   found: b.regions.flatMap((r, i): Found[] => {
     const d = decoder.decode({ probs: { type: 'float32', dims: [1, columns], data: Float32Array.from(b.probs[i]!) } }, transform, [{ box: r.box, areaPx: r.areaPx, topology: r.topology }]);
-    return d.candidates.map((c) => ({ label: c.label, score: c.score, box: candidateBox(r.box, spec.template!.box), pass: r.pass, extra: r.extra, areaPx: r.areaPx }));
+    return d.candidates.map((c) => ({ label: c.label, score: c.score, box: candidateBox(r.box, spec.template!.box), pass: r.pass, extra: r.extra, areaPx: r.areaPx, features: featuresOf(r), raw: r.box }));
   }),
 }));
 
@@ -67,6 +84,8 @@ function kept(f: Found, rule: Rule): boolean {
   if (f.pass === 'thin' && rule.thinPolarity === 'bright' && !f.extra) return false;
   if (f.pass === 'thin' && rule.thinMaxArea !== null && f.areaPx >= rule.thinMaxArea) return false;
   if (f.label === 'copper' && rule.copperPolarity !== 'any' && f.extra !== (rule.copperPolarity === 'bright')) return false;
+  const bar = rule.bars?.[f.label];
+  if (bar && (bar.op === 'min' ? f.features[bar.feature] < bar.value : f.features[bar.feature] > bar.value)) return false;
   return true;
 }
 function score(images: typeof boards, rule: Rule) {
@@ -104,7 +123,11 @@ function errors(images: typeof boards, rule: Rule) {
 }
 
 const perClass = (s: ReturnType<typeof score>) => Object.fromEntries(Object.entries(s.perClass).map(([c, v]) => [c, { ap: round(v.ap), recall: round(v.recall), precision: round(v.precision) }]));
-if (!values.choose) {
+if (values.bars) {
+  chooseBars();
+} else if (values.boxes) {
+  chooseBoxes();
+} else if (!values.choose) {
   const rule: Rule = { thinMin: null, thinPolarity: 'any', thinMaxArea: null, copperPolarity: 'any', ...(values.rule ? JSON.parse(values.rule) : {}) };
   const s = score(boards, rule);
   console.log(JSON.stringify({ boards: boards.length, rule, ...summary(s), perClass: perClass(s), ...errors(boards, rule) }, null, 1));
@@ -127,4 +150,95 @@ if (!values.choose) {
   const chosen = best(boards);
   const grid = rules.map((r) => ({ rule: r, ...summary(score(boards, r)) }));
   console.log(JSON.stringify({ boards: boards.length, grid, byHeld, nested: summary(nested), chosen, atChosen: { ...summary(score(boards, chosen)), perClass: perClass(score(boards, chosen)), ...errors(boards, chosen) } }, null, 1));
+}
+
+/**
+ * --bars: per class, a bar on one blob feature (or none), chosen on the pooled F of the boards given,
+ * one class at a time (two passes); candidate bars are the class's reported candidates' feature
+ * quantiles (min bars from the low tail, max bars from the high tail). Nested by board group: each
+ * group reported under the bars chosen on the other groups; then the bars chosen on all groups.
+ */
+function chooseBars(): void {
+  const base: Rule = { thinMin: null, thinPolarity: 'any', thinMaxArea: null, copperPolarity: 'any', ...(values.rule ? JSON.parse(values.rule) : {}) };
+  const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+  const options = (images: typeof boards, label: string): Bar[] => {
+    const found = images.flatMap((b) => b.found.filter((f) => f.label === label && kept(f, base) && f.score >= threshold(label)));
+    return FEATURES.flatMap((feature) => {
+      const xs = found.map((f) => f.features[feature]).sort((a, b) => a - b);
+      if (xs.length === 0) return [];
+      const mins = [0.005, 0.01, 0.02, 0.03, 0.05, 0.08].map((q): Bar => ({ feature, op: 'min', value: quantile(xs, q) }));
+      const maxs = [0.92, 0.95, 0.97, 0.98, 0.99, 0.995].map((q): Bar => ({ feature, op: 'max', value: quantile(xs, q) }));
+      return [...mins, ...maxs];
+    });
+  };
+  const choose = (images: typeof boards): Record<string, Bar> => {
+    const bars: Record<string, Bar> = {};
+    let best = score(images, { ...base, bars }).fScore;
+    for (let pass = 0; pass < 2; pass++) {
+      for (const label of DEEPPCB_CLASSES) {
+        for (const bar of options(images, label)) {
+          const trial = { ...bars, [label]: bar };
+          const f = score(images, { ...base, bars: trial }).fScore;
+          if (f > best + 1e-9) {
+            best = f;
+            bars[label] = bar;
+          }
+        }
+      }
+    }
+    return bars;
+  };
+  const groups = [...new Set(boards.map((b) => b.group))];
+  const byHeld: Record<string, Record<string, Bar>> = {};
+  const reported = groups.flatMap((g) => {
+    const bars = (byHeld[g] = choose(boards.filter((b) => b.group !== g)));
+    return boards.filter((b) => b.group === g).map((b) => ({ ...b, found: b.found.filter((f) => kept(f, { ...base, bars })) }));
+  });
+  const nested = score(reported, { thinMin: 0, thinPolarity: 'any', thinMaxArea: null, copperPolarity: 'any' });
+  const heldOff = score(boards, base);
+  const chosen = choose(boards);
+  const at = score(boards, { ...base, bars: chosen });
+  console.log(JSON.stringify({ boards: boards.length, base, without: { ...summary(heldOff), ...errors(boards, base) }, byHeld, nested: summary(nested), nestedErrors: errors(reported, { ...base, thinMin: 0 }), chosen, atChosen: { ...summary(at), perClass: perClass(at), ...errors(boards, { ...base, bars: chosen }) } }, null, 1));
+}
+
+type BoxRule = { padPx: number; minSidePx: number };
+/**
+ * --boxes: the box rule per class (pad and minimum side, the model's own for classes not moved),
+ * chosen on the pooled F (then mAP) of the boards given, one class at a time (two passes). A box
+ * the wrong size against truth (IoU ≤ 0.33 at the right place) is a false report and a miss at once.
+ * Nested by board group as --bars.
+ */
+function chooseBoxes(): void {
+  const base: Rule = { thinMin: null, thinPolarity: 'any', thinMaxArea: null, copperPolarity: 'any', ...(values.rule ? JSON.parse(values.rule) : {}) };
+  const shipped: BoxRule = spec.template!.box;
+  const grid: BoxRule[] = [0, 2, 4, 6, 8].flatMap((padPx) => [16, 20, 24, 28, 32, 40].map((minSidePx) => ({ padPx, minSidePx })));
+  const reboxed = (images: typeof boards, rules: Record<string, BoxRule>) =>
+    images.map((b) => ({ ...b, found: b.found.map((f) => ({ ...f, box: candidateBox(f.raw, rules[f.label] ?? shipped) })) }));
+  const merit = (images: typeof boards, rules: Record<string, BoxRule>) => {
+    const s = score(reboxed(images, rules), base);
+    return s.fScore + 1e-3 * s.mAP;
+  };
+  const choose = (images: typeof boards): Record<string, BoxRule> => {
+    const rules: Record<string, BoxRule> = {};
+    let best = merit(images, rules);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const label of DEEPPCB_CLASSES) {
+        for (const r of grid) {
+          const m = merit(images, { ...rules, [label]: r });
+          if (m > best + 1e-9) {
+            best = m;
+            rules[label] = r;
+          }
+        }
+      }
+    }
+    return rules;
+  };
+  const groups = [...new Set(boards.map((b) => b.group))];
+  const byHeld: Record<string, Record<string, BoxRule>> = {};
+  const reported = groups.flatMap((g) => reboxed(boards.filter((b) => b.group === g), (byHeld[g] = choose(boards.filter((b) => b.group !== g)))));
+  const nested = score(reported, base);
+  const chosen = choose(boards);
+  const at = score(reboxed(boards, chosen), base);
+  console.log(JSON.stringify({ boards: boards.length, base, shipped, without: summary(score(boards, base)), byHeld, nested: summary(nested), nestedErrors: errors(reported, base), chosen, atChosen: { ...summary(at), perClass: perClass(at), ...errors(reboxed(boards, chosen), base) } }, null, 1));
 }

@@ -1,6 +1,6 @@
 import { opencv, type Mat } from '../../preprocess/opencv.js';
 import type { Registration } from './registration.js';
-import { blobsOf } from './blobs.js';
+import { blobsOf, type BlobFeatureMaps } from './blobs.js';
 import { thinPass, type ThinPassSettings } from './thinpass.js';
 
 /** The tolerant comparison and blob rules (model.json `template.difference`). */
@@ -38,7 +38,14 @@ export interface Blob {
   extra: boolean;
   /** Which comparison found it: the main one, or the thin pass where the main one found nothing. */
   pass: 'main' | 'thin';
+  /** Mean grey levels beyond the tolerance envelope over its different pixels (blobs.ts). */
+  contrast?: number;
+  /** Share of its different pixels within EDGE_NEAR_PX of a reference copper edge (blobs.ts). */
+  edgeShare?: number;
 }
+
+/** How near a reference edge a different pixel counts as "at an edge", px (edge jitter sits there). */
+export const EDGE_NEAR_PX = 3;
 
 export interface Difference {
   /** The frame in reference geometry, its grey levels matched to the reference's. */
@@ -51,6 +58,22 @@ export interface Difference {
   release(): void;
 }
 
+/**
+ * The maps blobs read their features from (tools that study rules after the classifier ask for
+ * them; the daemon's frames do not pay for them). A reference edge within EDGE_NEAR_PX: the grey
+ * range over that square spans copper and bare board.
+ */
+async function featureMaps(reference: Mat, brighter: Mat, darker: Mat, greyThreshold: number): Promise<BlobFeatureMaps> {
+  const cv = opencv();
+  const near = square(EDGE_NEAR_PX);
+  const rangeMax = await reference.dilateAsync(near);
+  const rangeMin = await reference.erodeAsync(near);
+  const range = rangeMax.sub(rangeMin);
+  const nearEdge = range.threshold(greyThreshold, 255, cv.THRESH_BINARY);
+  for (const t of [rangeMax, rangeMin, range]) t.release();
+  return { excess: brighter.add(darker), nearEdge };
+}
+
 function square(radius: number): Mat {
   const cv = opencv();
   return cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(2 * radius + 1, 2 * radius + 1));
@@ -61,7 +84,7 @@ function square(radius: number): Mat {
  * to the reference by mean and spread, so a re-lit part compares like the reference, then the
  * tolerant min/max comparison, an opening, and blobs of what is left (merged within mergePx).
  */
-export async function difference(frame: Mat, reference: Mat, reg: Registration, s: DifferenceSettings): Promise<Difference> {
+export async function difference(frame: Mat, reference: Mat, reg: Registration, s: DifferenceSettings, opts: { blobFeatures?: boolean } = {}): Promise<Difference> {
   const cv = opencv();
   const size = new cv.Size(reference.cols, reference.rows);
   const m = new cv.Mat([reg.matrix.slice(0, 3), reg.matrix.slice(3, 6)], cv.CV_64F);
@@ -90,11 +113,12 @@ export async function difference(frame: Mat, reference: Mat, reg: Registration, 
   if (s.openPx > 0) mask = await mask.morphologyExAsync(square(s.openPx), cv.MORPH_OPEN);
   const merged = s.mergePx > 0 ? await mask.dilateAsync(square(s.mergePx)) : mask;
   const cc = await merged.connectedComponentsWithStatsAsync(8, cv.CV_32S);
-  const main = blobsOf(cc.stats, cc.labels, mask, extraMask, s.minAreaPx, 'main');
+  const maps = opts.blobFeatures ? await featureMaps(reference, brighter, darker, s.greyThreshold) : undefined;
+  const main = blobsOf(cc.stats, cc.labels, mask, extraMask, s.minAreaPx, 'main', maps);
   let labels = cc.labels;
   let blobs = main.slice(0, s.maxCandidates);
   if (s.thin) {
-    const thin = await thinPass({ brighter, darker, valid, merged, mask, labels: cc.labels, labelCount: cc.stats.rows }, s, s.thin);
+    const thin = await thinPass({ brighter, darker, valid, merged, mask, labels: cc.labels, labelCount: cc.stats.rows, maps }, s, s.thin);
     blobs = blobs.concat(thin.blobs);
     labels = thin.labels;
     const combined = thin.mask;
@@ -102,6 +126,7 @@ export async function difference(frame: Mat, reference: Mat, reg: Registration, 
     mask = combined;
   }
   const temps = [warped, inside, valid, brighter, darker, extraMask, missingMask, merged, cc.stats, cc.centroids];
+  if (maps) temps.push(maps.excess, maps.nearEdge);
   if (labels !== cc.labels) temps.push(cc.labels);
   if (refMax !== reference) temps.push(refMax);
   if (refMin !== reference) temps.push(refMin);

@@ -27,9 +27,10 @@ export function candidateBox(blob: [number, number, number, number], rule: Templ
  * The golden-template kind's preparation of one frame: register it to its reference (ERROR when it
  * cannot be), compare with tolerance, cut a patch per blob. OpenCV's work runs on libuv's thread
  * pool through its async calls; what stays on the main thread is bookkeeping over a few thousand
- * pixels. Boxes come back in frame pixels.
+ * pixels. Boxes come back in frame pixels. `blobFeatures`: each blob also carries its contrast and
+ * edge share (blobs.ts), for tools that study candidates.
  */
-export async function prepareAgainstReference(image: Mat, ref: Reference, spec: ModelSpec): Promise<TemplatePrepared> {
+export async function prepareAgainstReference(image: Mat, ref: Reference, spec: ModelSpec, opts: { blobFeatures?: boolean } = {}): Promise<TemplatePrepared> {
   const cv = opencv();
   const t = spec.template!;
   const t0 = performance.now();
@@ -37,7 +38,7 @@ export async function prepareAgainstReference(image: Mat, ref: Reference, spec: 
   try {
     const registration = await register(grey, ref, t.registration);
     const t1 = performance.now();
-    const diff = await difference(grey, ref.image, registration, t.difference);
+    const diff = await difference(grey, ref.image, registration, t.difference, opts);
     const t2 = performance.now();
     try {
       const { tensor, dims, topology } = patchTensor(diff, ref.image, diff.blobs, spec.input);

@@ -1,5 +1,5 @@
 import { opencv, type Mat } from '../../preprocess/opencv.js';
-import { blobsOf } from './blobs.js';
+import { blobsOf, type BlobFeatureMaps } from './blobs.js';
 import type { Blob, DifferenceSettings } from './difference.js';
 
 /**
@@ -39,6 +39,8 @@ export interface MainPass {
   mask: Mat;
   labels: Mat;
   labelCount: number;
+  /** The main pass's feature maps, read for the thin blobs too. */
+  maps?: BlobFeatureMaps;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function thinPass(main: MainPass, s: DifferenceSettings, thin: Thin
   mask = mask.bitwiseAnd(outside);
   const merged = s.mergePx > 0 ? await mask.dilateAsync(square(s.mergePx)) : mask;
   const cc = await merged.connectedComponentsWithStatsAsync(8, cv.CV_32S);
-  const blobs = blobsOf(cc.stats, cc.labels, mask, extra, thin.minAreaPx, 'thin').slice(0, thin.maxCandidates);
+  const blobs = blobsOf(cc.stats, cc.labels, mask, extra, thin.minAreaPx, 'thin', main.maps).slice(0, thin.maxCandidates);
   // Both passes in one labelling: thin labels after the main ones, only where the main pass has none.
   const own = new Int32Array(new Uint8Array(main.labels.getData()).buffer);
   const add = new Int32Array(new Uint8Array(cc.labels.getData()).buffer);

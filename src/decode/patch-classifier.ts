@@ -5,6 +5,7 @@ import type { InputTransform } from '../preprocess/preprocess.js';
 import type { Candidate, Decoded, Decoder, InputRegion } from './decoder.js';
 import { elementCount, floatOutput } from './tensor.js';
 import { checkAllInRange, scoreBounds, type ScoreBounds } from './range.js';
+import { iouXywh } from './nms.js';
 
 type PatchClassifierSpec = Extract<ModelSpec['decoder'], { type: 'patch-classifier' }>;
 
@@ -66,7 +67,8 @@ export class PatchClassifierDecoder implements Decoder {
       }
     });
     candidates.sort((a, b) => b.score - a.score);
-    return { score: candidates[0]?.score ?? 0, candidates, judge: 'candidates' };
+    const kept = this.cfg.nmsIou === undefined ? candidates : suppressOverlaps(candidates, this.cfg.nmsIou);
+    return { score: kept[0]?.score ?? 0, candidates: kept, judge: 'candidates' };
   }
 
   /** The network's row, weighed by the region's topology cell when the model has a table for it. */
@@ -77,6 +79,19 @@ export class PatchClassifierDecoder implements Decoder {
     const sum = weighed.reduce((a, b) => a + b, 0);
     return sum > 0 ? weighed.map((p) => p / sum) : row;
   }
+}
+
+/**
+ * Best score first, a candidate is dropped when its box overlaps a kept one of its class at IoU
+ * above `over` (decoder.nmsIou; tools/template/score-candidates.ts chooses it out of fold).
+ */
+export function suppressOverlaps<T extends { label: string; score: number; box?: readonly number[] | undefined }>(candidates: readonly T[], over: number): T[] {
+  const kept: T[] = [];
+  for (const c of [...candidates].sort((a, b) => b.score - a.score)) {
+    if (c.box && kept.some((k) => k.label === c.label && k.box !== undefined && iouXywh(k.box, c.box!) > over)) continue;
+    kept.push(c);
+  }
+  return kept;
 }
 
 /** (P(cell | class) / P(cell))^weight from per-class cell counts, add-one smoothed: [cell][class]. */

@@ -92,6 +92,12 @@ const patchClassifierDecoder = z
      */
     minClassScore: z.number().min(0).max(1).default(0.05),
     /**
+     * A candidate whose box overlaps a better-scored candidate of its class at IoU above this is
+     * dropped (one defect cut into two blobs, e.g. an open's two sides or a thin blob beside a main
+     * one, is reported once). Absent: none dropped.
+     */
+    nmsIou: z.number().min(0).max(1).optional(),
+    /**
      * Golden-template regions carry a topology cell (src/inspect/template/topology.ts). `counts`
      * [nuisance + labels][9] is how often each cell occurred per class on the training patches;
      * each region's probabilities are multiplied by (P(cell | class) / P(cell))^weight (add-one

@@ -9,12 +9,13 @@
  *
  *   node .train/js/tools/template/score-candidates.js --cands .train/cand/train.json [--model M] [--choose]
  *     [--thin-min none,0.5,...] [--thin-polarity any,bright] [--thin-max-area none,40] [--polarity any,dark] [--rule '{"thinMin":0.6,"copperPolarity":"any"}']
+ *     [--bars [--bar-classes copper] [--bar-features area,contrast]] [--boxes]
  * Without --choose (or with --rule) it prints the score of one rule, with the false reports per
  * class split by pass and polarity and the missed truth boxes per class.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { PatchClassifierDecoder } from '../../src/decode/patch-classifier.js';
+import { PatchClassifierDecoder, suppressOverlaps } from '../../src/decode/patch-classifier.js';
 import { DEEPPCB_CLASSES } from '../../src/eval/deeppcb-layout.js';
 import { iou, PAPER_IOU, scoreDetections, type ScoredBox, type TruthBox } from '../../src/eval/detection-score.js';
 import { loadModelSpec } from '../../src/model/spec.js';
@@ -60,9 +61,14 @@ interface Rule {
   copperPolarity: 'any' | 'dark' | 'bright';
   /** Per class, a bar on one blob feature its candidates need (--bars chooses them). */
   bars?: Record<string, Bar>;
+  /** A candidate overlapping a better-scored one of its class at IoU above this is dropped (--nms chooses it). */
+  nmsIou?: number | null;
 }
 
-const { values } = parseArgs({ options: { cands: { type: 'string' }, model: { type: 'string', default: 'models/deeppcb-template/model.json' }, choose: { type: 'boolean', default: false }, 'thin-min': { type: 'string', default: 'none,0.5,0.6,0.7,0.8,0.85,0.9,0.95' }, 'thin-polarity': { type: 'string', default: 'any,bright' }, 'thin-max-area': { type: 'string', default: 'none,40' }, polarity: { type: 'string', default: 'any,dark' }, rule: { type: 'string' }, bars: { type: 'boolean', default: false }, boxes: { type: 'boolean', default: false } } });
+/** The decoder's rule (decoder.nmsIou): candidates overlapping a better one of their class at IoU > `over` are dropped. */
+const suppressed = (found: Found[], over: number | null | undefined): Found[] => (over === null || over === undefined ? found : suppressOverlaps(found, over));
+
+const { values } = parseArgs({ options: { cands: { type: 'string' }, model: { type: 'string', default: 'models/deeppcb-template/model.json' }, choose: { type: 'boolean', default: false }, 'thin-min': { type: 'string', default: 'none,0.5,0.6,0.7,0.8,0.85,0.9,0.95' }, 'thin-polarity': { type: 'string', default: 'any,bright' }, 'thin-max-area': { type: 'string', default: 'none,40' }, polarity: { type: 'string', default: 'any,dark' }, rule: { type: 'string' }, bars: { type: 'boolean', default: false }, nms: { type: 'string' }, boxes: { type: 'boolean', default: false }, 'bar-classes': { type: 'string' }, 'bar-features': { type: 'string' } } });
 const spec = loadModelSpec(values.model!).spec;
 const decoder = new PatchClassifierDecoder(spec);
 const columns = spec.labels.length + 1;
@@ -91,7 +97,7 @@ function kept(f: Found, rule: Rule): boolean {
 function score(images: typeof boards, rule: Rule) {
   return scoreDetections(
     images.map((b) => {
-      const found = b.found.filter((f) => kept(f, rule));
+      const found = suppressed(b.found.filter((f) => kept(f, rule)), rule.nmsIou);
       return { truth: b.truth, candidates: found, reported: found.filter((f) => f.score >= threshold(f.label)) };
     }),
     DEEPPCB_CLASSES,
@@ -105,7 +111,7 @@ function errors(images: typeof boards, rule: Rule) {
   const falseBy: Record<string, number> = {};
   const missedBy: Record<string, number> = {};
   for (const b of images) {
-    const reported = b.found.filter((f) => kept(f, rule) && f.score >= threshold(f.label)).sort((p, q) => q.score - p.score);
+    const reported = suppressed(b.found.filter((f) => kept(f, rule)), rule.nmsIou).filter((f) => f.score >= threshold(f.label)).sort((p, q) => q.score - p.score);
     const used = b.truth.map(() => false);
     for (const f of reported) {
       const k = b.truth.findIndex((t, i) => !used[i] && t.label === f.label && iou(t.box, f.box) > PAPER_IOU);
@@ -122,6 +128,47 @@ function errors(images: typeof boards, rule: Rule) {
   return { falseReports: falseBy, missed: missedBy };
 }
 
+/**
+ * Why each error is one. A false report: `wrong class` (a truth box of another class at IoU > 0.33),
+ * `box size` (one of its class overlaps, at IoU ≤ 0.33), `duplicate` (its truth box already taken),
+ * `nuisance` (no truth box overlaps). A miss: `no candidate` (nothing kept overlaps it at IoU > 0.33),
+ * `wrong class` (a report of another class does), `below threshold` (only candidates under the
+ * class's threshold do). With the features of each false report, for rules after the classifier.
+ */
+function causes(images: typeof boards, rule: Rule) {
+  const out: Record<string, number> = {};
+  const falseReports: Array<{ label: string; cause: string; score: number } & Record<Feature, number>> = [];
+  const count = (k: string) => (out[k] = (out[k] ?? 0) + 1);
+  for (const b of images) {
+    const found = suppressed(b.found.filter((f) => kept(f, rule)), rule.nmsIou);
+    const reported = found.filter((f) => f.score >= threshold(f.label)).sort((p, q) => q.score - p.score);
+    const used = b.truth.map(() => false);
+    for (const f of reported) {
+      const k = b.truth.findIndex((t, i) => !used[i] && t.label === f.label && iou(t.box, f.box) > PAPER_IOU);
+      if (k >= 0) {
+        used[k] = true;
+        continue;
+      }
+      const cause = b.truth.some((t) => t.label === f.label && iou(t.box, f.box) > PAPER_IOU)
+        ? 'duplicate'
+        : b.truth.some((t) => t.label !== f.label && iou(t.box, f.box) > PAPER_IOU)
+          ? 'wrong class'
+          : b.truth.some((t) => t.label === f.label && iou(t.box, f.box) > 0)
+            ? 'box size'
+            : 'nuisance';
+      count(`false ${f.label} / ${cause}`);
+      falseReports.push({ label: f.label, cause, score: round(f.score)!, ...f.features });
+    }
+    b.truth.forEach((t, i) => {
+      if (used[i]) return;
+      const near = found.filter((f) => iou(t.box, f.box) > PAPER_IOU);
+      const cause = near.length === 0 ? 'no candidate' : near.some((f) => f.label !== t.label && f.score >= threshold(f.label)) ? 'wrong class' : 'below threshold';
+      count(`missed ${t.label} / ${cause}`);
+    });
+  }
+  return { counts: out, falseReports };
+}
+
 const perClass = (s: ReturnType<typeof score>) => Object.fromEntries(Object.entries(s.perClass).map(([c, v]) => [c, { ap: round(v.ap), recall: round(v.recall), precision: round(v.precision) }]));
 if (values.bars) {
   chooseBars();
@@ -130,21 +177,23 @@ if (values.bars) {
 } else if (!values.choose) {
   const rule: Rule = { thinMin: null, thinPolarity: 'any', thinMaxArea: null, copperPolarity: 'any', ...(values.rule ? JSON.parse(values.rule) : {}) };
   const s = score(boards, rule);
-  console.log(JSON.stringify({ boards: boards.length, rule, ...summary(s), perClass: perClass(s), ...errors(boards, rule) }, null, 1));
+  console.log(JSON.stringify({ boards: boards.length, rule, ...summary(s), perClass: perClass(s), ...errors(boards, rule), causes: causes(boards, rule) }, null, 1));
 } else {
   const list = (k: 'thin-min' | 'thin-max-area') => values[k]!.split(',').map((x) => (x === 'none' ? null : Number(x)));
-  const rules: Rule[] = list('thin-min').flatMap((thinMin) =>
+  const base: Partial<Rule> = values.rule ? JSON.parse(values.rule) : {};
+  const nmsList = values.nms ? values.nms.split(',').map((x) => (x === 'none' ? null : Number(x))) : [null];
+  const rules: Rule[] = nmsList.flatMap((nmsIou) => list('thin-min').flatMap((thinMin) =>
     values['thin-polarity']!.split(',').flatMap((tp) =>
-      list('thin-max-area').flatMap((thinMaxArea) => values.polarity!.split(',').map((p) => ({ thinMin, thinPolarity: tp as Rule['thinPolarity'], thinMaxArea, copperPolarity: p as Rule['copperPolarity'] }))),
+      list('thin-max-area').flatMap((thinMaxArea) => values.polarity!.split(',').map((p) => ({ ...base, thinMin, thinPolarity: tp as Rule['thinPolarity'], thinMaxArea, copperPolarity: p as Rule['copperPolarity'], nmsIou }))),
     ),
-  );
+  ));
   const best = (images: typeof boards) => rules.map((r) => ({ r, f: score(images, r).fScore })).sort((a, b) => b.f - a.f)[0]!.r;
   const groups = [...new Set(boards.map((b) => b.group))];
   // Nested: each group reported under the rule chosen on the others (ties: the first, simpler rule).
   const byHeld: Record<string, Rule> = {};
   const reported = groups.flatMap((g) => {
     const r = (byHeld[g] = best(boards.filter((b) => b.group !== g)));
-    return boards.filter((b) => b.group === g).map((b) => ({ ...b, found: b.found.filter((f) => kept(f, r)) }));
+    return boards.filter((b) => b.group === g).map((b) => ({ ...b, found: suppressed(b.found.filter((f) => kept(f, r)), r.nmsIou) }));
   });
   const nested = score(reported, { thinMin: 0, thinPolarity: 'any', thinMaxArea: null, copperPolarity: 'any' });
   const chosen = best(boards);
@@ -163,7 +212,8 @@ function chooseBars(): void {
   const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
   const options = (images: typeof boards, label: string): Bar[] => {
     const found = images.flatMap((b) => b.found.filter((f) => f.label === label && kept(f, base) && f.score >= threshold(label)));
-    return FEATURES.flatMap((feature) => {
+    const features = values['bar-features'] ? (values['bar-features'].split(',') as Feature[]) : FEATURES;
+    return features.flatMap((feature) => {
       const xs = found.map((f) => f.features[feature]).sort((a, b) => a - b);
       if (xs.length === 0) return [];
       const mins = [0.005, 0.01, 0.02, 0.03, 0.05, 0.08].map((q): Bar => ({ feature, op: 'min', value: quantile(xs, q) }));
@@ -175,7 +225,7 @@ function chooseBars(): void {
     const bars: Record<string, Bar> = {};
     let best = score(images, { ...base, bars }).fScore;
     for (let pass = 0; pass < 2; pass++) {
-      for (const label of DEEPPCB_CLASSES) {
+      for (const label of values['bar-classes']?.split(',') ?? DEEPPCB_CLASSES) {
         for (const bar of options(images, label)) {
           const trial = { ...bars, [label]: bar };
           const f = score(images, { ...base, bars: trial }).fScore;

@@ -77,6 +77,7 @@ const threshold = (label: string) => spec.thresholds.perClass[label] ?? spec.thr
 const raw: Board[] = JSON.parse(readFileSync(values.cands!, 'utf8')).boards;
 // Each region decoded alone, so every candidate keeps its region's features.
 const boards = raw.map((b) => ({
+  id: b.id,
   group: b.group,
   truth: b.truth,
   found: b.regions.flatMap((r, i): Found[] => {
@@ -137,7 +138,7 @@ function errors(images: typeof boards, rule: Rule) {
  */
 function causes(images: typeof boards, rule: Rule) {
   const out: Record<string, number> = {};
-  const falseReports: Array<{ label: string; cause: string; score: number } & Record<Feature, number>> = [];
+  const falseReports: Array<{ board: string; label: string; pass: string; cause: string; score: number } & Record<Feature, number>> = [];
   const count = (k: string) => (out[k] = (out[k] ?? 0) + 1);
   for (const b of images) {
     const found = suppressed(b.found.filter((f) => kept(f, rule)), rule.nmsIou);
@@ -157,7 +158,7 @@ function causes(images: typeof boards, rule: Rule) {
             ? 'box size'
             : 'nuisance';
       count(`false ${f.label} / ${cause}`);
-      falseReports.push({ label: f.label, cause, score: round(f.score)!, ...f.features });
+      falseReports.push({ board: b.id, label: f.label, pass: f.pass, cause, score: round(f.score)!, ...f.features });
     }
     b.truth.forEach((t, i) => {
       if (used[i]) return;

@@ -1,0 +1,76 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { iouXywh } from '../../../src/decode/nms.js';
+import { PatchClassifierDecoder } from '../../../src/decode/patch-classifier.js';
+import { listBoardSamples, readBoardBoxes } from '../../../src/eval/deeppcb-layout.js';
+import { iou, PAPER_IOU } from '../../../src/eval/detection-score.js';
+import { cameraInspection, inspectFrame } from '../../../src/inspect/camera.js';
+import { openModel, type OpenModel } from '../../../src/inspect/model.js';
+import { ReferenceBook } from '../../../src/inspect/template/references.js';
+import { readImageFile } from '../../../src/source/read-image.js';
+import { rulesFromSpec } from '../../../src/verdict/rules.js';
+import { sharedRoot } from '../../helpers/model.js';
+
+/**
+ * v0.5.0's overlap suppression after the classifier (model.json decoder.nmsIou 0.1, chosen nested by
+ * train board group: tools/template/score-candidates.ts --nms, bench/results/template-nms-choice-train.json)
+ * on real DeepPCB train board 20085053, where the thin pass finds a second blob beside an open the main
+ * pass already reports: with the rule the open is reported once and every reported open is a true one;
+ * without it the same open is reported twice, one of them a false report.
+ */
+const root = join(__dirname, '../../..');
+const sample = listBoardSamples(join(sharedRoot, 'data/deeppcb/trainval/group20085')).find((s) => s.id === '20085053')!;
+const truth = readBoardBoxes(sample);
+let model: OpenModel;
+
+beforeAll(async () => {
+  model = await openModel(join(root, 'models/deeppcb-template/model.json'), { precision: 'fp32', intraOpThreads: 1 });
+});
+afterAll(async () => {
+  await model?.close();
+});
+
+async function reportedOpens(withSuppression: boolean) {
+  const { nmsIou, ...rest } = model.spec.decoder as Extract<OpenModel['spec']['decoder'], { type: 'patch-classifier' }>;
+  const spec = { ...model.spec, decoder: withSuppression ? { ...rest, nmsIou } : rest };
+  const book = new ReferenceBook(spec.template!.registration);
+  await book.put('board', await readImageFile(sample.template));
+  const rules = rulesFromSpec(spec);
+  // The decoder is built from the spec when the model opens: build the one this spec describes.
+  const decoder = new PatchClassifierDecoder(spec);
+  const decode: OpenModel['decode'] = (outputs, input) => decoder.decode(outputs, input.transform, 'regions' in input ? input.regions : undefined);
+  const inspection = cameraInspection('nms', { ...model, spec, decoder, decode }, rules, undefined, book);
+  try {
+    const { decoded } = await inspectFrame(inspection, { camera: 'nms', frameId: 1, capturedAt: Date.now(), partId: null, recipe: 'board', image: await readImageFile(sample.tested) });
+    return decoded.candidates.filter((c) => c.label === 'open' && c.score >= (rules.perClass[c.label] ?? rules.threshold));
+  } finally {
+    book.close();
+  }
+}
+
+/** Reports matched greedily (best first) to unmatched truth opens at the paper's IoU: the false ones left over. */
+function falseOpens(reports: Awaited<ReturnType<typeof reportedOpens>>) {
+  const used = truth.map(() => false);
+  return reports.filter((r) => {
+    const k = truth.findIndex((t, i) => !used[i] && t.label === 'open' && iou(t.box, r.box!) > PAPER_IOU);
+    if (k >= 0) used[k] = true;
+    return k < 0;
+  });
+}
+
+describe('golden-template overlap suppression (v0.5.0)', () => {
+  it('the shipped model drops a candidate overlapping a better one of its class at IoU > 0.1', () => {
+    expect(model.spec.version).toBe('0.5.0');
+    expect(model.spec.decoder).toMatchObject({ type: 'patch-classifier', nmsIou: 0.1 });
+  });
+
+  it('board 20085053: its open is reported once, no false open; without the rule, twice', async () => {
+    const kept = await reportedOpens(true);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(falseOpens(kept)).toEqual([]);
+    for (const a of kept) for (const b of kept) if (a !== b) expect(iouXywh(a.box!, b.box!)).toBeLessThanOrEqual(0.1);
+    const all = await reportedOpens(false);
+    expect(all.length).toBe(kept.length + 1);
+    expect(falseOpens(all)).toHaveLength(1);
+  });
+});

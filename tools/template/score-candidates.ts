@@ -41,7 +41,7 @@ interface Board {
 /** What a rule after the classifier may read of a candidate's blob (none of it is a number the network is given). */
 const FEATURES = ['area', 'contrast', 'edgeShare', 'fill', 'elongation', 'side'] as const;
 type Feature = (typeof FEATURES)[number];
-type Found = ScoredBox & { pass: Region['pass']; extra: boolean; areaPx: number; features: Record<Feature, number>; raw: Region['box'] };
+type Found = ScoredBox & { pass: Region['pass']; extra: boolean; areaPx: number; features: Record<Feature, number>; raw: Region['box']; top: boolean };
 /** A class's report needs `feature` at least (min) or at most (max) `value`. */
 interface Bar {
   feature: Feature;
@@ -63,12 +63,16 @@ interface Rule {
   bars?: Record<string, Bar>;
   /** A candidate overlapping a better-scored one of its class at IoU above this is dropped (--nms chooses it). */
   nmsIou?: number | null;
+  /** Only a region's most likely class is reported (its other classes stay candidates, for the AP curve). */
+  topOnly?: boolean;
 }
+/** Whether a kept candidate is reported: at its class's threshold, and its region's top class under topOnly. */
+const reports = (f: Found, rule: Rule) => f.score >= threshold(f.label) && (!rule.topOnly || f.top);
 
 /** The decoder's rule (decoder.nmsIou): candidates overlapping a better one of their class at IoU > `over` are dropped. */
 const suppressed = (found: Found[], over: number | null | undefined): Found[] => (over === null || over === undefined ? found : suppressOverlaps(found, over));
 
-const { values } = parseArgs({ options: { cands: { type: 'string' }, model: { type: 'string', default: 'models/deeppcb-template/model.json' }, choose: { type: 'boolean', default: false }, 'thin-min': { type: 'string', default: 'none,0.5,0.6,0.7,0.8,0.85,0.9,0.95' }, 'thin-polarity': { type: 'string', default: 'any,bright' }, 'thin-max-area': { type: 'string', default: 'none,40' }, polarity: { type: 'string', default: 'any,dark' }, rule: { type: 'string' }, bars: { type: 'boolean', default: false }, nms: { type: 'string' }, boxes: { type: 'boolean', default: false }, 'bar-classes': { type: 'string' }, 'bar-features': { type: 'string' } } });
+const { values } = parseArgs({ options: { cands: { type: 'string' }, model: { type: 'string', default: 'models/deeppcb-template/model.json' }, choose: { type: 'boolean', default: false }, 'thin-min': { type: 'string', default: 'none,0.5,0.6,0.7,0.8,0.85,0.9,0.95' }, 'thin-polarity': { type: 'string', default: 'any,bright' }, 'thin-max-area': { type: 'string', default: 'none,40' }, polarity: { type: 'string', default: 'any,dark' }, rule: { type: 'string' }, bars: { type: 'boolean', default: false }, nms: { type: 'string' }, 'top-only': { type: 'string', default: 'false' }, boxes: { type: 'boolean', default: false }, 'bar-classes': { type: 'string' }, 'bar-features': { type: 'string' } } });
 const spec = loadModelSpec(values.model!).spec;
 const decoder = new PatchClassifierDecoder(spec);
 const columns = spec.labels.length + 1;
@@ -82,7 +86,7 @@ const boards = raw.map((b) => ({
   truth: b.truth,
   found: b.regions.flatMap((r, i): Found[] => {
     const d = decoder.decode({ probs: { type: 'float32', dims: [1, columns], data: Float32Array.from(b.probs[i]!) } }, transform, [{ box: r.box, areaPx: r.areaPx, topology: r.topology }]);
-    return d.candidates.map((c) => ({ label: c.label, score: c.score, box: candidateBox(r.box, spec.template!.box), pass: r.pass, extra: r.extra, areaPx: r.areaPx, features: featuresOf(r), raw: r.box }));
+    return d.candidates.map((c, k) => ({ top: k === 0, label: c.label, score: c.score, box: candidateBox(r.box, spec.template!.box), pass: r.pass, extra: r.extra, areaPx: r.areaPx, features: featuresOf(r), raw: r.box }));
   }),
 }));
 
@@ -99,7 +103,7 @@ function score(images: typeof boards, rule: Rule) {
   return scoreDetections(
     images.map((b) => {
       const found = suppressed(b.found.filter((f) => kept(f, rule)), rule.nmsIou);
-      return { truth: b.truth, candidates: found, reported: found.filter((f) => f.score >= threshold(f.label)) };
+      return { truth: b.truth, candidates: found, reported: found.filter((f) => reports(f, rule)) };
     }),
     DEEPPCB_CLASSES,
   );
@@ -112,7 +116,7 @@ function errors(images: typeof boards, rule: Rule) {
   const falseBy: Record<string, number> = {};
   const missedBy: Record<string, number> = {};
   for (const b of images) {
-    const reported = suppressed(b.found.filter((f) => kept(f, rule)), rule.nmsIou).filter((f) => f.score >= threshold(f.label)).sort((p, q) => q.score - p.score);
+    const reported = suppressed(b.found.filter((f) => kept(f, rule)), rule.nmsIou).filter((f) => reports(f, rule)).sort((p, q) => q.score - p.score);
     const used = b.truth.map(() => false);
     for (const f of reported) {
       const k = b.truth.findIndex((t, i) => !used[i] && t.label === f.label && iou(t.box, f.box) > PAPER_IOU);
@@ -138,11 +142,11 @@ function errors(images: typeof boards, rule: Rule) {
  */
 function causes(images: typeof boards, rule: Rule) {
   const out: Record<string, number> = {};
-  const falseReports: Array<{ board: string; label: string; pass: string; cause: string; score: number } & Record<Feature, number>> = [];
+  const falseReports: Array<{ board: string; label: string; pass: string; top: boolean; cause: string; score: number } & Record<Feature, number>> = [];
   const count = (k: string) => (out[k] = (out[k] ?? 0) + 1);
   for (const b of images) {
     const found = suppressed(b.found.filter((f) => kept(f, rule)), rule.nmsIou);
-    const reported = found.filter((f) => f.score >= threshold(f.label)).sort((p, q) => q.score - p.score);
+    const reported = found.filter((f) => reports(f, rule)).sort((p, q) => q.score - p.score);
     const used = b.truth.map(() => false);
     for (const f of reported) {
       const k = b.truth.findIndex((t, i) => !used[i] && t.label === f.label && iou(t.box, f.box) > PAPER_IOU);
@@ -157,8 +161,9 @@ function causes(images: typeof boards, rule: Rule) {
           : b.truth.some((t) => t.label === f.label && iou(t.box, f.box) > 0)
             ? 'box size'
             : 'nuisance';
-      count(`false ${f.label} / ${cause}`);
-      falseReports.push({ board: b.id, label: f.label, pass: f.pass, cause, score: round(f.score)!, ...f.features });
+      const other = cause === 'wrong class' ? b.truth.find((t) => t.label !== f.label && iou(t.box, f.box) > PAPER_IOU)!.label : undefined;
+      count(`false ${f.label} / ${cause}${other ? ` (truth ${other})` : ''}`);
+      falseReports.push({ board: b.id, label: f.label, pass: f.pass, top: f.top, cause, score: round(f.score)!, ...f.features });
     }
     b.truth.forEach((t, i) => {
       if (used[i]) return;
@@ -183,20 +188,23 @@ if (values.bars) {
   const list = (k: 'thin-min' | 'thin-max-area') => values[k]!.split(',').map((x) => (x === 'none' ? null : Number(x)));
   const base: Partial<Rule> = values.rule ? JSON.parse(values.rule) : {};
   const nmsList = values.nms ? values.nms.split(',').map((x) => (x === 'none' ? null : Number(x))) : [null];
-  const rules: Rule[] = nmsList.flatMap((nmsIou) => list('thin-min').flatMap((thinMin) =>
+  const rules: Rule[] = values['top-only']!.split(',').flatMap((top) => nmsList.flatMap((nmsIou) => list('thin-min').flatMap((thinMin) =>
     values['thin-polarity']!.split(',').flatMap((tp) =>
-      list('thin-max-area').flatMap((thinMaxArea) => values.polarity!.split(',').map((p) => ({ ...base, thinMin, thinPolarity: tp as Rule['thinPolarity'], thinMaxArea, copperPolarity: p as Rule['copperPolarity'], nmsIou }))),
+      list('thin-max-area').flatMap((thinMaxArea) => values.polarity!.split(',').map((p) => ({ ...base, thinMin, thinPolarity: tp as Rule['thinPolarity'], thinMaxArea, copperPolarity: p as Rule['copperPolarity'], nmsIou, topOnly: top === 'true' }))),
     ),
-  ));
+  )));
   const best = (images: typeof boards) => rules.map((r) => ({ r, f: score(images, r).fScore })).sort((a, b) => b.f - a.f)[0]!.r;
   const groups = [...new Set(boards.map((b) => b.group))];
   // Nested: each group reported under the rule chosen on the others (ties: the first, simpler rule).
   const byHeld: Record<string, Rule> = {};
   const reported = groups.flatMap((g) => {
     const r = (byHeld[g] = best(boards.filter((b) => b.group !== g)));
-    return boards.filter((b) => b.group === g).map((b) => ({ ...b, found: suppressed(b.found.filter((f) => kept(f, r)), r.nmsIou) }));
+    return boards.filter((b) => b.group === g).map((b) => {
+      const found = suppressed(b.found.filter((f) => kept(f, r)), r.nmsIou);
+      return { truth: b.truth, candidates: found, reported: found.filter((f) => reports(f, r)) };
+    });
   });
-  const nested = score(reported, { thinMin: 0, thinPolarity: 'any', thinMaxArea: null, copperPolarity: 'any' });
+  const nested = scoreDetections(reported, DEEPPCB_CLASSES);
   const chosen = best(boards);
   const grid = rules.map((r) => ({ rule: r, ...summary(score(boards, r)) }));
   console.log(JSON.stringify({ boards: boards.length, grid, byHeld, nested: summary(nested), chosen, atChosen: { ...summary(score(boards, chosen)), perClass: perClass(score(boards, chosen)), ...errors(boards, chosen) } }, null, 1));

@@ -210,6 +210,24 @@ if (values.bars) {
   console.log(JSON.stringify({ boards: boards.length, grid, byHeld, nested: summary(nested), chosen, atChosen: { ...summary(score(boards, chosen)), perClass: perClass(score(boards, chosen)), ...errors(boards, chosen) } }, null, 1));
 }
 
+/** Per class, the option (or none) that raises `merit` most, one class at a time, two passes. */
+function ascendPerClass<T>(labels: readonly string[], options: (label: string) => T[], merit: (chosen: Record<string, T>) => number): Record<string, T> {
+  const chosen: Record<string, T> = {};
+  let best = merit(chosen);
+  for (let pass = 0; pass < 2; pass++) {
+    for (const label of labels) {
+      for (const option of options(label)) {
+        const m = merit({ ...chosen, [label]: option });
+        if (m > best + 1e-9) {
+          best = m;
+          chosen[label] = option;
+        }
+      }
+    }
+  }
+  return chosen;
+}
+
 /**
  * --bars: per class, a bar on one blob feature (or none), chosen on the pooled F of the boards given,
  * one class at a time (two passes); candidate bars are the class's reported candidates' feature
@@ -230,23 +248,8 @@ function chooseBars(): void {
       return [...mins, ...maxs];
     });
   };
-  const choose = (images: typeof boards): Record<string, Bar> => {
-    const bars: Record<string, Bar> = {};
-    let best = score(images, { ...base, bars }).fScore;
-    for (let pass = 0; pass < 2; pass++) {
-      for (const label of values['bar-classes']?.split(',') ?? DEEPPCB_CLASSES) {
-        for (const bar of options(images, label)) {
-          const trial = { ...bars, [label]: bar };
-          const f = score(images, { ...base, bars: trial }).fScore;
-          if (f > best + 1e-9) {
-            best = f;
-            bars[label] = bar;
-          }
-        }
-      }
-    }
-    return bars;
-  };
+  const choose = (images: typeof boards) =>
+    ascendPerClass(values['bar-classes']?.split(',') ?? DEEPPCB_CLASSES, (label) => options(images, label), (bars) => score(images, { ...base, bars }).fScore);
   const groups = [...new Set(boards.map((b) => b.group))];
   const byHeld: Record<string, Record<string, Bar>> = {};
   const reported = groups.flatMap((g) => {
@@ -277,22 +280,7 @@ function chooseBoxes(): void {
     const s = score(reboxed(images, rules), base);
     return s.fScore + 1e-3 * s.mAP;
   };
-  const choose = (images: typeof boards): Record<string, BoxRule> => {
-    const rules: Record<string, BoxRule> = {};
-    let best = merit(images, rules);
-    for (let pass = 0; pass < 2; pass++) {
-      for (const label of DEEPPCB_CLASSES) {
-        for (const r of grid) {
-          const m = merit(images, { ...rules, [label]: r });
-          if (m > best + 1e-9) {
-            best = m;
-            rules[label] = r;
-          }
-        }
-      }
-    }
-    return rules;
-  };
+  const choose = (images: typeof boards) => ascendPerClass(DEEPPCB_CLASSES, () => grid, (rules) => merit(images, rules));
   const groups = [...new Set(boards.map((b) => b.group))];
   const byHeld: Record<string, Record<string, BoxRule>> = {};
   const reported = groups.flatMap((g) => reboxed(boards.filter((b) => b.group === g), (byHeld[g] = choose(boards.filter((b) => b.group !== g)))));

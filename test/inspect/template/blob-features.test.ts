@@ -1,11 +1,9 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listBoardSamples, readBoardBoxes } from '../../../src/eval/deeppcb-layout.js';
-import { openModel, type OpenModel } from '../../../src/inspect/model.js';
+import { describe, expect, it } from 'vitest';
+import { readBoardBoxes } from '../../../src/eval/deeppcb-layout.js';
 import { ReferenceBook } from '../../../src/inspect/template/references.js';
 import { prepareAgainstReference } from '../../../src/inspect/template/stage.js';
 import { readImageFile } from '../../../src/source/read-image.js';
-import { sharedRoot } from '../../helpers/model.js';
+import { deeppcbBoard, useTemplateModel } from '../../helpers/template-model.js';
 
 /**
  * The blob features rules after the classifier are studied with (blobs.ts; tools/template/candidates.ts
@@ -13,22 +11,14 @@ import { sharedRoot } from '../../helpers/model.js';
  * envelope and the share of its pixels next to a reference copper edge. The daemon's own frames
  * do not compute them, and asking for them changes no blob.
  */
-const root = join(__dirname, '../../..');
-const sample = listBoardSamples(join(sharedRoot, 'data/deeppcb/trainval/group20085')).find((s) => s.id === '20085154')!;
-let model: OpenModel;
-
-beforeAll(async () => {
-  model = await openModel(join(root, 'models/deeppcb-template/model.json'), { precision: 'fp32', intraOpThreads: 1 });
-});
-afterAll(async () => {
-  await model?.close();
-});
+const sample = deeppcbBoard('group20085', '20085154');
+const templateModel = useTemplateModel();
 
 async function blobs(blobFeatures: boolean) {
-  const book = new ReferenceBook(model.spec.template!.registration);
+  const book = new ReferenceBook(templateModel().spec.template!.registration);
   await book.put('board', await readImageFile(sample.template));
   try {
-    const prepared = await prepareAgainstReference(await readImageFile(sample.tested), book.forFrame({ camera: 'f', recipe: 'board' }), model.spec, { blobFeatures });
+    const prepared = await prepareAgainstReference(await readImageFile(sample.tested), book.forFrame({ camera: 'f', recipe: 'board' }), templateModel().spec, { blobFeatures });
     return prepared.blobs;
   } finally {
     book.close();
@@ -40,7 +30,7 @@ describe('golden-template blob features', () => {
     const found = await blobs(true);
     expect(found.some((b) => b.pass === 'thin')).toBe(true);
     for (const b of found) {
-      expect(b.contrast).toBeGreaterThan(model.spec.template!.difference.greyThreshold);
+      expect(b.contrast).toBeGreaterThan(templateModel().spec.template!.difference.greyThreshold);
       expect(b.contrast).toBeLessThanOrEqual(255);
       expect(b.edgeShare).toBeGreaterThanOrEqual(0);
       expect(b.edgeShare).toBeLessThanOrEqual(1);

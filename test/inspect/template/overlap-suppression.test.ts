@@ -1,15 +1,14 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { iouXywh } from '../../../src/decode/nms.js';
 import { PatchClassifierDecoder } from '../../../src/decode/patch-classifier.js';
-import { listBoardSamples, readBoardBoxes } from '../../../src/eval/deeppcb-layout.js';
+import { readBoardBoxes } from '../../../src/eval/deeppcb-layout.js';
 import { iou, PAPER_IOU } from '../../../src/eval/detection-score.js';
 import { cameraInspection, inspectFrame } from '../../../src/inspect/camera.js';
-import { openModel, type OpenModel } from '../../../src/inspect/model.js';
+import type { OpenModel } from '../../../src/inspect/model.js';
 import { ReferenceBook } from '../../../src/inspect/template/references.js';
 import { readImageFile } from '../../../src/source/read-image.js';
 import { rulesFromSpec } from '../../../src/verdict/rules.js';
-import { sharedRoot } from '../../helpers/model.js';
+import { deeppcbBoard, useTemplateModel } from '../../helpers/template-model.js';
 
 /**
  * v0.5.0's overlap suppression after the classifier (model.json decoder.nmsIou 0.1, chosen nested by
@@ -18,28 +17,20 @@ import { sharedRoot } from '../../helpers/model.js';
  * pass already reports: with the rule the open is reported once and every reported open is a true one;
  * without it the same open is reported twice, one of them a false report.
  */
-const root = join(__dirname, '../../..');
-const sample = listBoardSamples(join(sharedRoot, 'data/deeppcb/trainval/group20085')).find((s) => s.id === '20085053')!;
+const sample = deeppcbBoard('group20085', '20085053');
 const truth = readBoardBoxes(sample);
-let model: OpenModel;
-
-beforeAll(async () => {
-  model = await openModel(join(root, 'models/deeppcb-template/model.json'), { precision: 'fp32', intraOpThreads: 1 });
-});
-afterAll(async () => {
-  await model?.close();
-});
+const templateModel = useTemplateModel();
 
 async function reportedOpens(withSuppression: boolean) {
-  const { nmsIou, ...rest } = model.spec.decoder as Extract<OpenModel['spec']['decoder'], { type: 'patch-classifier' }>;
-  const spec = { ...model.spec, decoder: withSuppression ? { ...rest, nmsIou } : rest };
+  const { nmsIou, ...rest } = templateModel().spec.decoder as Extract<OpenModel['spec']['decoder'], { type: 'patch-classifier' }>;
+  const spec = { ...templateModel().spec, decoder: withSuppression ? { ...rest, nmsIou } : rest };
   const book = new ReferenceBook(spec.template!.registration);
   await book.put('board', await readImageFile(sample.template));
   const rules = rulesFromSpec(spec);
   // The decoder is built from the spec when the model opens: build the one this spec describes.
   const decoder = new PatchClassifierDecoder(spec);
   const decode: OpenModel['decode'] = (outputs, input) => decoder.decode(outputs, input.transform, 'regions' in input ? input.regions : undefined);
-  const inspection = cameraInspection('nms', { ...model, spec, decoder, decode }, rules, undefined, book);
+  const inspection = cameraInspection('nms', { ...templateModel(), spec, decoder, decode }, rules, undefined, book);
   try {
     const { decoded } = await inspectFrame(inspection, { camera: 'nms', frameId: 1, capturedAt: Date.now(), partId: null, recipe: 'board', image: await readImageFile(sample.tested) });
     return decoded.candidates.filter((c) => c.label === 'open' && c.score >= (rules.perClass[c.label] ?? rules.threshold));
@@ -60,8 +51,8 @@ function falseOpens(reports: Awaited<ReturnType<typeof reportedOpens>>) {
 
 describe('golden-template overlap suppression (v0.5.0)', () => {
   it('the shipped model drops a candidate overlapping a better one of its class at IoU > 0.1', () => {
-    expect(model.spec.version).toBe('0.5.0');
-    expect(model.spec.decoder).toMatchObject({ type: 'patch-classifier', nmsIou: 0.1 });
+    expect(templateModel().spec.version).toBe('0.5.0');
+    expect(templateModel().spec.decoder).toMatchObject({ type: 'patch-classifier', nmsIou: 0.1 });
   });
 
   it('board 20085053: its open is reported once, no false open; without the rule, twice', async () => {

@@ -1,40 +1,30 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PatchClassifierDecoder } from '../../../src/decode/patch-classifier.js';
-import { listBoardSamples, readBoardBoxes } from '../../../src/eval/deeppcb-layout.js';
+import { readBoardBoxes } from '../../../src/eval/deeppcb-layout.js';
 import { iou, PAPER_IOU } from '../../../src/eval/detection-score.js';
 import { cameraInspection, inspectFrame } from '../../../src/inspect/camera.js';
-import { openModel, type OpenModel } from '../../../src/inspect/model.js';
 import { ReferenceBook } from '../../../src/inspect/template/references.js';
 import { readImageFile } from '../../../src/source/read-image.js';
 import { rulesFromSpec } from '../../../src/verdict/rules.js';
-import { sharedRoot } from '../../helpers/model.js';
+import { deeppcbBoard, useTemplateModel } from '../../helpers/template-model.js';
 
 /**
  * The thin-defect pass (v0.4.0, src/inspect/template/thinpass.ts) on a real DeepPCB train board
  * whose two shallow mousebites the main comparison leaves no blob on (its opening removes them):
  * with the pass, the shipped model reports both as mousebites; with it switched off, neither.
  */
-const root = join(__dirname, '../../..');
-const sample = listBoardSamples(join(sharedRoot, 'data/deeppcb/trainval/group20085')).find((s) => s.id === '20085154')!;
+const sample = deeppcbBoard('group20085', '20085154');
 const bites = readBoardBoxes(sample).filter((t) => [403, 102].includes(t.box[0]) && t.label === 'mousebite');
-let model: OpenModel;
-
-beforeAll(async () => {
-  model = await openModel(join(root, 'models/deeppcb-template/model.json'), { precision: 'fp32', intraOpThreads: 1 });
-});
-afterAll(async () => {
-  await model?.close();
-});
+const templateModel = useTemplateModel();
 
 async function reported(withThin: boolean) {
-  const t = model.spec.template!;
+  const t = templateModel().spec.template!;
   const { thin, ...difference } = t.difference;
-  const spec = { ...model.spec, template: { ...t, difference: withThin ? { ...difference, thin } : difference } };
+  const spec = { ...templateModel().spec, template: { ...t, difference: withThin ? { ...difference, thin } : difference } };
   const book = new ReferenceBook(t.registration);
   await book.put('board', await readImageFile(sample.template));
   const rules = rulesFromSpec(spec);
-  const inspection = cameraInspection('thin', { ...model, spec }, rules, undefined, book);
+  const inspection = cameraInspection('thin', { ...templateModel(), spec }, rules, undefined, book);
   try {
     const { decoded } = await inspectFrame(inspection, { camera: 'thin', frameId: 1, capturedAt: Date.now(), partId: null, recipe: 'board', image: await readImageFile(sample.tested) });
     return decoded.candidates.filter((c) => c.score >= (rules.perClass[c.label] ?? rules.threshold));
@@ -47,8 +37,8 @@ const found = (reports: Awaited<ReturnType<typeof reported>>) => bites.filter((b
 
 describe('golden-template thin-defect pass', () => {
   it('the shipped model has it, for bright differences only, its candidates held to 0.9', () => {
-    expect(model.spec.template!.difference.thin).toMatchObject({ polarity: 'bright', minScore: 0.9, openPx: 0 });
-    expect(model.spec.version).toBe('0.5.0');
+    expect(templateModel().spec.template!.difference.thin).toMatchObject({ polarity: 'bright', minScore: 0.9, openPx: 0 });
+    expect(templateModel().spec.version).toBe('0.5.0');
   });
 
   it('finds the two shallow mousebites of board 20085154 that the main comparison misses', async () => {
@@ -58,7 +48,7 @@ describe('golden-template thin-defect pass', () => {
   });
 
   it('a thin region is a candidate only at its minScore: a mousebite at 0.85 is dropped, the same row on a main region is kept', () => {
-    const decoder = new PatchClassifierDecoder(model.spec);
+    const decoder = new PatchClassifierDecoder(templateModel().spec);
     const row = Float32Array.from([0.05, 0.02, 0.02, 0.85, 0.02, 0.02, 0.02]);
     const transform = { frameWidth: 640, frameHeight: 640, scaleX: 1, scaleY: 1, padLeft: 0, padTop: 0 };
     const decode = (minScore?: number) => decoder.decode({ probs: { type: 'float32', dims: [1, 7], data: row } }, transform, [{ box: [10, 10, 28, 28], areaPx: 9, ...(minScore === undefined ? {} : { minScore }) }]).candidates;

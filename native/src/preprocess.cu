@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstdlib>
 
 #include "preprocess.h"
 #include "preprocess_pixel.cuh"
@@ -111,8 +112,10 @@ __device__ __forceinline__ bool binInside(const PreprocessParams& p, int x, int 
 // window's middle bytes by 8-byte loads and its edges by shuffles; the block's rows staged in shared
 // memory; registers capped for more blocks per SM; FADD for the int->float step and two quads a word
 // in 16-bit lanes, other block shapes, streaming stores (within noise).
-template <int C>
-__global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst, int ringBlocks) {
+// Benchmark candidates (2026-12-02 gpu6, INSPECTD_PREPROCESS_VARIANT): FADD int->float, CS streaming
+// stores, ROWS tensor rows a block (32 x ROWS threads).
+template <int C, bool FADD = false, bool CS = false, int ROWS = 8>
+__global__ void __launch_bounds__(32 * ROWS) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst, int ringBlocks) {
   const int groups = p.dstWidth / 4, rows = p.dstHeight;
   if (static_cast<int>(blockIdx.x) < ringBlocks) {
     int i = blockIdx.x * blockDim.x + threadIdx.x, ox, oy;
@@ -131,7 +134,7 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
     return;
   }
   const int b = blockIdx.x - ringBlocks, across = (groups + 31) / 32;
-  const int g = (b % across) * 32 + (threadIdx.x & 31), oy = (b / across) * 8 + (threadIdx.x >> 5);
+  const int g = (b % across) * 32 + (threadIdx.x & 31), oy = (b / across) * ROWS + (threadIdx.x >> 5);
   if (g <= 0 || g >= groups - 1 || oy <= 0 || oy >= rows - 1) return;
   const int ox = 4 * g, x = 2 * ox, y = 2 * oy;
   int out[4][3];
@@ -140,10 +143,17 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
   } else {  // a window past the frame that the ring did not take (an odd height): the per-tap path
     binBorder<C>(p, src, x, y, out);
   }
-  store4<C>(p, dst, ox, oy, out);
+  store4<C, FADD, CS>(p, dst, ox, oy, out);
 }
 
 bool aligned(const void* at, uintptr_t to) { return (reinterpret_cast<uintptr_t>(at) & (to - 1)) == 0; }
+
+// Benchmark-only (2026-12-02 gpu6): INSPECTD_PREPROCESS_VARIANT picks a binned-kernel candidate
+// (read once; unset or 0: the default). To be removed once the run is read, as 3a4ae1f did.
+int benchVariant() {
+  static const int v = [] { const char* e = std::getenv("INSPECTD_PREPROCESS_VARIANT"); return e ? std::atoi(e) : 0; }();
+  return v;
+}
 
 
 template <int C, bool WORDS, bool LINEAR = false, bool FULL = false>
@@ -164,9 +174,19 @@ void launchFor(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStr
   const bool bin2 = p.format == PixelFormat::BayerRg8 && p.resize == ResizeKind::Area && p.areaFastScale == 2 && p.innerWidth == p.dstWidth &&
                     p.innerHeight == p.dstHeight && p.padLeft == 0 && p.padTop == 0;
   if (bin2 && p.srcWidth % 8 == 0 && p.dstWidth % 4 == 0 && p.dstWidth >= 8 && p.dstHeight >= 2 && aligned(src, 8) && aligned(dst, 16)) {
-    const int ringPixels = 2 * p.dstWidth + 8 * (p.dstHeight - 2), ringBlocks = (ringPixels + 255) / 256;
-    const int blocks = ringBlocks + (p.dstWidth / 4 + 31) / 32 * ((p.dstHeight + 7) / 8);
-    bayerBin2Kernel<C><<<blocks, 256, 0, stream>>>(p, src, dst, ringBlocks);
+    auto bin = [&](auto kernel, int rows) {
+      const int threads = 32 * rows, ringPixels = 2 * p.dstWidth + 8 * (p.dstHeight - 2), ringBlocks = (ringPixels + threads - 1) / threads;
+      const int blocks = ringBlocks + (p.dstWidth / 4 + 31) / 32 * ((p.dstHeight + rows - 1) / rows);
+      kernel<<<blocks, threads, 0, stream>>>(p, src, dst, ringBlocks);
+    };
+    switch (benchVariant()) {
+      case 1: bin(bayerBin2Kernel<C, true, false>, 8); break;
+      case 2: bin(bayerBin2Kernel<C, false, true>, 8); break;
+      case 3: bin(bayerBin2Kernel<C, true, true>, 8); break;
+      case 4: bin(bayerBin2Kernel<C, false, false, 4>, 4); break;
+      case 5: bin(bayerBin2Kernel<C, true, true, 4>, 4); break;
+      default: bin(bayerBin2Kernel<C>, 8); break;
+    }
   } else if (p.resize == ResizeKind::Linear && p.format == PixelFormat::Bgr8) {
     launchGeneral<C, true, true, true>(p, src, dst, stream);
   } else if (p.resize == ResizeKind::Linear) {

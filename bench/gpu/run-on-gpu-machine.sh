@@ -13,8 +13,9 @@
 #   5. INSPECTD_VARIANTS="0 1 ...": for a tree whose kernels read a benchmark knob
 #      INSPECTD_PREPROCESS_VARIANT, each value through the accuracy test, then the benchmark (this
 #      tree has none: the knobs of the 2026-12-02 runs are in commit 95a49dd, in gpu4's "Binned
-#      Bayer kernel: 8 pixels a thread ...", 801d48d when written, and in gpu5's "Binned Bayer kernel:
-#      the frame's ring in blocks of its own ..."); INSPECTD_DIAG_VARIANTS: the benchmark alone
+#      Bayer kernel: 8 pixels a thread ...", 801d48d when written, in gpu5's "Binned Bayer kernel:
+#      the frame's ring in blocks of its own ..." and in gpu6's "Binned Bayer kernel: benchmark-only
+#      candidates ... for the gpu6 run ..."); INSPECTD_DIAG_VARIANTS: the benchmark alone
 #      (diagnostics with wrong values by design); INSPECTD_NCU_VARIANTS: ncu on each, 2448x2048 ->
 #      1224x1024; INSPECTD_MUTANTS / INSPECTD_MUTANT_VARIANTS: which mutants, and the mutant's test
 #      again under each variant; INSPECTD_SKIP_BENCH: no final benchmark; INSPECTD_VARIANTS_ACCURACY_ONLY:

@@ -13,11 +13,15 @@
 #   5. INSPECTD_VARIANTS="0 1 ...": for a tree whose kernels read a benchmark knob
 #      INSPECTD_PREPROCESS_VARIANT, each value through the accuracy test, then the benchmark (this
 #      tree has none: the knobs of the 2026-12-02 runs are in commit 95a49dd, in gpu4's "Binned
-#      Bayer kernel: 8 pixels a thread ...", 801d48d when written, and in gpu5's "Binned Bayer kernel:
-#      the frame's ring in blocks of its own ..."); INSPECTD_DIAG_VARIANTS: the benchmark alone
+#      Bayer kernel: 8 pixels a thread ...", 801d48d when written, in gpu5's "Binned Bayer kernel:
+#      the frame's ring in blocks of its own ..." and in gpu6's "Binned Bayer kernel: benchmark-only
+#      candidates ... for the gpu6 run ..."); INSPECTD_DIAG_VARIANTS: the benchmark alone
 #      (diagnostics with wrong values by design); INSPECTD_NCU_VARIANTS: ncu on each, 2448x2048 ->
 #      1224x1024; INSPECTD_MUTANTS / INSPECTD_MUTANT_VARIANTS: which mutants, and the mutant's test
-#      again under each variant; INSPECTD_SKIP_BENCH: no final benchmark
+#      again under each variant; INSPECTD_SKIP_BENCH: no final benchmark; INSPECTD_VARIANTS_ACCURACY_ONLY:
+#      INSPECTD_VARIANTS through the accuracy test alone (time them in INSPECTD_DIAG_VARIANTS, interleaved)
+#   INSPECTD_PREBUILT=DIR: the addon built on the dev machine (DIR/inspectd_gpu.node, nvcc 13, sm_90)
+#      and its mutants (DIR/mutant-NAME.node), so the device call builds nothing
 # Results go to $OUT (env.txt, tests.txt, bench.txt, results.json, ncu.txt, variants.txt).
 # The chain's verdict test runs the model in that machine's Python onnxruntime (bench/gpu/ort-peer.py):
 # onnxruntime-node's library does not fit in one device call's 64 MiB beside Node and the references.
@@ -48,7 +52,10 @@ node --version
 
 step "build the addon here (nvcc, sm_90)"
 addon=/tmp/inspectd-gpu-here.node
-if INSPECTD_CUDA_ARCHS=90 native/build-without-gyp.sh "$addon" .carry/node-api .carry/node-api/addon-api >>"$OUT/env.txt" 2>&1; then
+if [ -n "${INSPECTD_PREBUILT:-}" ] && [ -f "$INSPECTD_PREBUILT/inspectd_gpu.node" ]; then
+  addon="$PWD/$INSPECTD_PREBUILT/inspectd_gpu.node"
+  echo "not built here: the dev machine's build $addon (INSPECTD_PREBUILT)" | tee -a "$OUT/env.txt"
+elif INSPECTD_CUDA_ARCHS=90 native/build-without-gyp.sh "$addon" .carry/node-api .carry/node-api/addon-api >>"$OUT/env.txt" 2>&1; then
   echo "built on this machine: $addon" | tee -a "$OUT/env.txt"
 else
   addon="$PWD/native/build/Release/inspectd_gpu.node"
@@ -73,12 +80,13 @@ mutate() { # NAME FILE FROM TO
   # INSPECTD_MUTANTS: only these (names); INSPECTD_MUTANT_VARIANTS: the same mutant's test again with
   # each of these INSPECTD_PREPROCESS_VARIANT values (kernels behind the knob that share the code).
   [ -z "${INSPECTD_MUTANTS:-}" ] || [[ " $INSPECTD_MUTANTS " == *" $1 "* ]] || return 0
-  local dir="/tmp/inspectd-mutant-$1"
-  rm -rf "$dir" && cp -r native "$dir" && rm -rf "$dir/build"
+  local dir="/tmp/inspectd-mutant-$1" prebuilt="${INSPECTD_PREBUILT:+$PWD/$INSPECTD_PREBUILT/mutant-$1.node}"
+  rm -rf "$dir" "$dir.node" && cp -r native "$dir" && rm -rf "$dir/build"
   sed -i "s/$3/$4/" "$dir/src/$2"
+  if [ -n "$prebuilt" ] && [ -f "$prebuilt" ]; then cp "$prebuilt" "$dir.node"; fi
   if cmp -s "native/src/$2" "$dir/src/$2"; then
     echo "MUTATION $1 NOT APPLIED" | tee -a "$OUT/tests.txt"; tests_rc=1
-  elif INSPECTD_CUDA_ARCHS=90 "$dir/build-without-gyp.sh" "$dir.node" .carry/node-api .carry/node-api/addon-api >/dev/null 2>&1 &&
+  elif { [ -f "$dir.node" ] || INSPECTD_CUDA_ARCHS=90 "$dir/build-without-gyp.sh" "$dir.node" .carry/node-api .carry/node-api/addon-api >/dev/null 2>&1; } &&
     INSPECTD_GPU_ADDON="$dir.node" INSPECTD_GPU_TESTS=1 INSPECTD_GPU_REFS=.carry/gpu-refs \
       node node_modules/vitest/vitest.mjs run test/gpu/preprocess.test.ts >"$dir.txt" 2>&1; then
     echo "MUTATION CHECK $1 FAILED: the accuracy test passed on the broken kernel" | tee -a "$OUT/tests.txt"; tests_rc=1
@@ -112,7 +120,8 @@ if [ -n "${INSPECTD_VARIANTS:-}" ]; then
     else
       echo "accuracy: FAIL" | tee -a "$OUT/variants.txt"; grep -m5 -E 'AssertionError|expected' /tmp/inspectd-acc.txt | tee -a "$OUT/variants.txt"
     fi
-    INSPECTD_PREPROCESS_VARIANT="$v" node dist/bench/gpu/preprocess-bench.js --frames 200 --only 2448x2048 2>&1 | tee -a "$OUT/variants.txt"
+    [ -n "${INSPECTD_VARIANTS_ACCURACY_ONLY:-}" ] ||
+      INSPECTD_PREPROCESS_VARIANT="$v" node dist/bench/gpu/preprocess-bench.js --frames 200 --only 2448x2048 2>&1 | tee -a "$OUT/variants.txt"
   done
 fi
 

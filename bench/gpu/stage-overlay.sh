@@ -23,7 +23,13 @@ o="$session/.carry/$name/overlay"
 cache="$session/.carry/$name/cache"
 mkdir -p "$cache"
 rm -rf "$o" && mkdir -p "$o/.carry/gpu-refs"
-[ -f "$cache/node.xz" ] || xz -T2 --x86 --lzma2=preset=9e -c "$(readlink -f "$(command -v node)")" >"$cache/node.xz"
+# Stripped first (the dev machine's Node 20 carries its debug info: 98.9 MB, 86.3 stripped; the
+# addon's napi_* symbols are in .dynsym, which strip keeps): the checkout had grown to 29.5 MiB on
+# 2026-12-02 and the unstripped Node's 23.1 MB no longer fitted beside it.
+if [ ! -f "$cache/node.xz" ]; then
+  strip -o "$cache/node" "$(readlink -f "$(command -v node)")"
+  xz --x86 --lzma2=preset=9e -c "$cache/node" >"$cache/node.xz" && rm "$cache/node"
+fi
 cp "$cache/node.xz" "$o/.carry/node.xz"
 if [ ! -f "$cache/node_modules.tar.xz" ]; then
   node -e "
@@ -60,7 +66,10 @@ fi
 # The Node-API headers ride in the tree's archive (0.4 MB raw, 0.1 compressed: the carry had 18 KB
 # too many on 2026-12-02).
 # (No source maps, no earlier runs' raw output: the session checkout has those.)
-tar --exclude=native/build --exclude='*.map' --exclude='bench/gpu/h200-*' -cf - src native test/gpu bench dist/bench dist/src .carry/node-api |
+# .carry/prebuilt, where there is one: the addon and its mutants built here (run-on-gpu-machine.sh's
+# INSPECTD_PREBUILT), so the device call builds nothing.
+tar --exclude=native/build --exclude='*.map' --exclude='bench/gpu/h200-*' -cf - src native test/gpu bench dist/bench dist/src .carry/node-api \
+  $([ -d .carry/prebuilt ] && echo .carry/prebuilt) |
   xz -T2 -6 >"$o/tree.tar.xz"
 # Counted as the disk holds them (whole blocks): the device call refused 63.6 MiB of bytes that made
 # 65.1 MiB of blocks.

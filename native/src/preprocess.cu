@@ -100,19 +100,29 @@ __device__ __forceinline__ bool binInside(const PreprocessParams& p, int x, int 
 // Bayer RG8 binned 2x2 (INTER_AREA at exactly half size, OpenCV's block mean): the case where every
 // source pixel is read. A thread makes 4 neighbouring tensor pixels of a row: its window (4 source
 // rows of 10 bytes, the quads' 8 columns and one each side) comes in 3 aligned loads a row,
-// neighbouring quads share its columns, and the 4 pixels leave in one vector store per plane (32x8
-// threads a block: 128 pixels x 8 rows). The tensor's outer ring (rows 0 and last, the first and
-// last 4 pixels of the others) takes the per-tap path (OpenCV's border rule; same arithmetic, same
-// result), one pixel a thread, in blocks of its own: the ones before `ringBlocks`, started first.
+// neighbouring quads share its columns, and the 4 pixels leave in one vector store per plane (32x4
+// threads a block: 128 pixels x 4 rows; see BIN2_ROWS). The tensor's outer ring (rows 0 and last,
+// the first and last 4 pixels of the others) takes the per-tap path (OpenCV's border rule; same
+// arithmetic, same result), one pixel a thread, in blocks of their own (BIN2_THREADS threads too):
+// the ones before `ringBlocks`, started first.
 // Why apart: when a warp held both (2 warps in 10), its 31 other lanes idled while the one lane
 // ran the per-tap code; ncu read 22.7 active lanes of 32 and the kernel took 12.6-12.7 us; apart,
 // 30.2 lanes and 9.7-9.8 us (RESULTS.md, 2026-12-02 02:23).
 // Slower on the H200 (RESULTS.md): 2 rows a thread; 8 pixels a thread with 16-byte loads; the
 // window's middle bytes by 8-byte loads and its edges by shuffles; the block's rows staged in shared
 // memory; registers capped for more blocks per SM; FADD for the int->float step and two quads a word
-// in 16-bit lanes, other block shapes, streaming stores (within noise).
+// in 16-bit lanes; streaming stores (02:38: FADD within noise of the default, streaming stores 0.3-0.7
+// points below it, alone or with FADD).
+//
+// Tensor rows a block: 4 (128 threads). In the same run (RESULTS.md, 2026-12-02 02:38, three
+// interleaved rounds) 9.45-9.57 us, 50.0-50.6% of the copy, against 9.59-9.73 us, 49.2-49.8%, for 8
+// rows (256 threads). Why, not measured (no ncu in that call): at 48 registers an SM holds 5 blocks of
+// 256 (1280 threads) but 10 of 128, the same threads in finer pieces, so a block's slot frees sooner
+// when its warps end at different times.
+constexpr int BIN2_ROWS = 4;
+constexpr int BIN2_THREADS = 32 * BIN2_ROWS;
 template <int C>
-__global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst, int ringBlocks) {
+__global__ void __launch_bounds__(BIN2_THREADS) bayerBin2Kernel(const PreprocessParams p, const uint8_t* __restrict__ src, void* __restrict__ dst, int ringBlocks) {
   const int groups = p.dstWidth / 4, rows = p.dstHeight;
   if (static_cast<int>(blockIdx.x) < ringBlocks) {
     int i = blockIdx.x * blockDim.x + threadIdx.x, ox, oy;
@@ -131,7 +141,7 @@ __global__ void __launch_bounds__(256) bayerBin2Kernel(const PreprocessParams p,
     return;
   }
   const int b = blockIdx.x - ringBlocks, across = (groups + 31) / 32;
-  const int g = (b % across) * 32 + (threadIdx.x & 31), oy = (b / across) * 8 + (threadIdx.x >> 5);
+  const int g = (b % across) * 32 + (threadIdx.x & 31), oy = (b / across) * BIN2_ROWS + (threadIdx.x >> 5);
   if (g <= 0 || g >= groups - 1 || oy <= 0 || oy >= rows - 1) return;
   const int ox = 4 * g, x = 2 * ox, y = 2 * oy;
   int out[4][3];
@@ -155,7 +165,8 @@ void launchGeneral(const PreprocessParams& p, const uint8_t* src, void* dst, cud
 
 // Which kernel makes the tensor: the fastest version measured on the H200 for each case
 // (bench/gpu/RESULTS.md, 2026-12-01 15:38: binned Bayer 4 pixels a thread 12.5 us against 12.9 for
-// one, 2026-12-02 02:04: 12.7 against 16.2 for eight, 02:23: the ring apart 9.7-9.8; BGR letterbox with registers capped at 32
+// one, 2026-12-02 02:04: 12.7 against 16.2 for eight, 02:23: the ring apart 9.7-9.8, 02:38: 4 rows a
+// block 9.5-9.6 against 9.6-9.7 for 8; BGR letterbox with registers capped at 32
 // for full occupancy 6.1 us against 6.6, the same cap 2% slower on the Bayer letterbox). A frame or
 // tensor that does not fit the vector paths' alignment takes the general kernel, which computes the
 // same values.
@@ -164,9 +175,9 @@ void launchFor(const PreprocessParams& p, const uint8_t* src, void* dst, cudaStr
   const bool bin2 = p.format == PixelFormat::BayerRg8 && p.resize == ResizeKind::Area && p.areaFastScale == 2 && p.innerWidth == p.dstWidth &&
                     p.innerHeight == p.dstHeight && p.padLeft == 0 && p.padTop == 0;
   if (bin2 && p.srcWidth % 8 == 0 && p.dstWidth % 4 == 0 && p.dstWidth >= 8 && p.dstHeight >= 2 && aligned(src, 8) && aligned(dst, 16)) {
-    const int ringPixels = 2 * p.dstWidth + 8 * (p.dstHeight - 2), ringBlocks = (ringPixels + 255) / 256;
-    const int blocks = ringBlocks + (p.dstWidth / 4 + 31) / 32 * ((p.dstHeight + 7) / 8);
-    bayerBin2Kernel<C><<<blocks, 256, 0, stream>>>(p, src, dst, ringBlocks);
+    const int ringPixels = 2 * p.dstWidth + 8 * (p.dstHeight - 2), ringBlocks = (ringPixels + BIN2_THREADS - 1) / BIN2_THREADS;
+    const int blocks = ringBlocks + (p.dstWidth / 4 + 31) / 32 * ((p.dstHeight + BIN2_ROWS - 1) / BIN2_ROWS);
+    bayerBin2Kernel<C><<<blocks, BIN2_THREADS, 0, stream>>>(p, src, dst, ringBlocks);
   } else if (p.resize == ResizeKind::Linear && p.format == PixelFormat::Bgr8) {
     launchGeneral<C, true, true, true>(p, src, dst, stream);
   } else if (p.resize == ResizeKind::Linear) {

@@ -82,6 +82,8 @@ class IdleClient implements BenchOpcuaClient {
     this.send({ type: 'report' });
     const r = await reply;
     if (r.type !== 'report') throw new Error('unreachable');
+    // It exits once its session is closed; one that hangs in node-opcua's disconnect is not left behind.
+    setTimeout(() => void this.kill(), 5000).unref();
     return { seqs: new Map(r.seqs), jsonNotifications: r.jsonNotifications, cpuMs: Math.round(r.cpuMs), placement: r.placement };
   }
 

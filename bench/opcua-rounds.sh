@@ -13,7 +13,13 @@
 # A run named base is the server (as on) run from another build: BASE_ROOT, a package root whose dist/
 # was built before a change (the bench starts the daemon from its own package root), for the server
 # thread's CPU per verdict before and after it
-# (bench/RESULTS.md, "OPC UA: values set only when they change"). `node dist/bench/opcua-stall.js`
+# (bench/RESULTS.md, "OPC UA: values set only when they change").
+# Since 2026-12-02 (opcua5) the bench's OPC UA client runs in a process of its own under SCHED_IDLE
+# (`--opcua-client idle`, the default: on and onN runs; a base run is what its build does, inline
+# before opcua5); a run named inline is the server with
+# the client in the bench process (`--opcua-client inline`), as every on run before opcua5 was
+# (bench/RESULTS.md, "OPC UA: the server's stall with its client off the daemon's cores").
+# `node dist/bench/opcua-stall.js`
 # gives the on - off interval from the JSON files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +33,7 @@ for run in ${order//,/ }; do
   if (( $(date +%s) - start + round_s > budget )); then echo "budget: stopped before round $i ($run)" >&2; break; fi
   out=bench/results/opcua-yield-$session-$i-$run
   flag=(); [[ "$run" = on* || "$run" = base ]] && flag=(--opcua)
+  [[ "$run" = inline ]] && flag=(--opcua --opcua-client inline)
   dist=dist; [[ "$run" = base ]] && dist=${BASE_ROOT:?base needs BASE_ROOT}/dist
   if [[ "${COALESCE_AB:-}" = 1 || "$run" =~ ^on[0-9]+$ ]]; then
     ms=0; [[ "$run" =~ ^on([0-9]+)$ ]] && ms=${BASH_REMATCH[1]}

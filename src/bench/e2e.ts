@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import type { DaemonStats } from '../daemon.js';
 import { packageRoot } from '../paths.js';
 import { freePort } from '../util/free-port.js';
-import type { BenchOpcuaSubscriber } from './opcua-subscriber.js';
+import type { BenchOpcuaClient, OpcuaClientCount, OpcuaClientMode } from './opcua-client.js';
 import { PageWatchers, type PageWatcherFigures } from './page-watchers.js';
 import { ascending, percentile, round2 } from './stats.js';
 import { BenchSubscriber, type ReceivedVerdict } from './subscriber.js';
@@ -24,6 +24,8 @@ export interface E2eRun {
   commitDelayMs?: number;
   /** Run the OPC UA server with a client subscribed to every camera's result (the bench's own, beside its MQTT subscriber). */
   opcua?: boolean;
+  /** Where that client runs (opcua-client.ts): idle (default), a process of its own under SCHED_IDLE, as a remote client takes none of the daemon's cores; inline, in the bench process. */
+  opcuaClient?: OpcuaClientMode;
   /** Operator pages watching the live view during the run (Server-Sent Events + frame fetches). */
   pages?: number;
 }
@@ -44,13 +46,17 @@ export interface E2eFigures {
   timeoutMarginP99Ms: number;
   timeoutMarginMaxMs: number;
   daemon: DaemonStats | undefined;
-  /** The bench process's CPU in the counting window, % of a core (its OPC UA client's decoding with --opcua; the MQTT subscriber is a process of its own). */
+  /** The bench process's CPU in the counting window, % of a core (with --opcua-client inline, its OPC UA client's decoding; the MQTT subscriber is a process of its own). */
   benchCpuPctOfCore: number;
   /** With --opcua: what the OPC UA subscriber got while the MQTT subscriber counted. */
   opcua?: {
     seqNotifications: number;
     resultJsonNotifications: number;
     verdictsMissing: number;
+    /** Where the client ran: 'SCHED_IDLE' or 'nice 19' (its own process), 'inline' (the bench's). */
+    client: string;
+    /** Its own process's CPU in the counting window, % of a core (absent inline: it is in benchCpuPctOfCore). */
+    clientCpuPctOfCore?: number;
     /** From the server thread's start to its listening (node-opcua's nodeset load, the certificate on a first start). */
     startMs: number;
     /** Whether the cameras were already running when it listened (they do not wait for it). */
@@ -131,7 +137,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
 
-  let opcua: BenchOpcuaSubscriber | undefined;
+  let opcua: BenchOpcuaClient | undefined;
   let pages: PageWatchers | undefined;
   const sub = BenchSubscriber.start(`mqtt://127.0.0.1:${port}`, 'inspectd/bench/verdict');
 
@@ -147,8 +153,8 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
         if (Date.now() > startBy + 60_000 || child.exitCode !== null) throw new Error(`daemon did not start: ${stderr.slice(-2000)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const { BenchOpcuaSubscriber } = await import('./opcua-subscriber.js');
-      opcua = await BenchOpcuaSubscriber.open(`opc.tcp://127.0.0.1:${opcuaPort}`, dir, 'bench', cfg.cameras.map((c) => c.name));
+      const { openOpcuaClient } = await import('./opcua-client.js');
+      opcua = await openOpcuaClient(run.opcuaClient ?? 'idle', `opc.tcp://127.0.0.1:${opcuaPort}`, dir, 'bench', cfg.cameras.map((c) => c.name));
     }
     if (run.pages) {
       pages = new PageWatchers(`http://127.0.0.1:${httpPort}`, run.pages);
@@ -156,10 +162,10 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     }
     await new Promise((r) => setTimeout(r, run.warmupS * 1000));
     sub.count(true);
-    if (opcua) opcua.counting = true;
+    opcua?.count(true);
     pages?.startCounting();
     const t0 = Date.now();
-    // This process's CPU in the window: with --opcua it includes the bench's own OPC UA client, on the same cores as the daemon.
+    // This process's CPU in the window: with --opcua-client inline it includes the bench's own OPC UA client, on the same cores as the daemon.
     const cpu0 = process.cpuUsage();
     for (let s = 1; s <= run.seconds; s++) {
       await new Promise((r) => setTimeout(r, 1000));
@@ -170,14 +176,23 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
     const elapsedS = (Date.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const benchCpuPctOfCore = round2((cpu.user + cpu.system) / 1e4 / elapsedS);
-    if (opcua) opcua.counting = false;
+    opcua?.count(false);
     const got = await sub.finish();
     const { latencies, margins, answered, timeouts, lateAnswers, seen } = tally(got);
     // Let the last publish cycle reach the OPC UA client before its count is read.
     if (opcua) await new Promise((r) => setTimeout(r, 500));
-    const opcuaFigures: E2eFigures['opcua'] = opcua ? { ...opcuaCompare(seen, opcua), startMs: opcuaListening!.startMs, listenedAfterCamerasRan: opcuaListening!.afterRunning, priority: opcuaListening!.priority } : undefined;
-    await opcua?.close();
+    const counted = await opcua?.finish();
     opcua = undefined;
+    const opcuaFigures: E2eFigures['opcua'] = counted
+      ? {
+          ...opcuaCompare(seen, counted),
+          client: counted.placement,
+          ...(counted.cpuMs !== undefined ? { clientCpuPctOfCore: round2(counted.cpuMs / 10 / elapsedS) } : {}),
+          startMs: opcuaListening!.startMs,
+          listenedAfterCamerasRan: opcuaListening!.afterRunning,
+          priority: opcuaListening!.priority,
+        }
+      : undefined;
     const pageFigures = pages?.figures();
     pages?.close();
     child.kill('SIGTERM');
@@ -207,7 +222,7 @@ export async function measureE2e(run: E2eRun, baseDir: string, onProgress: (line
       ...(pageFigures ? { pages: pageFigures } : {}),
     };
   } finally {
-    await opcua?.close().catch(() => {});
+    await opcua?.kill();
     pages?.close();
     sub.kill();
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -243,7 +258,7 @@ function tally(got: readonly ReceivedVerdict[]) {
  * Verdicts the MQTT subscriber counted that the OPC UA subscriber never saw (per camera, within the
  * seq range both counted: the two windows open and close a moment apart).
  */
-function opcuaCompare(mqttSeqs: ReadonlyMap<string, number[]>, ua: BenchOpcuaSubscriber): Pick<NonNullable<E2eFigures['opcua']>, 'seqNotifications' | 'resultJsonNotifications' | 'verdictsMissing'> {
+function opcuaCompare(mqttSeqs: ReadonlyMap<string, number[]>, ua: OpcuaClientCount): Pick<NonNullable<E2eFigures['opcua']>, 'seqNotifications' | 'resultJsonNotifications' | 'verdictsMissing'> {
   let missing = 0;
   let notifications = 0;
   for (const [camera, seqs] of ua.seqs) {

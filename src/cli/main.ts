@@ -265,8 +265,9 @@ program
   .option('--pages <n>', 'operator pages watching the live view during the runs (SSE streams fetching each shown frame)', int('--pages'), 0)
   .addOption(new Option('--saturation <mode>', 'search: also find the e2e saturation (five more runs, 0.6-1 x raw); none: skip it').choices(['search', 'none']).default('search'))
   .option('--opcua', 'run the OPC UA server, with a client subscribed to every camera\'s result (docs/opcua.md)')
+  .addOption(new Option('--opcua-client <where>', "with --opcua, where the bench's OPC UA client runs: idle, a process of its own under SCHED_IDLE (a remote SCADA takes none of the daemon's cores); inline, in the bench process").choices(['idle', 'inline']).default('idle'))
   .option('--json <file>', 'also write the figures as JSON')
-  .action(async (o: { config?: string; seconds: number; rate?: number; cameras: number; width: number; height: number; commitDelay: number; pages: number; saturation: 'search' | 'none'; opcua?: boolean; json?: string }) => {
+  .action(async (o: { config?: string; seconds: number; rate?: number; cameras: number; width: number; height: number; commitDelay: number; pages: number; saturation: 'search' | 'none'; opcua?: boolean; opcuaClient: 'idle' | 'inline'; json?: string }) => {
     const { benchCommand } = await import('./commands/bench.js');
     exitCode = await benchCommand({ ...o, commitDelayMs: o.commitDelay }, process.argv.slice(2));
   });

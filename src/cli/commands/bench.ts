@@ -24,6 +24,8 @@ export interface BenchOptions {
   saturation: 'search' | 'none';
   /** The OPC UA server on, with the bench's client subscribed to every camera's result. */
   opcua?: boolean;
+  /** Where that client runs: idle (own process, SCHED_IDLE; default) or inline (the bench process). */
+  opcuaClient?: 'idle' | 'inline';
   json?: string;
 }
 
@@ -60,7 +62,7 @@ export async function benchCommand(opts: BenchOptions, argv: readonly string[]):
   }
   progress(`raw p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms, saturation ${raw.saturationFps} fps`);
 
-  const run = { baseConfig, cameras: opts.cameras, width: opts.width, height: opts.height, warmupS: 3, commitDelayMs: opts.commitDelayMs, opcua: opts.opcua ?? false, pages: opts.pages };
+  const run = { baseConfig, cameras: opts.cameras, width: opts.width, height: opts.height, warmupS: 3, commitDelayMs: opts.commitDelayMs, opcua: opts.opcua ?? false, opcuaClient: opts.opcuaClient ?? 'idle', pages: opts.pages };
   const offeredFps = opts.rate ?? round2(raw.saturationFps / 2);
   const e2e = await measureE2e({ ...run, offeredFps, seconds: opts.seconds }, baseDir, progress);
   // Saturation: the highest offered rate (tried at fractions of raw saturation) at which at most 1%
@@ -118,7 +120,7 @@ function table(r: BenchReport): string {
     ['event-loop delay p99', `${r.e2e.eventLoopDelayP99Ms} ms`],
     ['stages (p50/p99 ms)', JSON.stringify(r.e2e.daemon?.stages ?? [])],
     ['RSS start / end', `${r.e2e.daemon?.rssStartMb} / ${r.e2e.daemon?.rssEndMb} MiB`],
-    ...(r.e2e.opcua ? [['opc ua subscriber', `${r.e2e.opcua.seqNotifications} seq / ${r.e2e.opcua.resultJsonNotifications} ResultJson notifications, ${r.e2e.opcua.verdictsMissing} verdicts missing; listening ${r.e2e.opcua.startMs} ms after its start${r.e2e.opcua.listenedAfterCamerasRan ? ', cameras already running' : ''}; server thread ${r.e2e.opcua.priority}, busy ${r.e2e.opcua.serverThreadBusyPct ?? '?'}%, CPU ${r.e2e.opcua.serverThreadCpuMs ?? '?'} ms (${r.e2e.opcua.serverCpuPerVerdictMs ?? '?'} ms a verdict)`] as [string, string]] : []),
+    ...(r.e2e.opcua ? [['opc ua subscriber', `${r.e2e.opcua.seqNotifications} seq / ${r.e2e.opcua.resultJsonNotifications} ResultJson notifications, ${r.e2e.opcua.verdictsMissing} verdicts missing; client ${r.e2e.opcua.client}${r.e2e.opcua.clientCpuPctOfCore !== undefined ? ` (${r.e2e.opcua.clientCpuPctOfCore}% of a core)` : ''}; listening ${r.e2e.opcua.startMs} ms after its start${r.e2e.opcua.listenedAfterCamerasRan ? ', cameras already running' : ''}; server thread ${r.e2e.opcua.priority}, busy ${r.e2e.opcua.serverThreadBusyPct ?? '?'}%, CPU ${r.e2e.opcua.serverThreadCpuMs ?? '?'} ms (${r.e2e.opcua.serverCpuPerVerdictMs ?? '?'} ms a verdict)`] as [string, string]] : []),
     ['daemon CPU', `${r.e2e.daemon?.cpuPctOfCore}% of one core (all threads, from camera start to stop)`],
     ...Object.entries(r.targets).map(([k, t]): [string, string] => [`target ${k}`, `${t.met ? 'met' : 'NOT met'} (${t.value} vs ${t.limit})`]),
   ];

@@ -7,8 +7,8 @@
 # writes bench/results/opcua-yield-SESSION-{I}-{off|on}.{json,txt}. BUDGET_S (default 115) stops it
 # starting a round that would end past the budget (a round takes ~35 s on 2 vCPUs).
 # A run named onN (on200, say) is the server with opcua.coalesceMs: N (verdicts posted to its
-# thread in batches of N ms); with COALESCE_AB=1 every run, off and on included, is given the same
-# kind of config file (coalesceMs 0 unless onN), so the arms differ only in that (bench/RESULTS.md,
+# thread in batches of N ms); every run, off and on included, is given the same kind of
+# config file (since opcua6; before, with COALESCE_AB=1 only) (coalesceMs 0 unless onN), so the arms differ only in that (bench/RESULTS.md,
 # "OPC UA: coalesced verdicts").
 # A run named base is the server (as on) run from another build: BASE_ROOT, a package root whose dist/
 # was built before a change (the bench starts the daemon from its own package root), for the server
@@ -19,29 +19,37 @@
 # before opcua5); a run named inline is the server with
 # the client in the bench process (`--opcua-client inline`), as every on run before opcua5 was
 # (bench/RESULTS.md, "OPC UA: the server's stall with its client off the daemon's cores").
+# Since opcua6 the server's thread is under SCHED_IDLE by default (opcua.policy: idle): every run is
+# given a config file naming its policy, so an on (onN) run is the thread at nice +5 (policy: nice)
+# as before, and a run named idle (idleN: with coalesceMs N) is the thread under SCHED_IDLE
+# (bench/RESULTS.md, "OPC UA: the server under SCHED_IDLE, an equivalence test"). ROUND_SECONDS
+# (default 15) is the counting window of a round, RATE (default 20) the frames per second.
 # `node dist/bench/opcua-stall.js`
-# gives the on - off interval from the JSON files.
+# gives the on - off interval from the JSON files (--margin for the equivalence test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 session=$1
 order=$2
 budget=${BUDGET_S:-115}
 round_s=${ROUND_S:-40}
+seconds=${ROUND_SECONDS:-15}
+rate=${RATE:-20}
 start=$(date +%s)
 i=0
 for run in ${order//,/ }; do
   if (( $(date +%s) - start + round_s > budget )); then echo "budget: stopped before round $i ($run)" >&2; break; fi
   out=bench/results/opcua-yield-$session-$i-$run
-  flag=(); [[ "$run" = on* || "$run" = base ]] && flag=(--opcua)
+  flag=(); [[ "$run" = on* || "$run" = idle* || "$run" = base ]] && flag=(--opcua)
   [[ "$run" = inline ]] && flag=(--opcua --opcua-client inline)
   dist=dist; [[ "$run" = base ]] && dist=${BASE_ROOT:?base needs BASE_ROOT}/dist
-  if [[ "${COALESCE_AB:-}" = 1 || "$run" =~ ^on[0-9]+$ ]]; then
-    ms=0; [[ "$run" =~ ^on([0-9]+)$ ]] && ms=${BASH_REMATCH[1]}
+  if [[ "$run" != base ]]; then
+    ms=0; [[ "$run" =~ ^(on|idle)([0-9]+)$ ]] && ms=${BASH_REMATCH[2]}
+    policy=nice; [[ "$run" = idle* ]] && policy=idle
     cfg=$(mktemp /tmp/opcua-rounds-XXXX.yaml)
-    printf 'opcua:\n  coalesceMs: %s\n' "$ms" > "$cfg"
+    printf 'opcua:\n  coalesceMs: %s\n  policy: %s\n' "$ms" "$policy" > "$cfg"
     flag+=(-c "$cfg")
   fi
-  node "$dist"/src/cli/main.js bench --seconds 15 --rate 20 --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1 || echo "round $i $run failed: $out.txt" >&2
+  node "$dist"/src/cli/main.js bench --seconds "$seconds" --rate "$rate" --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1 || echo "round $i $run failed: $out.txt" >&2
   echo "round $i $run done at $(( $(date +%s) - start )) s" >&2
   i=$((i + 1))
 done

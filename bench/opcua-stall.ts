@@ -16,6 +16,15 @@
  *   Mann-Whitney (Moses) 95% interval, and the Mann-Whitney two-sided p (normal approximation, ties
  *   corrected).
  * An interval's upper end is the detection bound: an effect larger than it would have shown.
+ *
+ * The equivalence test (since opcua6; the margins written down before the rounds were run, in
+ * bench/RESULTS.md, "OPC UA: the server under SCHED_IDLE, an equivalence test"): the arms' e2e
+ * p99 over every frame of their rounds pooled (the 3rd-worst of one round's 300 frames is too noisy
+ * to tell 2 ms) and their pooled misses per 1,000 frames, each difference with a 90% bootstrap
+ * interval over rounds (resampled within session and arm: the frames of a round are not
+ * independent). "No stall" is shown when the p99 interval lies within ±--margin-ms (default 2;
+ * two one-sided tests at 5% each, TOST) and the misses interval's upper end is at most
+ * --margin-misses per 1,000 (default 1; one-sided at 5%). The pooled p95 and mean are given beside.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -31,16 +40,22 @@ interface Round {
   inferP99: number | undefined;
   serverCpuPerVerdictMs: number | undefined;
   serverBusyPct: number | undefined;
+  /** Every answered frame's capture → receipt, ms (bench JSON since opcua6). */
+  latencies: number[] | undefined;
+  /** How late the client got results (receipt - decidedAt, ms) and the verdicts it missed (bench JSON since opcua6). */
+  late: { p50: number; p99: number; max: number } | undefined;
+  verdictsMissing: number | undefined;
 }
 
 interface BenchJson {
   e2e: {
     received: number;
     p99Ms: number;
+    frameLatenciesMs?: number[];
     deadlineMisses: number;
     eventLoopDelayP99Ms?: number;
     daemon?: { stages?: { infer?: { p99: number } }[] };
-    opcua?: { serverCpuPerVerdictMs?: number; serverThreadBusyPct?: number };
+    opcua?: { serverCpuPerVerdictMs?: number; serverThreadBusyPct?: number; lateMs?: { p50: number; p99: number; max: number }; verdictsMissing?: number };
   };
 }
 
@@ -61,6 +76,9 @@ function readRound(file: string): Round {
     inferP99: e.daemon?.stages?.[0]?.infer?.p99,
     serverCpuPerVerdictMs: e.opcua?.serverCpuPerVerdictMs,
     serverBusyPct: e.opcua?.serverThreadBusyPct,
+    latencies: e.frameLatenciesMs,
+    late: e.opcua?.lateMs,
+    verdictsMissing: e.opcua?.verdictsMissing,
   };
 }
 
@@ -124,15 +142,16 @@ const FIGURES: Figure[] = [
   { name: 'server thread CPU per verdict (ms)', value: (r) => r.serverCpuPerVerdictMs, diff: medianOf((r) => r.serverCpuPerVerdictMs) },
 ];
 
-/** 95% percentile interval of `stat`, resampling rounds with replacement within each session's arm. */
-function bootstrap(off: Round[], on: Round[], stat: Stat, n = 10_000): [number, number] {
+/** The `level` percentile interval of `stat` (95% unless told), resampling rounds with replacement within each session's arm. */
+function bootstrap(off: Round[], on: Round[], stat: Stat, n = 10_000, level = 0.95): [number, number] {
   const rnd = random(11);
   const cells = (rs: Round[]) => groups(rs, (r) => r.session);
   const offCells = cells(off);
   const onCells = cells(on);
   const draw = (cs: Round[][]) => cs.flatMap((c) => c.map(() => c[Math.floor(rnd() * c.length)]!));
   const stats = Array.from({ length: n }, () => stat(draw(offCells), draw(onCells))).sort((a, b) => a - b);
-  return [stats[Math.floor(n * 0.025)]!, stats[Math.ceil(n * 0.975) - 1]!];
+  const tail = (1 - level) / 2;
+  return [stats[Math.floor(n * tail)]!, stats[Math.ceil(n * (1 - tail)) - 1]!];
 }
 
 /** Hodges-Lehmann shift on - off, its Moses 95% interval, and Mann-Whitney's two-sided p. */
@@ -150,6 +169,41 @@ function hodgesLehmann(off: number[], on: number[]): { shift: number; ci: [numbe
   return { shift: median(diffs), ci: [diffs[k]!, diffs[m * n - 1 - k]!], p: 2 * (1 - normalCdf(Math.abs(z))) };
 }
 
+/** The `p` percentile of every frame of the rounds together (nearest rank, as src/bench/stats.ts). */
+function pooledPercentile(rs: Round[], p: number): number {
+  const all = Float64Array.from(rs.flatMap((r) => r.latencies!)).sort();
+  return all[Math.min(all.length - 1, Math.max(0, Math.ceil((p / 100) * all.length) - 1))]!;
+}
+const pooledMean = (rs: Round[]) => {
+  const all = rs.flatMap((r) => r.latencies!);
+  return all.reduce((a, b) => a + b, 0) / all.length;
+};
+
+/** TOST on the pooled p99 within ±marginMs, and the misses' one-sided bound within +marginMisses per 1,000; 90% intervals. */
+function equivalence(off: Round[], on: Round[], marginMs: number, marginMisses: number) {
+  const pooled = (name: string, stat: Stat) => {
+    const ci = bootstrap(off, on, stat, 4000, 0.9);
+    return { figure: name, [ARMS.off]: round2(stat(off, [])), [ARMS.on]: round2(stat([], on)), difference: round2(stat(off, on)), bootstrap90: ci.map(round2) };
+  };
+  // The stats take (off, on); one arm's own value is asked for with the other empty.
+  const arm = (f: (rs: Round[]) => number): Stat => (o, n) => (n.length === 0 ? f(o) : o.length === 0 ? f(n) : f(n) - f(o));
+  const p99 = pooled('e2e p99, every frame pooled (ms)', arm((rs) => pooledPercentile(rs, 99)));
+  const misses = pooled('deadline misses per 1,000 frames, pooled', arm(perMille));
+  const [lo, hi] = p99.bootstrap90 as number[];
+  const p99Within = lo! >= -marginMs && hi! <= marginMs;
+  const missesWithin = (misses.bootstrap90 as number[])[1]! <= marginMisses;
+  return {
+    margin: { e2eP99Ms: marginMs, missesPer1000: marginMisses },
+    figures: [p99, misses, pooled('e2e p95, every frame pooled (ms)', arm((rs) => pooledPercentile(rs, 95))), pooled('e2e mean, every frame pooled (ms)', arm(pooledMean))],
+    p99Within,
+    missesWithin,
+    noStallShown: p99Within && missesWithin,
+  };
+}
+
+/** The arms' names, for the equivalence figures' keys. */
+const ARMS = { off: 'off', on: 'on' };
+
 function main(): void {
   const args = process.argv.slice(2);
   const opt = (name: string, dflt: string) => {
@@ -162,19 +216,26 @@ function main(): void {
   const offArm = opt('--off', 'off');
   const onArm = opt('--on', 'on');
   const jsonOut = opt('--json', '');
+  const marginMs = Number(opt('--margin-ms', '2'));
+  const marginMisses = Number(opt('--margin-misses', '1'));
+  ARMS.off = offArm;
+  ARMS.on = onArm;
   const rounds = args.map(readRound);
   const off = rounds.filter((r) => r.arm === offArm);
   const on = rounds.filter((r) => r.arm === onArm);
   if (off.length < 2 || on.length < 2) throw new Error(`need two rounds an arm at least: ${off.length} ${offArm}, ${on.length} ${onArm}`);
   const sessions = [...new Set(rounds.map((r) => r.session))];
   const result = {
-    command: `node dist/bench/opcua-stall.js --off ${offArm} --on ${onArm} ${args.join(' ')}`,
+    command: `node dist/bench/opcua-stall.js --off ${offArm} --on ${onArm} --margin-ms ${marginMs} --margin-misses ${marginMisses} ${args.join(' ')}`,
     sessions,
     rounds: { [offArm]: off.length, [onArm]: on.length },
     frames: { [offArm]: off.reduce((s, r) => s + r.frames, 0), [onArm]: on.reduce((s, r) => s + r.frames, 0) },
     misses: { [offArm]: off.reduce((s, r) => s + r.misses, 0), [onArm]: on.reduce((s, r) => s + r.misses, 0) },
     serverCpuPerVerdictMs: defined(on.map((r) => r.serverCpuPerVerdictMs)),
     serverBusyPct: defined(on.map((r) => r.serverBusyPct)),
+    // Per round of the on arm: how late its client got results (p50 / p99 / max, ms) and what it missed.
+    clientLateMs: on.flatMap((r) => (r.late ? [[r.late.p50, r.late.p99, r.late.max]] : [])),
+    clientVerdictsMissing: defined(on.map((r) => r.verdictsMissing)),
     figures: FIGURES.filter((f) => defined(off.map(f.value)).length > 1 && defined(on.map(f.value)).length > 1).map((f) => {
       const hl = hodgesLehmann(defined(off.map(f.value)), defined(on.map(f.value)));
       const ci = bootstrap(off, on, f.diff);
@@ -188,6 +249,8 @@ function main(): void {
         mannWhitneyP: Math.round(hl.p * 1000) / 1000,
       };
     }),
+    // Only where every round's JSON has its frames (bench JSON since opcua6).
+    ...(rounds.every((r) => r.latencies) ? { equivalence: equivalence(off, on, marginMs, marginMisses) } : {}),
   };
   console.log(JSON.stringify(result, null, 2));
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2) + '\n');

@@ -34,7 +34,7 @@ process.on('message', (m: ToOpcuaClient) => {
   } else {
     const s = sub;
     // Disconnect only once the report is written (as subscriber-process.ts: closing the channel cancels a pending write).
-    process.send!({ type: 'report', seqs: [...s.seqs], jsonNotifications: s.jsonNotifications, cpuMs, placement: placement() } satisfies FromOpcuaClient, undefined, undefined, () => {
+    process.send!({ type: 'report', seqs: [...s.seqs], jsonNotifications: s.jsonNotifications, cpuMs, lateMs: s.lateMs, placement: placement() } satisfies FromOpcuaClient, undefined, undefined, () => {
       void s.close().finally(() => process.disconnect());
     });
   }

@@ -15,6 +15,8 @@ export interface OpcuaClientCount {
   /** Each camera's LastResult.Seq values received while counting. */
   seqs: ReadonlyMap<string, number[]>;
   jsonNotifications: number;
+  /** Per Seq notification: its receipt minus the verdict's decidedAt, ms. */
+  lateMs: readonly number[];
   /** The client's CPU while counting, ms (idle: its own process; inline: part of the bench process's). */
   cpuMs?: number;
   /** 'SCHED_IDLE' or 'nice N' (its own process, as the kernel had it), or 'inline'. */
@@ -41,7 +43,7 @@ class InlineClient implements BenchOpcuaClient {
   }
   async finish(): Promise<OpcuaClientCount> {
     await this.sub.close();
-    return { seqs: this.sub.seqs, jsonNotifications: this.sub.jsonNotifications, placement: 'inline' };
+    return { seqs: this.sub.seqs, jsonNotifications: this.sub.jsonNotifications, lateMs: this.sub.lateMs, placement: 'inline' };
   }
   kill(): Promise<void> {
     return this.sub.close().catch(() => {});
@@ -84,7 +86,7 @@ class IdleClient implements BenchOpcuaClient {
     if (r.type !== 'report') throw new Error('unreachable');
     // It exits once its session is closed; one that hangs in node-opcua's disconnect is not left behind.
     setTimeout(() => void this.kill(), 5000).unref();
-    return { seqs: new Map(r.seqs), jsonNotifications: r.jsonNotifications, cpuMs: Math.round(r.cpuMs), placement: r.placement };
+    return { seqs: new Map(r.seqs), jsonNotifications: r.jsonNotifications, lateMs: r.lateMs, cpuMs: Math.round(r.cpuMs), placement: r.placement };
   }
 
   async kill(): Promise<void> {

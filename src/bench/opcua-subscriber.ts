@@ -4,11 +4,14 @@ import { AttributeIds, ClientMonitoredItem, ClientSubscription, OPCUACertificate
 /**
  * The bench's OPC UA client, as a SCADA would subscribe: every camera's LastResult.Seq and
  * LastResult.ResultJson, exception-based (samplingInterval 0) with a queue deep enough to keep
- * every change. It counts what it gets so the bench can say whether any verdict was missed.
+ * every change. It counts what it gets so the bench can say whether any verdict was missed, and how
+ * late each reached it.
  */
 export class BenchOpcuaSubscriber {
   readonly seqs = new Map<string, number[]>();
   jsonNotifications = 0;
+  /** Per Seq notification counted: its receipt here minus the verdict's decidedAt (the value's source timestamp), ms. */
+  readonly lateMs: number[] = [];
   counting = false;
   private constructor(
     private readonly client: OPCUAClient,
@@ -31,7 +34,10 @@ export class BenchOpcuaSubscriber {
       const params = { samplingInterval: 0, discardOldest: false, queueSize: 10_000 };
       const seq = ClientMonitoredItem.create(sub, { nodeId: `${base}.Seq`, attributeId: AttributeIds.Value }, params, TimestampsToReturn.Both);
       seq.on('changed', (dv) => {
-        if (s.counting) s.seqs.get(cam)!.push(dv.value.value as number);
+        if (!s.counting) return;
+        s.seqs.get(cam)!.push(dv.value.value as number);
+        // The same clock as the daemon's (one box): how late the result reaches a client, publishing interval included.
+        if (dv.sourceTimestamp) s.lateMs.push(Date.now() - dv.sourceTimestamp.getTime());
       });
       const json = ClientMonitoredItem.create(sub, { nodeId: `${base}.ResultJson`, attributeId: AttributeIds.Value }, params, TimestampsToReturn.Both);
       json.on('changed', () => {

@@ -78,6 +78,7 @@ export function openOpcuaServer(p: Pick<OpcuaParts, 'config' | 'inspections' | '
       storage,
       verdictLog: resolve(p.config.storage.path),
       nice: o.nice,
+      policy: o.policy,
       coalesceMs: o.coalesceMs,
     },
     trigger,

@@ -15,7 +15,7 @@ import type { ConfigActivation, FromStation, StationSetup, ToStation } from './p
 export interface OpcuaListening {
   endpointUrl: string;
   endpoints: string[];
-  /** The server thread's nice ('nice 5', or why it could not be set). */
+  /** The server thread's scheduling as the kernel had it ('SCHED_IDLE', 'nice 5'; or why opcua.policy could not be set). */
   priority: string;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { LoadedConfig } from '../../config/running-config.js';
 import type { CameraState, StorageState } from '../../ops/telemetry.js';
+import type { ThreadPolicy } from '../../ops/thread-priority.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { ModelInfo, VerdictMessage } from '../../verdict/types.js';
 import type { CameraDescription } from './address-space.js';
@@ -26,8 +27,9 @@ export interface StationSetup {
   storage: StorageState;
   /** The verdict log's file: ResultManagement reads it on the server's thread, read-only. */
   verdictLog: string;
-  /** opcua.nice: the thread sets it on itself before loading node-opcua. */
+  /** opcua.nice and opcua.policy: the thread sets them on itself before loading node-opcua. */
   nice: number;
+  policy: ThreadPolicy;
   /** opcua.coalesceMs: read by the main thread's OpcuaOutput (verdicts posted in batches), not by the thread. */
   coalesceMs: number;
   /** The daemon's log level: the thread's log lines below it are not even sent. */
@@ -66,7 +68,7 @@ export interface ConfigActivation {
 
 /** Server thread → main thread. */
 export type FromStation =
-  /** priority: the thread's nice as set (or why it could not be), for the listening log line. */
+  /** priority: the thread's scheduling as the kernel then had it ('SCHED_IDLE', 'nice 5'; or why the one asked for could not be set), for the listening log line. */
   | { type: 'listening'; endpointUrl: string; endpoints: string[]; priority: string }
   | { type: 'failed'; message: string }
   /** One pino JSON line of the thread's logger (node-opcua's warnings included), for the daemon's log. */

@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setErrorLogger, setWarningLogger } from 'node-opcua';
 import pino from 'pino';
 import { threadCpuMs } from '../../ops/thread-cpu.js';
-import { setThisThreadNice } from '../../ops/thread-priority.js';
+import { setThisThreadPolicy } from '../../ops/thread-priority.js';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { FromStation, StationSetup, ToStation } from './protocol.js';
 import { OpcuaStation } from './server.js';
@@ -21,7 +21,7 @@ const port = parentPort;
 const setup = workerData as StationSetup;
 const post = (m: FromStation) => port.postMessage(m);
 // First, before the nodeset load (seconds of CPU): on a small box the line's threads come first from the start.
-const priority = setThisThreadNice(setup.nice);
+const priority = setThisThreadPolicy(setup.policy, setup.nice);
 
 // One root logger, the daemon's: this thread's lines go to the main thread as pino JSON and are
 // written there. node-opcua prints its warnings on stdout as plain text: into the same log instead.

@@ -46,7 +46,9 @@ for run in ${order//,/ }; do
     ms=0; [[ "$run" =~ ^(on|idle)([0-9]+)$ ]] && ms=${BASH_REMATCH[2]}
     policy=nice; [[ "$run" = idle* ]] && policy=idle
     cfg=$(mktemp /tmp/opcua-rounds-XXXX.yaml)
-    printf 'opcua:\n  coalesceMs: %s\n  policy: %s\n' "$ms" "$policy" > "$cfg"
+    # The model's precision pinned: 'auto' times fp32 against int8 at each start and can pick either
+    # (opcua6 saw one round of fp32 among int8 ones), which would make rounds differ in more than the arm.
+    printf 'model:\n  path: models/synthetic-line/model.json\n  precision: %s\nopcua:\n  coalesceMs: %s\n  policy: %s\n' "${PRECISION:-int8}" "$ms" "$policy" > "$cfg"
     flag+=(-c "$cfg")
   fi
   node "$dist"/src/cli/main.js bench --seconds "$seconds" --rate "$rate" --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1 || echo "round $i $run failed: $out.txt" >&2

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageSecurityMode, OPCUAClient, UserTokenType } from 'node-opcua';
 import pino from 'pino';
@@ -133,6 +133,24 @@ describe('OPC UA security', () => {
   });
 });
 
+describe("the server's thread yields to the line (opcua.policy, default idle)", () => {
+  it('runs the server on the one thread of this process under SCHED_IDLE, and the listening answer says so', async () => {
+    expect((await output.listening).priority).toBe('SCHED_IDLE');
+    // From the kernel, not from the thread's own answer: policy is /proc/.../stat field 41 (5 = SCHED_IDLE).
+    const policy = (tid: string) => {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+      } catch {
+        return -1; // ended between the listing and the read
+      }
+    };
+    const idle = readdirSync('/proc/self/task').filter((tid) => policy(tid) === 5);
+    expect(idle).toHaveLength(1);
+    expect(idle[0]).not.toBe(String(process.pid));
+  });
+});
+
 describe('OPC UA config rules (exit 78 naming the field)', () => {
   const check = (lines: string[]) => {
     const d = tempDir('opcua-cfg');
@@ -147,6 +165,13 @@ describe('OPC UA config rules (exit 78 naming the field)', () => {
     expect(check(['opcua:', '  enabled: true', '  host: 0.0.0.0', '  allowInsecureNone: true']).status).toBe(0);
     expect(check(['opcua:', '  enabled: true', '  host: 0.0.0.0', '  securityModes: [SignAndEncrypt]']).status).toBe(0);
     expect(check(['opcua:', '  enabled: true', '  host: 127.0.0.1']).status).toBe(0);
+  });
+
+  it('refuses a scheduling policy other than idle or nice', () => {
+    const bad = check(['opcua:', '  enabled: true', '  policy: low']);
+    expect(bad.status).toBe(78);
+    expect(bad.stderr).toContain('opcua.policy');
+    expect(check(['opcua:', '  enabled: true', '  policy: nice', '  nice: 10']).status).toBe(0);
   });
 
   it('refuses an unreadable or malformed users file, anonymous beside users, and an opcua trigger without the server', () => {

@@ -48,10 +48,15 @@ for run in ${order//,/ }; do
     cfg=$(mktemp /tmp/opcua-rounds-XXXX.yaml)
     # The model's precision pinned: 'auto' times fp32 against int8 at each start and can pick either
     # (opcua6 saw one round of fp32 among int8 ones), which would make rounds differ in more than the arm.
-    printf 'model:\n  path: models/synthetic-line/model.json\n  precision: %s\nopcua:\n  coalesceMs: %s\n  policy: %s\n' "${PRECISION:-int8}" "$ms" "$policy" > "$cfg"
+    # Absolute: a config file's relative paths are resolved against its own folder (/tmp here).
+    printf 'model:\n  path: %s/models/synthetic-line/model.json\n  precision: %s\nopcua:\n  coalesceMs: %s\n  policy: %s\n' "$PWD" "${PRECISION:-int8}" "$ms" "$policy" > "$cfg"
     flag+=(-c "$cfg")
   fi
-  node "$dist"/src/cli/main.js bench --seconds "$seconds" --rate "$rate" --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1 || echo "round $i $run failed: $out.txt" >&2
+  node "$dist"/src/cli/main.js bench --seconds "$seconds" --rate "$rate" --saturation none "${flag[@]}" --json "$out.json" > "$out.txt" 2>&1 || {
+    # A failed round stops the session: a broken set-up must not spend the rest of a quiet window (opcua6 lost three that way).
+    echo "round $i $run failed: $out.txt" >&2
+    exit 1
+  }
   echo "round $i $run done at $(( $(date +%s) - start )) s" >&2
   i=$((i + 1))
 done

@@ -31,7 +31,7 @@ beforeAll(async () => {
   writeFileSync(usersFile, ['# line 3 PLC and the commissioning laptop', await hashUserLine('plc', 'line3-secret'), 'eng:plain$engineer-pw', ''].join('\n'));
   const port = await freePort();
   const config = parseConfig(
-    { station: 'sec', storage: { path: join(dir, 'v.db') }, opcua: { enabled: true, port, securityModes: ['Sign', 'SignAndEncrypt'], usersFile } },
+    { station: 'sec', storage: { path: join(dir, 'v.db') }, opcua: { enabled: true, port, securityModes: ['Sign', 'SignAndEncrypt'], usersFile, policy: 'idle' } },
     'test',
   );
   output = openOpcuaServer(
@@ -133,7 +133,7 @@ describe('OPC UA security', () => {
   });
 });
 
-describe("the server's thread yields to the line (opcua.policy, default idle)", () => {
+describe("the server's thread yields to the line (opcua.policy: idle)", () => {
   it('runs the server on the one thread of this process under SCHED_IDLE, and the listening answer says so', async () => {
     expect((await output.listening).priority).toBe('SCHED_IDLE');
     // From the kernel, not from the thread's own answer: policy is /proc/.../stat field 41 (5 = SCHED_IDLE).

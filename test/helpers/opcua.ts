@@ -136,7 +136,7 @@ export class PlcSession {
   async monitorResultReady(objectPath: string, onEvent: (e: ResultReadyEvent) => void): Promise<ClientSubscription> {
     await this.session.extractNamespaceDataType();
     const mv = await this.namespaceIndex('http://opcfoundation.org/UA/MachineVision');
-    const names = ['ResultId', 'ResultState', 'PartId', 'InternalRecipeId', 'ResultContent', 'IsPartial'] as const;
+    const names = ['ResultId', 'ResultState', 'PartId', 'InternalRecipeId', 'ResultContent', 'IsPartial', 'JobId'] as const;
     const filter = constructEventFilter(['EventType', 'SourceName', ...names.map((name) => ({ namespaceIndex: mv, name }))]);
     // ResultReadyEventType is ns=MV;i=1024 (the nodeset's own id); its fields are not on BaseEventType.
     filter.selectClauses!.forEach((c, i) => {
@@ -145,7 +145,7 @@ export class PlcSession {
     const sub = await this.session.createSubscription2({ requestedPublishingInterval: 50, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 20, maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 10 });
     const item = await sub.monitor({ nodeId: this.id(objectPath), attributeId: AttributeIds.EventNotifier }, { samplingInterval: 0, discardOldest: false, queueSize: 10_000, filter }, TimestampsToReturn.Both);
     item.on('changed', (fields: Variant[]) => {
-      const [eventType, sourceName, resultId, resultState, partId, recipe, content, isPartial] = fields.map((f) => f.value as unknown);
+      const [eventType, sourceName, resultId, resultState, partId, recipe, content, isPartial, jobId] = fields.map((f) => f.value as unknown);
       onEvent({
         eventType: String(eventType),
         sourceName: sourceName as string,
@@ -155,6 +155,7 @@ export class PlcSession {
         recipe: recipe as { id?: string; version?: string } | null,
         content: (content as string[] | null) ?? [],
         isPartial: isPartial as boolean,
+        jobId: (jobId as { id?: string } | null)?.id,
       });
     });
     return sub;
@@ -176,6 +177,7 @@ export interface ResultReadyEvent {
   recipe: { id?: string; version?: string } | null;
   content: string[];
   isPartial: boolean;
+  jobId: string | undefined;
 }
 
 export { freePort } from '../../src/util/free-port.js';

@@ -163,6 +163,9 @@ describe('the OPC UA server in the daemon', () => {
     expect(belt.resultState).toBe(verdict.verdict === 'TIMEOUT' ? 3 : 1);
     expect(belt.isPartial).toBe(false);
     expect(belt.recipe).toMatchObject({ id: 'synthetic-line' });
+    // The part's job is the one StartSingleJob names (camera/partId), whichever way it was triggered; free-running frames are the continuous job's.
+    expect(belt.jobId).toBe('belt/P-200');
+    expect(new Set(events.filter((e) => e.sourceName === 'line').map((e) => e.jobId))).toEqual(new Set(['continuous']));
     // One event per verdict of the 20 fps camera, in seq order, as the log has them.
     const line = events.filter((e) => e.sourceName === 'line').map((e) => Number(e.resultId));
     expect(line.length, `line events ${line.length}`).toBeGreaterThanOrEqual(10);

@@ -34,6 +34,7 @@ interface ResultData {
   resultState: number;
   partId?: { id: string } | null;
   internalRecipeId: { id: string; version: string };
+  jobId: { id: string };
   resultContent: Array<{ value: string }> | null;
 }
 
@@ -112,6 +113,8 @@ describe('OPC 40100 ResultManagement and the state machine methods', () => {
     expect(result.resultId.id).toBe(String(row.seq));
     expect(result.partId?.id).toBe(row.part_id);
     expect(result.internalRecipeId.id).toBe('synthetic-line');
+    // A free-running camera's frame, a PartId of its own (partId: frame) or not, is the continuous job's.
+    expect(result.jobId.id).toBe('continuous');
     expect(result.resultState).toBe(row.verdict === 'TIMEOUT' ? 3 : row.verdict === 'ERROR' ? 4 : 1);
     expect(content(result)).toMatchObject({ seq: row.seq, verdict: row.verdict, partId: row.part_id, camera: 'line' });
 

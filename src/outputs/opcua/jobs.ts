@@ -2,7 +2,7 @@ import { DataType, promoteToStateMachine, StatusCodes, type CallMethodResultOpti
 import type { Logger } from 'pino';
 import type { TriggerRejection } from '../../source/trigger.js';
 import type { ModelInfo } from '../../verdict/types.js';
-import type { VisionSystem } from './machine-vision.js';
+import { CONTINUOUS_JOB, jobIdOf, type VisionSystem } from './machine-vision.js';
 import { idOf } from './method-answers.js';
 
 /**
@@ -70,7 +70,7 @@ export class JobControl {
     const rejection = await this.deps.trigger({ camera, partId });
     this.deps.log.info({ event: 'opcua.job', method: 'StartSingleJob', camera, partId, refused: rejection?.code }, rejection ? 'opc ua: StartSingleJob refused' : 'opc ua: StartSingleJob: the part waits for its frame');
     if (rejection) return { statusCode: rejection.code === 'INSPECTD_TRIGGER_PAUSED' || rejection.code === 'INSPECTD_TRIGGER_INVALID' ? StatusCodes.BadInvalidState : StatusCodes.BadInvalidArgument };
-    return OK([{ dataType: DataType.ExtensionObject, value: this.vision.structure('JobIdDataType', { id: `${camera}/${partId}` }).value }]);
+    return OK([{ dataType: DataType.ExtensionObject, value: this.vision.structure('JobIdDataType', { id: jobIdOf(camera, partId) }).value }]);
   }
 
   /** Stop and Abort: the line pauses (frames in flight still get their verdicts), Ready. */
@@ -94,7 +94,7 @@ export class JobControl {
     await this.deps.line('reset');
     this.deps.log.info({ event: 'opcua.job', method }, 'opc ua: StartContinuous: the line resumed');
     this.show('ContinuousExecution');
-    return OK([{ dataType: DataType.ExtensionObject, value: this.vision.structure('JobIdDataType', { id: 'continuous' }).value }]);
+    return OK([{ dataType: DataType.ExtensionObject, value: this.vision.structure('JobIdDataType', { id: CONTINUOUS_JOB }).value }]);
   }
 }
 

@@ -46,6 +46,8 @@ export type LineControl = (action: 'halt' | 'reset') => Promise<boolean>;
 
 export class VisionSystem {
   /** Bound by the server (server.ts): Halt and Reset go to the daemon's line pause through it. */
+  /** Whether a camera takes triggers now (set by server.ts): its parts' results belong to single jobs (jobIdOf). */
+  triggeredCamera: (camera: string) => boolean = () => false;
   control: ((action: 'halt' | 'reset', why: { cause: number; description: string }) => Promise<StatusCode>) | undefined;
 
   private constructor(
@@ -120,7 +122,7 @@ export class VisionSystem {
   /**
    * A verdict as OPC 40100's ResultDataType (GetResultById, GetResultListFiltered): the seq as
    * ResultId, the model as the internal recipe, the station as the internal configuration (it has
-   * no other), no job, and the verdict's JSON as ResultContent, as in the ResultReady event.
+   * no other), its job (jobIdOf), and the verdict's JSON as ResultContent, as in the ResultReady event.
    */
   resultData(m: VerdictMessage): Record<string, unknown> {
     const field = (dataType: string, fields: Record<string, unknown>) => this.structure(dataType, fields).value as unknown;
@@ -131,7 +133,7 @@ export class VisionSystem {
       ...(m.partId ? { partId: field('PartIdDataType', { id: m.partId }) } : {}),
       internalRecipeId: field('RecipeIdInternalDataType', { id: m.model.name, version: m.model.version }),
       internalConfigurationId: field('ConfigurationIdDataType', { id: m.station }),
-      jobId: field('JobIdDataType', { id: '' }),
+      jobId: field('JobIdDataType', { id: jobIdOf(m.camera, m.partId, this.triggeredCamera(m.camera)) }),
       creationTime: new Date(m.decidedAt),
       processingTimes: field('ProcessingTimesDataType', { startTime: new Date(m.capturedAt), endTime: new Date(m.decidedAt), processingDuration: m.latencyMs }),
       resultContent: [new Variant({ dataType: DataType.String, value: JSON.stringify(m) })],
@@ -154,11 +156,27 @@ export class VisionSystem {
       resultState: { dataType: DataType.Int32, value: RESULT_STATE[m.verdict] },
       ...(m.partId ? { partId: ext('PartIdDataType', { id: m.partId }) } : {}),
       internalRecipeId: ext('RecipeIdInternalDataType', { id: m.model.name, version: m.model.version }),
+      jobId: ext('JobIdDataType', { id: jobIdOf(m.camera, m.partId, this.triggeredCamera(m.camera)) }),
       creationTime: { dataType: DataType.DateTime, value: new Date(m.decidedAt) },
       processingTimes: ext('ProcessingTimesDataType', { startTime: new Date(m.capturedAt), endTime: new Date(m.decidedAt), processingDuration: m.latencyMs }),
       resultContent: new Variant({ dataType: DataType.String, arrayType: VariantArrayType.Array, value: [json] }),
     });
   }
+}
+
+/** The JobId StartContinuous answers, and that of every free-running frame's result. */
+export const CONTINUOUS_JOB = 'continuous';
+
+/**
+ * OPC 40100's JobId of a result. A triggered camera's part (its PartId given by StartSingleJob, the
+ * Trigger method or MQTT: each is one single job, the same desk) belongs to the job
+ * `{camera}/{partId}`, the JobId StartSingleJob answers for it; a free-running camera's frame
+ * belongs to the continuous execution, a PartId of its own (`partId: frame`) or not. From the
+ * verdict and the camera's mode, so a result read back from the log has the JobId its event had
+ * (unless a reload changed the camera's mode since).
+ */
+export function jobIdOf(camera: string, partId: string | null | undefined, triggered = true): string {
+  return triggered && partId ? `${camera}/${partId}` : CONTINUOUS_JOB;
 }
 
 function pickAutoTransition(transitions: UATransitionEx[]): UATransitionEx | null {

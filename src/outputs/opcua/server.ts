@@ -139,6 +139,7 @@ export class OpcuaStation {
       log: this.opts.log,
     });
     this.nodes.vision.control = (action, why) => this.control(action, why);
+    this.nodes.vision.triggeredCamera = (name) => this.cameras.get(name)?.triggered ?? false;
   }
 
   /**

@@ -78,15 +78,18 @@ def augment(x):
     return x
 
 
-def fit(x, y, epochs, batch, seed, xv=None, yv=None, dev="cuda", side=None, jitter=0, widths=(24, 48, 64), nuisance=1.0):
+def fit(x, y, epochs, batch, seed, xv=None, yv=None, dev="cuda", side=None, jitter=0, widths=(24, 48, 64), nuisance=1.0, net=None):
     """The fixed recipe: AdamW, one-cycle to 3e-3, label smoothing 0.05, EMA of the weights (0.99 a
     step), the last epoch's EMA returned (nothing picked on xv/yv, which are only logged).
     nuisance < 1 weighs the nuisance class's loss down: with the thin pass two patches in three are
-    nuisance, and a network trained on that mix calls shallow mousebites nuisance more often."""
+    nuisance, and a network trained on that mix calls shallow mousebites nuisance more often.
+    net: the network's class (PatchNet; ensemble_oof.ContextNet for patches with a second, wider view)."""
     torch.manual_seed(seed)
     np.random.seed(seed)
     side = side or x.shape[-1]
-    model = PatchNet(widths=widths).to(dev)
+    model = (net or PatchNet)(widths=widths).to(dev)
+    # Grey channels: every view's tested and reference (each view is 3 channels, its third the blob mask).
+    grey = [c for c in range(x.shape[1]) if c % 3 != 2]
     ema = copy.deepcopy(model)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     steps = epochs * ((len(x) + batch - 1) // batch)
@@ -108,7 +111,7 @@ def fit(x, y, epochs, batch, seed, xv=None, yv=None, dev="cuda", side=None, jitt
             idx = perm[i:i + batch]
             xb = normalise(augment(crop(x[idx], side, jitter)))
             # brightness jitter on the grey channels only (the mask channel is exact)
-            xb[:, :2] = xb[:, :2] * (1 + 0.1 * (torch.rand(len(xb), 1, 1, 1, device=dev) - 0.5))
+            xb[:, grey] = xb[:, grey] * (1 + 0.1 * (torch.rand(len(xb), 1, 1, 1, device=dev) - 0.5))
             loss = F.cross_entropy(model(xb), y[idx], weight=weight, label_smoothing=0.05)
             opt.zero_grad()
             loss.backward()
@@ -159,10 +162,10 @@ def main():
     report(a.out, xv, yv)
 
 
-def export(ema, train_patches, out):
+def export(ema, train_patches, out, wrap=True):
     """model.onnx (FP32, softmax in the graph) and model.int8.onnx (static QDQ, calibrated on 512 train patches,
-    already cut to the model's side)."""
-    final = WithSoftmax(ema.cpu().eval())
+    already cut to the model's side). wrap=False: `ema` already ends in probabilities (ensemble_oof.Ensemble)."""
+    final = WithSoftmax(ema.cpu().eval()) if wrap else ema.cpu().eval()
     dummy = torch.zeros(1, 3, train_patches.shape[-2], train_patches.shape[-1])
     fp32 = os.path.join(out, "model.onnx")
     torch.onnx.export(final, dummy, fp32, input_names=["patches"], output_names=["probs"], opset_version=17,

@@ -19,8 +19,8 @@
 # before opcua5); a run named inline is the server with
 # the client in the bench process (`--opcua-client inline`), as every on run before opcua5 was
 # (bench/RESULTS.md, "OPC UA: the server's stall with its client off the daemon's cores").
-# Since opcua6 the server's thread is under SCHED_IDLE by default (opcua.policy: idle): every run is
-# given a config file naming its policy, so an on (onN) run is the thread at nice +5 (policy: nice)
+# Since opcua6 every run is given a config file naming the server thread's policy (opcua.policy;
+# idle, SCHED_IDLE, is the default since 2026-12-02), so an on (onN) run is the thread at nice +5 (policy: nice)
 # as before, and a run named idle (idleN: with coalesceMs N) is the thread under SCHED_IDLE
 # (bench/RESULTS.md, "OPC UA: the server under SCHED_IDLE, an equivalence test"). ROUND_SECONDS
 # (default 15) is the counting window of a round, RATE (default 20) the frames per second.

@@ -50,7 +50,7 @@ export const opcua = z
      * one; results can wait while both are busy); nice, the normal policy at `nice`. The default and
      * why: docs/opcua.md, "It yields to the line".
      */
-    policy: z.enum(['idle', 'nice']).default('nice'),
+    policy: z.enum(['idle', 'nice']).default('idle'),
     /**
      * 0: each verdict is posted to the server's thread as it is decided. N > 0: the verdicts of N ms
      * go in one message (fewer wake-ups of that thread; a client sees a result up to N ms later).
@@ -59,7 +59,7 @@ export const opcua = z
     coalesceMs: z.number().int().min(0).max(1000).default(0),
   })
   .strict()
-  .default({ enabled: false, host: '127.0.0.1', port: 4840, securityModes: ['None', 'Sign', 'SignAndEncrypt'], allowInsecureNone: false, trustUnknownClients: false, nice: 5, policy: 'nice', coalesceMs: 0 });
+  .default({ enabled: false, host: '127.0.0.1', port: 4840, securityModes: ['None', 'Sign', 'SignAndEncrypt'], allowInsecureNone: false, trustUnknownClients: false, nice: 5, policy: 'idle', coalesceMs: 0 });
 
 /**
  * How inspectd reaches a broker, besides its URL: shared by the MQTT output (`mqtt`) and the Sparkplug B

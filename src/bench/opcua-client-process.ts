@@ -4,7 +4,7 @@
  * daemon's cores. In the bench process it took 2.7-6.9% of a core on the two the daemon runs on
  * (bench/RESULTS.md, "OPC UA: values set only when they change").
  */
-import { readFileSync } from 'node:fs';
+import { threadScheduling } from '../ops/thread-priority.js';
 import type { FromOpcuaClient, ToOpcuaClient } from './opcua-client-protocol.js';
 import { BenchOpcuaSubscriber } from './opcua-subscriber.js';
 
@@ -12,11 +12,8 @@ const [url, pkiDir, station, cameras] = process.argv.slice(2);
 if (!url || !pkiDir || !station || !cameras || !process.send) throw new Error('usage: forked with <opc.tcp url> <pki dir> <station> <camera,camera...>');
 const send = (m: FromOpcuaClient) => process.send!(m);
 
-/** The policy and nice the kernel holds for this process (/proc/self/stat fields 41 and 19), not the ones asked for. */
-function placement(): string {
-  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return f[38] === '5' ? 'SCHED_IDLE' : `nice ${f[16]}`;
-}
+/** The policy and nice the kernel holds for this process (its main thread, whose tid is the pid), not the ones asked for. */
+const placement = (): string => threadScheduling(String(process.pid));
 
 let sub: BenchOpcuaSubscriber | undefined;
 let cpu0 = process.cpuUsage();

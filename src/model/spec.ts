@@ -108,6 +108,18 @@ const patchClassifierDecoder = z
       .object({
         weight: z.number().min(0).max(2),
         counts: z.array(z.array(z.number().int().min(0)).length(9)).min(2),
+        /**
+         * Where the cell is counted. Absent: over the classifier's patch window (v0.5.0). Given:
+         * over the blob's own box grown by `marginPx` (at least the patch window, about the blob's
+         * centre), so a blob larger than the patch is judged whole (a wide short bridges two tracks
+         * the patch window cuts off); with `isolate`, only this blob's pixels (its box grown by 2 px)
+         * come from the tested frame, the rest of the window from the reference, so a neighbouring
+         * blob's change is not counted as this one's. `counts` must be counted the same way.
+         */
+        window: z
+          .object({ marginPx: z.number().int().min(0).max(48), isolate: z.boolean().default(false) })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

@@ -19,6 +19,7 @@ import { loadModelSpec } from '../../src/model/spec.js';
 import { ReferenceBook } from '../../src/inspect/template/references.js';
 import { candidateBox, prepareAgainstReference } from '../../src/inspect/template/stage.js';
 import { readImageFile } from '../../src/source/read-image.js';
+import type { TopologyWindow } from '../../src/inspect/template/topology.js';
 import { writeNpy } from '../model/npy.js';
 
 const { values } = parseArgs({
@@ -31,8 +32,15 @@ const { values } = parseArgs({
     limit: { type: 'string' },
     template: { type: 'string' },
     input: { type: 'string' },
+    'topology-variants': { type: 'string' },
   },
 });
+// --topology-variants '[{"marginPx":8,"isolate":false},...]': each patch's topology cell under these
+// windows too (OUT.cells.json: [variant][patch], beside the daemon's own cell), for choosing
+// decoder.topology.window out of fold (topology_oof.py --cells).
+const topologyVariants: TopologyWindow[] = values['topology-variants'] ? JSON.parse(values['topology-variants']) : [];
+const cells: number[][] = topologyVariants.map(() => []);
+const daemonCells: number[] = [];
 const spec = loadModelSpec(values.spec!).spec;
 // --template '{...}' overrides the spec's template block while parameters are being chosen.
 // --input '{"width":64,"height":64}' cuts larger windows (more context; a 48 px crop of their centre is
@@ -68,7 +76,7 @@ for (const s of samples) {
     const template = await readImageFile(s.template);
     await book.put(s.id, template);
     template.release();
-    prepared = await prepareAgainstReference(tested, book.forFrame({ camera: 'extract', recipe: s.id }), rawSpec);
+    prepared = await prepareAgainstReference(tested, book.forFrame({ camera: 'extract', recipe: s.id }), rawSpec, { topologyVariants });
   } catch (err) {
     unregistered.push(`${s.id}: ${(err as Error).message}`);
     boards.push({ id: s.id, group: s.group.split('/').pop()!, registered: false, truth, first: labels.length, boxes: [], areaPx: [] });
@@ -80,6 +88,8 @@ for (const s of samples) {
   const hit = truth.map(() => false);
   boards.push({ id: s.id, group: s.group.split('/').pop()!, registered: true, truth, first: labels.length, boxes: prepared.regions.map((r) => r.box), areaPx: prepared.regions.map((r) => r.areaPx), pass: prepared.blobs.map((b) => b.pass) });
   prepared.regions.forEach((raw, i) => {
+    daemonCells.push(raw.topology!);
+    prepared.topologyVariants.forEach((v, k) => cells[k]!.push(v[i]!));
     const r = { box: candidateBox(raw.box, boxRule) };
     candidates++;
     // The truth box this candidate overlaps most (IoU > 0.33 as scored), else nuisance.
@@ -109,6 +119,7 @@ if (values.out) {
   writeNpy(`${values.out}.patches.npy`, out, [chunks.length, 3, h, w]);
   writeNpy(`${values.out}.labels.npy`, Uint8Array.from(labels), [labels.length]);
   writeFileSync(`${values.out}.boards.json`, JSON.stringify({ boxRule, boards }));
+  writeFileSync(`${values.out}.cells.json`, JSON.stringify({ daemon: daemonCells, variants: topologyVariants, cells }));
   writeFileSync(`${values.out}.meta.json`, JSON.stringify({ classes: ['nuisance', ...DEEPPCB_CLASSES], samples: samples.length, groups, spec: values.spec, template: tspec.template }, null, 1));
 }
 const perClass = ['nuisance', ...DEEPPCB_CLASSES].map((c, i) => `${c} ${labels.filter((l) => l === i).length}`).join(', ');

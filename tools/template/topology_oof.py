@@ -34,6 +34,9 @@ ap.add_argument("--weights", default="0.25,0.5,0.75,1")
 # --side: the model's window when the patches were cut larger (extract-patches --input): the cell is
 # counted over the centre side x side, as the daemon counts it over the model's own window.
 ap.add_argument("--side", type=int, default=0)
+# --cells K: take the cells from extract-patches --topology-variants (<group>.cells.json), variant K
+# (0-based; "daemon": the stage's own cell as model.json counts it); writes OOF-topo<w>-v<K>.json.
+ap.add_argument("--cells", default=None)
 a = ap.parse_args()
 groups = a.groups.split(",")
 
@@ -43,7 +46,15 @@ def window(patches):
     return patches[:, :, o:o + a.side, o:o + a.side] if a.side else patches
 
 
-cells = {g: np.array([cell(p) for p in window(np.load(f"{a.dir}/{g}.patches.npy"))]) for g in groups}
+def cells_of(g):
+    if a.cells is None:
+        return np.array([cell(p) for p in window(np.load(f"{a.dir}/{g}.patches.npy"))])
+    c = json.load(open(f"{a.dir}/{g}.cells.json"))
+    return np.array(c["daemon"] if a.cells == "daemon" else c["cells"][int(a.cells)])
+
+
+cells = {g: cells_of(g) for g in groups}
+suffix = "" if a.cells is None else f"-v{a.cells}"
 labels = {g: np.load(f"{a.dir}/{g}.labels.npy") for g in groups}
 oof = json.load(open(a.oof))
 for w in [float(x) for x in a.weights.split(",")]:
@@ -57,7 +68,7 @@ for w in [float(x) for x in a.weights.split(",")]:
         marg = cnt.sum(0) / cnt.sum()
         q = np.array(oof[g]) * (lik[:, cells[g]].T / marg[cells[g]][:, None]) ** w
         out[g] = (q / q.sum(1, keepdims=True)).tolist()
-    json.dump(out, open(a.oof.replace(".json", f"-topo{w:g}.json"), "w"))
+    json.dump(out, open(a.oof.replace(".json", f"-topo{w:g}{suffix}.json"), "w"))
 table = np.zeros((7, 9), int)
 for g in groups:
     np.add.at(table, (labels[g], cells[g]), 1)

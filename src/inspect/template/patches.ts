@@ -1,7 +1,7 @@
 import type { InputSpec } from '../../model/spec.js';
 import { opencv, type Mat } from '../../preprocess/opencv.js';
 import type { Blob, Difference } from './difference.js';
-import { topologyCell } from './topology.js';
+import { blobTopologyCell, topologyCell, type TopologyWindow } from './topology.js';
 
 /** The classifier's three input channels, in order: what the frame shows, what it should show, and which pixels are this blob. */
 export const PATCH_CHANNELS = ['tested', 'reference', 'blob'] as const;
@@ -11,9 +11,17 @@ export const PATCH_CHANNELS = ['tested', 'reference', 'blob'] as const;
  * classifier sees defects at their true scale), channels PATCH_CHANNELS, normalised as
  * `(x·scale − mean[c]) / std[c]`, NCHW. An empty frame (no blobs) still gets one blank patch: the
  * backend runs a batch of at least one, and the decoder reads only as many rows as there are regions.
- * `topology[i]` is blob i's topology cell over the same window (topology.ts), for the decoder.
+ * `topology[i]` is blob i's topology cell (topology.ts), for the decoder: over the same window, or
+ * over the window `cells.window` gives (model.json decoder.topology.window). `cells.variants`: each
+ * blob's cell under each of these windows too (`variants[v][i]`), for tools choosing the window.
  */
-export function patchTensor(diff: Difference, reference: Mat, blobs: readonly Blob[], input: InputSpec): { tensor: Float32Array; dims: [number, number, number, number]; topology: number[] } {
+export function patchTensor(
+  diff: Difference,
+  reference: Mat,
+  blobs: readonly Blob[],
+  input: InputSpec,
+  cells: { window?: TopologyWindow | undefined; variants?: readonly TopologyWindow[] | undefined } = {},
+): { tensor: Float32Array; dims: [number, number, number, number]; topology: number[]; variants: number[][] } {
   const cv = opencv();
   const w = input.width;
   const h = input.height;
@@ -21,7 +29,8 @@ export function patchTensor(diff: Difference, reference: Mat, blobs: readonly Bl
   const plane = w * h;
   const tensor = new Float32Array(n * 3 * plane);
   const topology: number[] = [];
-  if (blobs.length === 0) return { tensor, dims: [1, 3, h, w], topology };
+  const variants: number[][] = (cells.variants ?? []).map(() => []);
+  if (blobs.length === 0) return { tensor, dims: [1, 3, h, w], topology, variants };
   const padX = w;
   const padY = h;
   const tested = diff.aligned.copyMakeBorder(padY, padY, padX, padX, cv.BORDER_REPLICATE);
@@ -38,7 +47,8 @@ export function patchTensor(diff: Difference, reference: Mat, blobs: readonly Bl
       const rect = new cv.Rect(x0 + padX, y0 + padY, w, h);
       // A region is a view with the parent's stride; copy() makes it continuous for getData().
       const planes = [tested.getRegion(rect).copy().getData(), ref.getRegion(rect).copy().getData()];
-      topology.push(topologyCell(planes[0]!, planes[1]!, w, h));
+      topology.push(cells.window ? blobTopologyCell(tested, ref, padX, b.box, w, h, cells.window) : topologyCell(planes[0]!, planes[1]!, w, h));
+      cells.variants?.forEach((v, k) => variants[k]!.push(blobTopologyCell(tested, ref, padX, b.box, w, h, v)));
       for (let c = 0; c < 2; c++) {
         const { mean, std } = norm(c);
         const src = planes[c]!;
@@ -63,5 +73,5 @@ export function patchTensor(diff: Difference, reference: Mat, blobs: readonly Bl
     tested.release();
     ref.release();
   }
-  return { tensor, dims: [n, 3, h, w], topology };
+  return { tensor, dims: [n, 3, h, w], topology, variants };
 }

@@ -5,12 +5,15 @@ import { opencv, type Mat } from '../../preprocess/opencv.js';
 import type { PreparedInput } from '../../preprocess/preprocess.js';
 import { difference, type Blob } from './difference.js';
 import { patchTensor } from './patches.js';
+import type { TopologyWindow } from './topology.js';
 import { boxToFrame, register, type Reference, type Registration } from './registration.js';
 
 export interface TemplatePrepared extends PreparedInput {
   regions: InputRegion[];
   /** The blob behind each region, in reference pixels (which pass found it, its polarity): for tools that study candidates. */
   blobs: Blob[];
+  /** Each region's topology cell under each of `opts.topologyVariants` ([variant][region]): for tools choosing the window. */
+  topologyVariants: number[][];
   stageMs: { registerMs: number; differenceMs: number; patchesMs: number };
   registration: Registration;
 }
@@ -28,9 +31,10 @@ export function candidateBox(blob: [number, number, number, number], rule: Templ
  * cannot be), compare with tolerance, cut a patch per blob. OpenCV's work runs on libuv's thread
  * pool through its async calls; what stays on the main thread is bookkeeping over a few thousand
  * pixels. Boxes come back in frame pixels. `blobFeatures`: each blob also carries its contrast and
- * edge share (blobs.ts), for tools that study candidates.
+ * edge share (blobs.ts), and `topologyVariants` each region's cell under other windows, for tools
+ * that study candidates.
  */
-export async function prepareAgainstReference(image: Mat, ref: Reference, spec: ModelSpec, opts: { blobFeatures?: boolean } = {}): Promise<TemplatePrepared> {
+export async function prepareAgainstReference(image: Mat, ref: Reference, spec: ModelSpec, opts: { blobFeatures?: boolean; topologyVariants?: readonly TopologyWindow[] } = {}): Promise<TemplatePrepared> {
   const cv = opencv();
   const t = spec.template!;
   const t0 = performance.now();
@@ -41,7 +45,8 @@ export async function prepareAgainstReference(image: Mat, ref: Reference, spec: 
     const diff = await difference(grey, ref.image, registration, t.difference, opts);
     const t2 = performance.now();
     try {
-      const { tensor, dims, topology } = patchTensor(diff, ref.image, diff.blobs, spec.input);
+      const window = spec.decoder.type === 'patch-classifier' ? spec.decoder.topology?.window : undefined;
+      const { tensor, dims, topology, variants } = patchTensor(diff, ref.image, diff.blobs, spec.input, { window, variants: opts.topologyVariants });
       const thinMin = t.difference.thin?.minScore;
       const regions = diff.blobs.map((b, i): InputRegion => ({
         box: boxToFrame(candidateBox(b.box, t.box), registration),
@@ -56,6 +61,7 @@ export async function prepareAgainstReference(image: Mat, ref: Reference, spec: 
         transform: { frameWidth: image.cols, frameHeight: image.rows, scaleX: 1, scaleY: 1, padLeft: 0, padTop: 0 },
         regions,
         blobs: diff.blobs,
+        topologyVariants: variants,
         registration,
         stageMs: { registerMs: t1 - t0, differenceMs: t2 - t1, patchesMs: t3 - t2 },
       };

@@ -30,7 +30,7 @@ describe('golden-template model operating point', () => {
     expect(spec.template!.box).toEqual({ padPx: choice.shrunk.padPx, minSidePx: choice.shrunk.minSidePx });
     const best = Math.max(...choice.nested.map((r) => r.fScore));
     expect(choice.nested.find((r) => r.shrink === choice.shrunk.shrink)!.fScore).toBe(best);
-    expect(spec.version).toBe('0.5.0');
+    expect(spec.version).toBe('0.6.0');
   });
 
   it('a copper blob at 0.35 passes the board, one at 0.45 fails it, as for every other class', () => {

@@ -51,7 +51,7 @@ function falseOpens(reports: Awaited<ReturnType<typeof reportedOpens>>) {
 
 describe('golden-template overlap suppression (v0.5.0)', () => {
   it('the shipped model drops a candidate overlapping a better one of its class at IoU > 0.1', () => {
-    expect(templateModel().spec.version).toBe('0.5.0');
+    expect(templateModel().spec.version).toBe('0.6.0');
     expect(templateModel().spec.decoder).toMatchObject({ type: 'patch-classifier', nmsIou: 0.1 });
   });
 

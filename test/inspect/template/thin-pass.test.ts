@@ -38,7 +38,7 @@ const found = (reports: Awaited<ReturnType<typeof reported>>) => bites.filter((b
 describe('golden-template thin-defect pass', () => {
   it('the shipped model has it, for bright differences only, its candidates held to 0.9', () => {
     expect(templateModel().spec.template!.difference.thin).toMatchObject({ polarity: 'bright', minScore: 0.9, openPx: 0 });
-    expect(templateModel().spec.version).toBe('0.5.0');
+    expect(templateModel().spec.version).toBe('0.6.0');
   });
 
   it('finds the two shallow mousebites of board 20085154 that the main comparison misses', async () => {

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { iouXywh } from '../../../src/decode/nms.js';
-import { PatchClassifierDecoder } from '../../../src/decode/patch-classifier.js';
 import { readBoardBoxes } from '../../../src/eval/deeppcb-layout.js';
 import { iou, PAPER_IOU } from '../../../src/eval/detection-score.js';
-import { cameraInspection, inspectFrame } from '../../../src/inspect/camera.js';
 import type { OpenModel } from '../../../src/inspect/model.js';
-import { ReferenceBook } from '../../../src/inspect/template/references.js';
-import { readImageFile } from '../../../src/source/read-image.js';
-import { rulesFromSpec } from '../../../src/verdict/rules.js';
-import { deeppcbBoard, useTemplateModel } from '../../helpers/template-model.js';
+import { deeppcbBoard, judgeBoard, useTemplateModel } from '../../helpers/template-model.js';
 
 /**
  * v0.5.0's overlap suppression after the classifier (model.json decoder.nmsIou 0.1, chosen nested by
@@ -24,19 +19,7 @@ const templateModel = useTemplateModel();
 async function reportedOpens(withSuppression: boolean) {
   const { nmsIou, ...rest } = templateModel().spec.decoder as Extract<OpenModel['spec']['decoder'], { type: 'patch-classifier' }>;
   const spec = { ...templateModel().spec, decoder: withSuppression ? { ...rest, nmsIou } : rest };
-  const book = new ReferenceBook(spec.template!.registration);
-  await book.put('board', await readImageFile(sample.template));
-  const rules = rulesFromSpec(spec);
-  // The decoder is built from the spec when the model opens: build the one this spec describes.
-  const decoder = new PatchClassifierDecoder(spec);
-  const decode: OpenModel['decode'] = (outputs, input) => decoder.decode(outputs, input.transform, 'regions' in input ? input.regions : undefined);
-  const inspection = cameraInspection('nms', { ...templateModel(), spec, decoder, decode }, rules, undefined, book);
-  try {
-    const { decoded } = await inspectFrame(inspection, { camera: 'nms', frameId: 1, capturedAt: Date.now(), partId: null, recipe: 'board', image: await readImageFile(sample.tested) });
-    return decoded.candidates.filter((c) => c.label === 'open' && c.score >= (rules.perClass[c.label] ?? rules.threshold));
-  } finally {
-    book.close();
-  }
+  return (await judgeBoard(templateModel(), spec, sample)).reports.filter((c) => c.label === 'open');
 }
 
 /** Reports matched greedily (best first) to unmatched truth opens at the paper's IoU: the false ones left over. */

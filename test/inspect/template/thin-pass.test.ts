@@ -2,11 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PatchClassifierDecoder } from '../../../src/decode/patch-classifier.js';
 import { readBoardBoxes } from '../../../src/eval/deeppcb-layout.js';
 import { iou, PAPER_IOU } from '../../../src/eval/detection-score.js';
-import { cameraInspection, inspectFrame } from '../../../src/inspect/camera.js';
-import { ReferenceBook } from '../../../src/inspect/template/references.js';
-import { readImageFile } from '../../../src/source/read-image.js';
-import { rulesFromSpec } from '../../../src/verdict/rules.js';
-import { deeppcbBoard, useTemplateModel } from '../../helpers/template-model.js';
+import { deeppcbBoard, judgeBoard, useTemplateModel } from '../../helpers/template-model.js';
 
 /**
  * The thin-defect pass (v0.4.0, src/inspect/template/thinpass.ts) on a real DeepPCB train board
@@ -21,16 +17,7 @@ async function reported(withThin: boolean) {
   const t = templateModel().spec.template!;
   const { thin, ...difference } = t.difference;
   const spec = { ...templateModel().spec, template: { ...t, difference: withThin ? { ...difference, thin } : difference } };
-  const book = new ReferenceBook(t.registration);
-  await book.put('board', await readImageFile(sample.template));
-  const rules = rulesFromSpec(spec);
-  const inspection = cameraInspection('thin', { ...templateModel(), spec }, rules, undefined, book);
-  try {
-    const { decoded } = await inspectFrame(inspection, { camera: 'thin', frameId: 1, capturedAt: Date.now(), partId: null, recipe: 'board', image: await readImageFile(sample.tested) });
-    return decoded.candidates.filter((c) => c.score >= (rules.perClass[c.label] ?? rules.threshold));
-  } finally {
-    book.close();
-  }
+  return (await judgeBoard(templateModel(), spec, sample)).reports;
 }
 
 const found = (reports: Awaited<ReturnType<typeof reported>>) => bites.filter((b) => reports.some((r) => r.label === 'mousebite' && iou(r.box!, b.box) > PAPER_IOU));

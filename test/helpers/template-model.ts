@@ -9,7 +9,7 @@ import { ReferenceBook } from '../../src/inspect/template/references.js';
 import type { ModelSpec } from '../../src/model/spec.js';
 import type { InputRegion } from '../../src/preprocess/geometry.js';
 import { readImageFile } from '../../src/source/read-image.js';
-import { rulesFromSpec } from '../../src/verdict/rules.js';
+import { classThreshold, rulesFromSpec } from '../../src/verdict/rules.js';
 import { repoRoot, sharedRoot } from './model.js';
 
 /** A real DeepPCB trainval board by group and id (tested image, template, truth file). */
@@ -44,7 +44,7 @@ export async function judgeBoard(model: OpenModel, spec: ModelSpec, sample: Boar
   try {
     const { decoded, prepared } = await inspectFrame(inspection, { camera: 'board', frameId: 1, capturedAt: Date.now(), partId: null, recipe: 'board', image: await readImageFile(sample.tested) });
     return {
-      reports: decoded.candidates.filter((c) => c.score >= (rules.perClass[c.label] ?? rules.threshold)),
+      reports: decoded.candidates.filter((c) => c.score >= classThreshold(rules, c.label)),
       regions: 'regions' in prepared ? (prepared.regions ?? []) : [],
     };
   } finally {
